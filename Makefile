@@ -1,0 +1,10 @@
+.PHONY: run test lint
+
+run:  ## the app in embedded mode, with demo data
+	./scripts/run.sh
+
+test:  ## everything CI runs
+	./scripts/test.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports

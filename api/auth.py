@@ -1,0 +1,55 @@
+"""POST /api/v1/auth/token: trade a username and password for an API token."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import Invalid
+from api.schema import PROBLEM_RESPONSES
+from api.throttling import AuthRateThrottle
+
+
+class InvalidCredentials(Invalid):
+    code = "invalid-credentials"
+    title = "Unknown username or wrong password"
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenObtainApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, **PROBLEM_RESPONSES},
+        summary="Obtain an API token",
+        description="Send it back as `Authorization: Token <token>`. Throttled per "
+        "client address against password guessing (429).",
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request):
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=body.validated_data["username"],
+            password=body.validated_data["password"],
+        )
+        if user is None:
+            raise InvalidCredentials("Check the username and password.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

@@ -1,0 +1,55 @@
+"""OpenAPI pieces shared by every endpoint: the problem body and common headers."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (media type application/problem+json)."""
+
+    type = serializers.CharField(help_text="Stable URI of the problem type.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="The problem type's short name.")
+    errors = serializers.DictField(
+        required=False, help_text="Per-field messages, for validation problems."
+    )
+
+
+def _problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ProblemSerializer, description=description)
+
+
+PROBLEM_RESPONSES = {
+    400: _problem("Bad input (malformed JSON, invalid fields); nothing changed."),
+    429: _problem("Too many requests."),
+}
+READ_PROBLEMS = {
+    401: _problem("Not authenticated."),
+    403: _problem("Not allowed (no organisation or role)."),
+    404: _problem("Not found, including another organisation's objects."),
+}
+WRITE_PROBLEMS = {
+    **PROBLEM_RESPONSES,
+    **READ_PROBLEMS,
+    403: _problem("Not allowed: missing role, or maker-checker."),
+    409: _problem(
+        "Wrong state, concurrent change, or the same Idempotency-Key still running."
+    ),
+    415: _problem("The body must be application/json."),
+    422: _problem("Idempotency-Key reused with a different request."),
+}
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Up to 255 characters (a UUID v4 is ideal), scoped to your user. A retry "
+        "with the same key and body replays the first 2xx answer with "
+        "`Idempotent-Replayed: true` and no second effect. Kept at least 24 hours."
+    ),
+)

@@ -1,0 +1,43 @@
+"""Build CloudEvents-style envelopes: the one shape every event travels in.
+
+See docs/lessons/commands-vs-events.md for why an event is a past-tense fact.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.utils import timezone
+
+from contracts.registry import dataschema_uri
+
+
+def envelope_build(
+    *,
+    event_type: str,
+    version: int,
+    source: str,
+    subject: str,
+    partition_key: str,
+    sequence: int,
+    data: dict,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    event_id: uuid.UUID | None = None,
+    time: datetime | None = None,
+) -> dict:
+    """Return the envelope as plain JSON-ready data (no pickle anywhere)."""
+    return {
+        "specversion": "1.0",
+        "id": str(event_id or uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "subject": subject,
+        "time": (time or timezone.now()).isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": dataschema_uri(event_type, version),
+        "partitionkey": partition_key,
+        "sequence": sequence,
+        "correlationid": correlation_id,
+        "causationid": causation_id,
+        "data": data,
+    }

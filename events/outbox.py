@@ -1,0 +1,60 @@
+"""publish(): write an event to the outbox inside the caller's transaction.
+
+The state change and its event commit together or not at all, so neither a
+"zombie record" (state saved, event lost) nor a "ghost message" (event sent,
+state rolled back) can happen. See docs/lessons/transactional-outbox.md.
+"""
+
+from django.db import connection
+
+from contracts.registry import validate
+from events.envelope import envelope_build
+from events.models import OutboxMessage
+
+
+class OutsideTransaction(RuntimeError):
+    """publish() was called in autocommit mode, where the row would commit alone."""
+
+
+def publish(
+    *,
+    event_type: str,
+    version: int,
+    source: str,
+    subject: str,
+    partition_key: str,
+    sequence: int,
+    data: dict,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> OutboxMessage:
+    """Validate the event against its contract and add it to the outbox.
+
+    Must run inside `transaction.atomic()`: the row belongs to the caller's
+    transaction. Raises OutsideTransaction otherwise, and ContractViolation when
+    the payload breaks its schema (so a bad event is never written).
+    """
+    if not connection.in_atomic_block:
+        raise OutsideTransaction("publish() must run inside transaction.atomic()")
+    envelope = envelope_build(
+        event_type=event_type,
+        version=version,
+        source=source,
+        subject=subject,
+        partition_key=partition_key,
+        sequence=sequence,
+        data=data,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+    validate(envelope)
+    return OutboxMessage.objects.create(
+        event_id=envelope["id"],
+        event_type=event_type,
+        schema_version=version,
+        source=source,
+        subject=subject,
+        partition_key=partition_key,
+        sequence=sequence,
+        envelope=envelope,
+    )

@@ -1,0 +1,110 @@
+"""Request and response shapes of the payments API (explicit fields, no __all__)."""
+
+from rest_framework import serializers
+
+from payments.currencies import MINOR_UNITS
+from payments.iban import iban_error, iban_normalise
+from payments.models import DebtorAccount, Payment, PaymentStatus
+
+
+class MinorUnitsField(serializers.Field):
+    """A JSON integer only: "100", 100.0 and true are refused, never coerced."""
+
+    default_error_messages = {
+        "invalid": "Must be a JSON integer in minor units, e.g. 12550 for 125.50."
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class CreditorSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=140)
+    iban = serializers.CharField(max_length=42)
+
+    def validate_iban(self, value: str) -> str:
+        iban = iban_normalise(value)
+        if error := iban_error(iban):
+            raise serializers.ValidationError(error)
+        return iban
+
+
+class PaymentSubmitSerializer(serializers.Serializer):
+    debtor_account = serializers.UUIDField()
+    amount = MinorUnitsField(help_text="Integer, in minor units of the currency.")
+    currency = serializers.CharField(min_length=3, max_length=3)
+    creditor = CreditorSerializer()
+    reference = serializers.CharField(
+        max_length=140, required=False, allow_blank=True, default=""
+    )
+
+    def validate_currency(self, value: str) -> str:
+        if value not in MINOR_UNITS:
+            raise serializers.ValidationError(f"{value!r} is not an ISO 4217 code.")
+        return value
+
+
+class PaymentRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class PaymentStatusFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PaymentStatus.values, required=False)
+
+
+class DebtorAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DebtorAccount
+        fields = ["id", "name", "iban", "currency"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    debtor_account = serializers.UUIDField(source="debtor_account_id")
+    creditor = serializers.SerializerMethodField()
+    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    rejected_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    amount = MinorUnitsField()
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "currency",
+            "debtor_account",
+            "creditor",
+            "reference",
+            "submitted_by",
+            "approved_by",
+            "rejected_by",
+            "rejection_reason",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
+        read_only_fields = fields
+
+    def get_creditor(self, payment: Payment) -> CreditorSerializer:
+        return {"name": payment.creditor_name, "iban": payment.creditor_iban}
+
+
+class PaymentEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="event_id")
+    type = serializers.CharField(source="event_type")
+    version = serializers.IntegerField(source="schema_version")
+    sequence = serializers.IntegerField()
+    partition_key = serializers.CharField()
+    time = serializers.CharField(source="envelope.time")
+    data = serializers.DictField(source="envelope.data")
+    state = serializers.SerializerMethodField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+    def get_state(self, message) -> str:
+        return "published" if message.published_at else "pending"

@@ -1,0 +1,162 @@
+"""HTTP for payments: one thin view per action; parse, call one service, render."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.idempotency import idempotent
+from api.schema import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS
+from organisations.selectors import membership_get
+from payments import selectors, services
+from payments.api.serializers import (
+    DebtorAccountSerializer,
+    PaymentEventSerializer,
+    PaymentRejectSerializer,
+    PaymentSerializer,
+    PaymentStatusFilterSerializer,
+    PaymentSubmitSerializer,
+)
+from payments.errors import RoleRequired
+
+
+def _organisation_id(request):
+    membership = membership_get(user=request.user)
+    if membership is None:
+        raise RoleRequired("You do not belong to an organisation.")
+    return membership.organisation_id
+
+
+class PaymentCursorPagination(CursorPagination):
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = ("-created_at", "-id")
+
+
+class AccountListApi(APIView):
+    @extend_schema(
+        responses={200: DebtorAccountSerializer(many=True), **READ_PROBLEMS},
+        summary="Your organisation's debtor accounts",
+        tags=["accounts"],
+    )
+    def get(self, request):
+        accounts = selectors.account_list(organisation_id=_organisation_id(request))
+        return Response({"results": DebtorAccountSerializer(accounts, many=True).data})
+
+
+class PaymentListCreateApi(APIView):
+    @extend_schema(
+        parameters=[PaymentStatusFilterSerializer],
+        responses={200: PaymentSerializer(many=True), **READ_PROBLEMS},
+        summary="List payments (cursor pagination, newest first)",
+        tags=["payments"],
+    )
+    def get(self, request):
+        query = PaymentStatusFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        payments = selectors.payment_list(
+            organisation_id=_organisation_id(request),
+            status=query.validated_data.get("status"),
+        )
+        paginator = PaymentCursorPagination()
+        page = paginator.paginate_queryset(payments, request, view=self)
+        return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=PaymentSubmitSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: PaymentSerializer, **WRITE_PROBLEMS},
+        summary="Submit a payment (maker); emits PaymentSubmitted",
+        tags=["payments"],
+    )
+    @idempotent
+    def post(self, request):
+        body = PaymentSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        payment = services.payment_submit(
+            actor=request.user,
+            debtor_account_id=data["debtor_account"],
+            amount=data["amount"],
+            currency=data["currency"],
+            creditor_name=data["creditor"]["name"],
+            creditor_iban=data["creditor"]["iban"],
+            reference=data["reference"],
+        )
+        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailApi(APIView):
+    @extend_schema(
+        responses={200: PaymentSerializer, **READ_PROBLEMS},
+        summary="One payment",
+        tags=["payments"],
+    )
+    def get(self, request, payment_id):
+        payment = selectors.payment_get(
+            organisation_id=_organisation_id(request), payment_id=payment_id
+        )
+        return Response(PaymentSerializer(payment).data)
+
+
+class PaymentApproveApi(APIView):
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: PaymentSerializer, **WRITE_PROBLEMS},
+        summary="Approve (an approver who did not submit it); emits PaymentApproved",
+        tags=["payments"],
+    )
+    @idempotent
+    def post(self, request, payment_id):
+        payment = services.payment_approve(payment_id=payment_id, actor=request.user)
+        return Response(PaymentSerializer(payment).data)
+
+
+class PaymentRejectApi(APIView):
+    @extend_schema(
+        request=PaymentRejectSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: PaymentSerializer, **WRITE_PROBLEMS},
+        summary="Reject with a reason (an approver who did not submit it)",
+        tags=["payments"],
+    )
+    @idempotent
+    def post(self, request, payment_id):
+        body = PaymentRejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payment = services.payment_reject(
+            payment_id=payment_id,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+        )
+        return Response(PaymentSerializer(payment).data)
+
+
+class PaymentCancelApi(APIView):
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: PaymentSerializer, **WRITE_PROBLEMS},
+        summary="Cancel your own pending payment; emits PaymentCancelled",
+        tags=["payments"],
+    )
+    @idempotent
+    def post(self, request, payment_id):
+        payment = services.payment_cancel(payment_id=payment_id, actor=request.user)
+        return Response(PaymentSerializer(payment).data)
+
+
+class PaymentEventListApi(APIView):
+    @extend_schema(
+        responses={200: PaymentEventSerializer(many=True), **READ_PROBLEMS},
+        summary="The events this payment produced, with their outbox state",
+        tags=["payments"],
+    )
+    def get(self, request, payment_id):
+        events = selectors.payment_event_list(
+            organisation_id=_organisation_id(request), payment_id=payment_id
+        )
+        return Response({"results": PaymentEventSerializer(events, many=True).data})

@@ -1,0 +1,23 @@
+"""Row locks for payments, taken at the start of a command's short transaction."""
+
+from payments.errors import PaymentNotFound
+from payments.models import Payment
+
+
+def payment_lock(*, payment_id, organisation_id) -> Payment:
+    """Lock and return the organisation's payment, or raise PaymentNotFound.
+
+    Must run inside `transaction.atomic()`. On PostgreSQL a second approver waits
+    here until the first commits, then sees the new status and is refused: that is
+    what makes ten concurrent approvals produce exactly one PaymentApproved. SQLite
+    gets the same effect from its IMMEDIATE transactions (one writer at a time).
+    """
+    try:
+        return (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("debtor_account", "submitted_by")
+            .get(id=payment_id, organisation_id=organisation_id)
+        )
+    except (Payment.DoesNotExist, ValueError):
+        # Another tenant's payment is "not found", never "forbidden".
+        raise PaymentNotFound() from None

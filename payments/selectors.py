@@ -1,0 +1,36 @@
+"""Reads of payments and accounts, always scoped to the caller's organisation."""
+
+from django.db.models import QuerySet
+
+from events.selectors import event_list
+from payments.errors import PaymentNotFound
+from payments.events import SOURCE
+from payments.models import DebtorAccount, Payment
+
+
+def account_list(*, organisation_id) -> QuerySet[DebtorAccount]:
+    return DebtorAccount.objects.filter(organisation_id=organisation_id).order_by(
+        "currency", "name"
+    )
+
+
+def payment_list(*, organisation_id, status: str | None = None) -> QuerySet[Payment]:
+    payments = Payment.objects.filter(organisation_id=organisation_id).select_related(
+        "submitted_by", "approved_by", "rejected_by"
+    )
+    if status:
+        payments = payments.filter(status=status)
+    return payments
+
+
+def payment_get(*, organisation_id, payment_id) -> Payment:
+    """Return the payment, or raise PaymentNotFound (also for another tenant's)."""
+    try:
+        return payment_list(organisation_id=organisation_id).get(id=payment_id)
+    except (Payment.DoesNotExist, ValueError):
+        raise PaymentNotFound() from None
+
+
+def payment_event_list(*, organisation_id, payment_id):
+    payment = payment_get(organisation_id=organisation_id, payment_id=payment_id)
+    return event_list(source=SOURCE, subject=str(payment.id))

@@ -1,0 +1,181 @@
+"""Commands: the only code that changes a payment.
+
+Each command validates, changes state and writes its event to the outbox in one
+transaction, or refuses and writes nothing. See docs/lessons/commands-vs-events.md.
+"""
+
+from django.conf import settings
+from django.db import transaction
+
+from api.errors import Invalid
+from organisations.selectors import membership_get
+from payments.currencies import minor_units
+from payments.errors import (
+    AccountNotFound,
+    InvalidAmount,
+    NotSubmitter,
+    PaymentNotPending,
+    RoleRequired,
+    SelfApprovalForbidden,
+)
+from payments.events import payment_event_publish
+from payments.iban import iban_error, iban_normalise
+from payments.locks import payment_lock
+from payments.models import DebtorAccount, Payment, PaymentStatus
+
+
+def _membership(actor):
+    membership = membership_get(user=actor)
+    if membership is None:
+        raise RoleRequired("You do not belong to an organisation.")
+    return membership
+
+
+def amount_check(*, amount: int, currency: str) -> None:
+    """Refuse an amount that is not a positive integer under the currency's ceiling."""
+    digits = minor_units(currency)
+    if digits is None:
+        raise Invalid(errors={"currency": [f"{currency!r} is not an ISO 4217 code."]})
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmount(errors={"amount": ["Must be an integer in minor units."]})
+    ceiling = settings.PAYMENT_MAX_MAJOR_UNITS * 10**digits
+    if amount <= 0:
+        raise InvalidAmount(errors={"amount": ["Must be greater than zero."]})
+    if amount > ceiling:
+        raise InvalidAmount(
+            errors={"amount": [f"Must be at most {ceiling} ({currency} minor units)."]}
+        )
+
+
+def payment_submit(
+    *,
+    actor,
+    debtor_account_id,
+    amount: int,
+    currency: str,
+    creditor_name: str,
+    creditor_iban: str,
+    reference: str = "",
+) -> Payment:
+    """Create a payment awaiting approval and emit PaymentSubmitted."""
+    membership = _membership(actor)
+    if not membership.is_maker:
+        raise RoleRequired("Only a maker may submit payments.")
+    amount_check(amount=amount, currency=currency)
+    iban = iban_normalise(creditor_iban)
+    if error := iban_error(iban):
+        raise Invalid(errors={"creditor": {"iban": [error]}})
+    with transaction.atomic():
+        account = DebtorAccount.objects.filter(
+            id=debtor_account_id, organisation_id=membership.organisation_id
+        ).first()
+        if account is None:
+            raise AccountNotFound(
+                errors={"debtor_account": ["No such account in your organisation."]}
+            )
+        if account.currency != currency:
+            raise Invalid(
+                errors={
+                    "currency": [
+                        f"The debtor account holds {account.currency}, not {currency}."
+                    ]
+                }
+            )
+        payment = Payment.objects.create(
+            organisation_id=membership.organisation_id,
+            debtor_account=account,
+            creditor_name=creditor_name,
+            creditor_iban=iban,
+            amount=amount,
+            currency=currency,
+            reference=reference,
+            submitted_by=actor,
+        )
+        payment_event_publish(
+            payment=payment, event_type="PaymentSubmitted", actor=actor
+        )
+    return payment
+
+
+def _decide(*, payment_id, actor, role_check, event_type: str, apply) -> Payment:
+    membership = _membership(actor)
+    with transaction.atomic():
+        payment = payment_lock(
+            payment_id=payment_id, organisation_id=membership.organisation_id
+        )
+        role_check(membership, payment)
+        if payment.status != PaymentStatus.PENDING_APPROVAL:
+            raise PaymentNotPending(
+                f"The payment is {payment.status}; only a payment awaiting "
+                "approval can change."
+            )
+        apply(payment)
+        payment.version += 1
+        payment.save()
+        payment_event_publish(payment=payment, event_type=event_type, actor=actor)
+    return payment
+
+
+def _approver_check(membership, payment) -> None:
+    if not membership.is_approver:
+        raise RoleRequired("Only an approver may approve or reject payments.")
+    if payment.submitted_by_id == membership.user_id:
+        raise SelfApprovalForbidden(
+            "Maker-checker: a second person must approve or reject this payment."
+        )
+
+
+def payment_approve(*, payment_id, actor) -> Payment:
+    """Approve a pending payment (not your own) and emit PaymentApproved."""
+
+    def apply(payment: Payment) -> None:
+        payment.status = PaymentStatus.APPROVED
+        payment.approved_by = actor
+
+    return _decide(
+        payment_id=payment_id,
+        actor=actor,
+        role_check=_approver_check,
+        event_type="PaymentApproved",
+        apply=apply,
+    )
+
+
+def payment_reject(*, payment_id, actor, reason: str) -> Payment:
+    """Reject a pending payment (not your own) with a reason; emit PaymentRejected."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(errors={"reason": ["A rejection needs a reason."]})
+
+    def apply(payment: Payment) -> None:
+        payment.status = PaymentStatus.REJECTED
+        payment.rejected_by = actor
+        payment.rejection_reason = reason
+
+    return _decide(
+        payment_id=payment_id,
+        actor=actor,
+        role_check=_approver_check,
+        event_type="PaymentRejected",
+        apply=apply,
+    )
+
+
+def _submitter_check(membership, payment) -> None:
+    if payment.submitted_by_id != membership.user_id:
+        raise NotSubmitter()
+
+
+def payment_cancel(*, payment_id, actor) -> Payment:
+    """Withdraw your own pending payment; emit PaymentCancelled."""
+
+    def apply(payment: Payment) -> None:
+        payment.status = PaymentStatus.CANCELLED
+
+    return _decide(
+        payment_id=payment_id,
+        actor=actor,
+        role_check=_submitter_check,
+        event_type="PaymentCancelled",
+        apply=apply,
+    )

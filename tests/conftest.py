@@ -1,0 +1,97 @@
+"""Shared fixtures: demo-like tenants and users, API clients, and service gating.
+
+Tests marked `postgres` need PostgreSQL: they skip with a reason on SQLite, and
+fail instead when REQUIRE_SERVICES=1 (CI), so a missing service is never green.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import (
+    DebtorAccountFactory,
+    OrganisationFactory,
+    UserFactory,
+)
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    """Skip the test for a missing service, or fail it when services are required."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_gate(request):
+    if (
+        request.node.get_closest_marker("postgres")
+        and connection.vendor != "postgresql"
+    ):
+        service_missing(
+            "needs PostgreSQL: run with DATABASE_URL=postgres://... (the test "
+            "command does when PostgreSQL is reachable)"
+        )
+
+
+@pytest.fixture
+def acme(db):
+    return OrganisationFactory(slug="acme", name="Acme Ltd")
+
+
+@pytest.fixture
+def globex(db):
+    return OrganisationFactory(slug="globex", name="Globex Corporation")
+
+
+@pytest.fixture
+def alice(acme):
+    return UserFactory(username="alice", organisation=acme, is_maker=True)
+
+
+@pytest.fixture
+def bob(acme):
+    return UserFactory(username="bob", organisation=acme, is_approver=True)
+
+
+@pytest.fixture
+def carol(acme):
+    return UserFactory(
+        username="carol", organisation=acme, is_maker=True, is_approver=True
+    )
+
+
+@pytest.fixture
+def gina(globex):
+    return UserFactory(
+        username="gina", organisation=globex, is_maker=True, is_approver=True
+    )
+
+
+@pytest.fixture
+def acme_eur(acme):
+    return DebtorAccountFactory(organisation=acme, currency="EUR")
+
+
+@pytest.fixture
+def globex_eur(globex):
+    return DebtorAccountFactory(organisation=globex, currency="EUR")
+
+
+@pytest.fixture
+def client_for():
+    """Return an API client authenticated by token as the given user."""
+
+    def make(user) -> APIClient:
+        from rest_framework.authtoken.models import Token
+
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
