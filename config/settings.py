@@ -107,7 +107,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+# TEST_DB_SUFFIX keeps test databases apart when several test runs share a machine.
+_test_suffix = os.environ.get("TEST_DB_SUFFIX", "")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test-db{_test_suffix}.sqlite3")
+    }
+elif _test_suffix:
+    DATABASES["default"]["TEST"] = {
+        "NAME": f"test_{DATABASES['default']['NAME']}_{_test_suffix}"
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

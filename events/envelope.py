@@ -4,11 +4,12 @@ See docs/lessons/commands-vs-events.md for why an event is a past-tense fact.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
 
-from contracts.registry import dataschema_uri
+from contracts.registry import dataschema_uri, parse_dataschema
 
 
 def envelope_build(
@@ -41,3 +42,36 @@ def envelope_build(
         "causationid": causation_id,
         "data": data,
     }
+
+
+@dataclass(frozen=True)
+class Event:
+    """A received event, as consumer handlers see it (parsed from its envelope)."""
+
+    id: str
+    type: str
+    version: int
+    source: str
+    subject: str
+    partition_key: str
+    sequence: int
+    time: str
+    data: dict
+    envelope: dict
+
+    @classmethod
+    def from_envelope(cls, envelope: dict) -> "Event":
+        """Parse a validated envelope (see contracts.registry.validate)."""
+        _, version = parse_dataschema(envelope["dataschema"])
+        return cls(
+            id=envelope["id"],
+            type=envelope["type"],
+            version=version,
+            source=envelope["source"],
+            subject=envelope["subject"],
+            partition_key=envelope["partitionkey"],
+            sequence=envelope["sequence"],
+            time=envelope["time"],
+            data=envelope["data"],
+            envelope=envelope,
+        )
