@@ -1,0 +1,61 @@
+"""Response shapes of the ledger API, and its one query filter."""
+
+from rest_framework import serializers
+
+from ledger.models import Account, Direction, JournalEntry, JournalLine
+
+
+class PaymentFilterSerializer(serializers.Serializer):
+    payment = serializers.UUIDField(
+        required=False, help_text="Only entries of this payment."
+    )
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    debtor_account = serializers.UUIDField(
+        source="debtor_account_id", allow_null=True, read_only=True
+    )
+    debits = serializers.IntegerField(read_only=True, help_text="Minor units.")
+    credits = serializers.IntegerField(read_only=True, help_text="Minor units.")
+    balance = serializers.IntegerField(
+        read_only=True,
+        help_text="Debits minus credits, in minor units of the account's currency.",
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "currency",
+            "debtor_account",
+            "debits",
+            "credits",
+            "balance",
+        ]
+
+
+class LineAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "name"]
+
+
+class JournalLineSerializer(serializers.ModelSerializer):
+    account = LineAccountSerializer(read_only=True)
+    direction = serializers.ChoiceField(choices=Direction.choices, read_only=True)
+    amount = serializers.IntegerField(read_only=True, help_text="Minor units.")
+
+    class Meta:
+        model = JournalLine
+        fields = ["account", "direction", "amount", "currency"]
+
+
+class JournalEntrySerializer(serializers.ModelSerializer):
+    payment = serializers.UUIDField(source="payment_id", read_only=True)
+    lines = JournalLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = JournalEntry
+        fields = ["id", "payment", "event_id", "description", "created_at", "lines"]

@@ -1,0 +1,69 @@
+"""HTTP for the ledger: read-only views of the caller's organisation's books."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import Forbidden
+from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS
+from ledger import selectors
+from ledger.api.serializers import (
+    AccountSerializer,
+    JournalEntrySerializer,
+    PaymentFilterSerializer,
+)
+from organisations.selectors import membership_get
+
+
+def _organisation_id(request):
+    membership = membership_get(user=request.user)
+    if membership is None:
+        raise Forbidden("You do not belong to an organisation.")
+    return membership.organisation_id
+
+
+class EntryCursorPagination(CursorPagination):
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = ("-created_at", "-id")
+
+
+class LedgerAccountListApi(APIView):
+    @extend_schema(
+        responses={200: AccountSerializer(many=True), **READ_PROBLEMS},
+        summary="Your organisation's ledger accounts with balances (debits - credits)",
+        tags=["ledger"],
+    )
+    def get(self, request):
+        accounts = selectors.account_list(organisation_id=_organisation_id(request))
+        return Response({"results": AccountSerializer(accounts, many=True).data})
+
+
+class LedgerEntryListApi(APIView):
+    pagination_class = EntryCursorPagination  # also tells the schema it pages
+
+    @extend_schema(
+        parameters=[PaymentFilterSerializer],
+        responses={
+            200: JournalEntrySerializer(many=True),
+            400: PROBLEM_RESPONSES[400],
+            **READ_PROBLEMS,
+        },
+        summary="Journal entries, newest first (cursor pagination); ?payment=<id>",
+        tags=["ledger"],
+    )
+    def get(self, request):
+        organisation_id = _organisation_id(request)
+        query = PaymentFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        entries = selectors.entry_list(
+            organisation_id=organisation_id,
+            payment_id=query.validated_data.get("payment"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(
+            JournalEntrySerializer(page, many=True).data
+        )

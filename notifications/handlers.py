@@ -1,0 +1,63 @@
+"""Turn payment events into notifications: approvers on submit, submitter after.
+
+The consumer machinery (events/inbox.py) calls these inside one transaction with
+the inbox row, at most once per event; e-mails leave only after that commit.
+"""
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+
+from events.envelope import Event
+from notifications import messages
+from notifications.services import notification_create_many
+from organisations.selectors import approver_list
+
+
+def _submitter(data: dict) -> list:
+    # The payload names the submitter; a user deleted since is told nothing.
+    # The organisation filter keeps a notification inside its tenant.
+    return list(
+        get_user_model().objects.filter(
+            pk=data["submitted_by"]["id"],
+            is_active=True,
+            membership__organisation_id=data["organisation_id"],
+        )
+    )
+
+
+def on_payment_submitted(event: Event) -> None:
+    """Tell every approver except the submitter (maker-checker) about the payment."""
+    data = event.data
+    recipients = [
+        user
+        for user in approver_list(organisation_id=data["organisation_id"])
+        if user.pk != data["submitted_by"]["id"]
+    ]
+    subject, body = messages.submitted_message(data)
+    notification_create_many(
+        event=event, recipients=recipients, subject=subject, body=body
+    )
+
+
+def on_payment_approved(event: Event) -> None:
+    """Tell the submitter that the payment was approved."""
+    subject, body = messages.approved_message(event.data)
+    notification_create_many(
+        event=event, recipients=_submitter(event.data), subject=subject, body=body
+    )
+
+
+def on_payment_rejected(event: Event) -> None:
+    """Tell the submitter that the payment was rejected, and why."""
+    subject, body = messages.rejected_message(event.data)
+    notification_create_many(
+        event=event, recipients=_submitter(event.data), subject=subject, body=body
+    )
+
+
+HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
+    ("PaymentSubmitted", 1): on_payment_submitted,
+    ("PaymentApproved", 1): on_payment_approved,
+    ("PaymentRejected", 1): on_payment_rejected,
+}

@@ -1,0 +1,32 @@
+"""Response shape of the reconciliation API, and its one query filter."""
+
+from rest_framework import serializers
+
+from reconciliation.models import Expectation
+
+
+class PaymentFilterSerializer(serializers.Serializer):
+    payment = serializers.UUIDField(
+        required=False, help_text="Only the expectation of this payment."
+    )
+
+
+class ExpectationSerializer(serializers.ModelSerializer):
+    payment = serializers.UUIDField(source="payment_id", read_only=True)
+    debtor_account = serializers.UUIDField(source="debtor_account_id", read_only=True)
+    amount = serializers.IntegerField(read_only=True, help_text="Minor units.")
+
+    class Meta:
+        model = Expectation
+        fields = [
+            "id",
+            "payment",
+            "event_id",
+            "status",
+            "amount",
+            "currency",
+            "debtor_account",
+            "creditor_name",
+            "reference",
+            "created_at",
+        ]

@@ -1,0 +1,56 @@
+"""HTTP for reconciliation: the caller's organisation's expected settlements."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.views import APIView
+
+from api.errors import Forbidden
+from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS
+from organisations.selectors import membership_get
+from reconciliation import selectors
+from reconciliation.api.serializers import (
+    ExpectationSerializer,
+    PaymentFilterSerializer,
+)
+
+
+def _organisation_id(request):
+    membership = membership_get(user=request.user)
+    if membership is None:
+        raise Forbidden("You do not belong to an organisation.")
+    return membership.organisation_id
+
+
+class ExpectationCursorPagination(CursorPagination):
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = ("-created_at", "-id")
+
+
+class ExpectationListApi(APIView):
+    pagination_class = ExpectationCursorPagination  # also tells the schema it pages
+
+    @extend_schema(
+        parameters=[PaymentFilterSerializer],
+        responses={
+            200: ExpectationSerializer(many=True),
+            400: PROBLEM_RESPONSES[400],
+            **READ_PROBLEMS,
+        },
+        summary="Expected settlements, newest first (cursor pagination); ?payment=<id>",
+        tags=["reconciliation"],
+    )
+    def get(self, request):
+        organisation_id = _organisation_id(request)
+        query = PaymentFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        expectations = selectors.expectation_list(
+            organisation_id=organisation_id,
+            payment_id=query.validated_data.get("payment"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(expectations, request, view=self)
+        return paginator.get_paginated_response(
+            ExpectationSerializer(page, many=True).data
+        )
