@@ -1,5 +1,7 @@
 """Row locks for payments, taken at the start of a command's short transaction."""
 
+from django.core.exceptions import ValidationError
+
 from payments.errors import PaymentNotFound
 from payments.models import Payment
 
@@ -18,6 +20,7 @@ def payment_lock(*, payment_id, organisation_id) -> Payment:
             .select_related("debtor_account", "submitted_by")
             .get(id=payment_id, organisation_id=organisation_id)
         )
-    except (Payment.DoesNotExist, ValueError):
-        # Another tenant's payment is "not found", never "forbidden".
+    except (Payment.DoesNotExist, ValueError, ValidationError):
+        # Another tenant's payment is "not found", never "forbidden"; so is an id
+        # that is no UUID at all (Django raises ValidationError for it).
         raise PaymentNotFound() from None

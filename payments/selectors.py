@@ -1,5 +1,6 @@
 """Reads of payments and accounts, always scoped to the caller's organisation."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from events.selectors import event_list
@@ -27,7 +28,7 @@ def payment_get(*, organisation_id, payment_id) -> Payment:
     """Return the payment, or raise PaymentNotFound (also for another tenant's)."""
     try:
         return payment_list(organisation_id=organisation_id).get(id=payment_id)
-    except (Payment.DoesNotExist, ValueError):
+    except (Payment.DoesNotExist, ValueError, ValidationError):
         raise PaymentNotFound() from None
 
 

@@ -5,6 +5,7 @@ transaction, or refuses and writes nothing. See docs/lessons/commands-vs-events.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from api.errors import Invalid
@@ -62,13 +63,21 @@ def payment_submit(
     if not membership.is_maker:
         raise RoleRequired("Only a maker may submit payments.")
     amount_check(amount=amount, currency=currency)
+    creditor_name, reference = (creditor_name or "").strip(), (reference or "").strip()
+    if not 1 <= len(creditor_name) <= 140:
+        raise Invalid(errors={"creditor": {"name": ["Give 1 to 140 characters."]}})
+    if len(reference) > 140:
+        raise Invalid(errors={"reference": ["Give at most 140 characters."]})
     iban = iban_normalise(creditor_iban)
     if error := iban_error(iban):
         raise Invalid(errors={"creditor": {"iban": [error]}})
     with transaction.atomic():
-        account = DebtorAccount.objects.filter(
-            id=debtor_account_id, organisation_id=membership.organisation_id
-        ).first()
+        try:
+            account = DebtorAccount.objects.filter(
+                id=debtor_account_id, organisation_id=membership.organisation_id
+            ).first()
+        except ValidationError:  # not a UUID: as unknown as another tenant's
+            account = None
         if account is None:
             raise AccountNotFound(
                 errors={"debtor_account": ["No such account in your organisation."]}

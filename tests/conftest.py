@@ -8,6 +8,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.factories import (
@@ -24,6 +25,15 @@ def service_missing(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Hash test passwords with MD5: Django's PBKDF2 costs ~0.25 s per user."""
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +80,12 @@ def gina(globex):
     return UserFactory(
         username="gina", organisation=globex, is_maker=True, is_approver=True
     )
+
+
+@pytest.fixture
+def outsider(db):
+    """A user who belongs to no organisation."""
+    return UserFactory(username="olga")
 
 
 @pytest.fixture

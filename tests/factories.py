@@ -58,3 +58,31 @@ class DebtorAccountFactory(factory.django.DjangoModelFactory):
     iban = factory.LazyFunction(
         lambda: iban_build("DE", f"{37040044:08d}{next(_account_numbers):010d}")
     )
+
+
+def payment_request_body(account, **overrides) -> dict:
+    """Return a valid POST /api/v1/payments body for the account, with overrides."""
+    body = {
+        "debtor_account": str(account.id),
+        "amount": 12550,
+        "currency": account.currency,
+        "creditor": {"name": "Jane Supplier", "iban": VALID_CREDITOR_IBAN},
+        "reference": "INV-1",
+    }
+    body.update(overrides)
+    return body
+
+
+def payment_submitted(*, by, account, **overrides):
+    """Submit a payment through the service, so it has its PaymentSubmitted event."""
+    from payments.services import payment_submit
+
+    fields = {
+        "amount": 12550,
+        "currency": account.currency,
+        "creditor_name": "Jane Supplier",
+        "creditor_iban": VALID_CREDITOR_IBAN,
+        "reference": "INV-1",
+    }
+    fields.update(overrides)
+    return payment_submit(actor=by, debtor_account_id=account.id, **fields)

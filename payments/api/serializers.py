@@ -1,5 +1,7 @@
 """Request and response shapes of the payments API (explicit fields, no __all__)."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments.currencies import MINOR_UNITS
@@ -7,6 +9,7 @@ from payments.iban import iban_error, iban_normalise
 from payments.models import DebtorAccount, Payment, PaymentStatus
 
 
+@extend_schema_field(OpenApiTypes.INT64)
 class MinorUnitsField(serializers.Field):
     """A JSON integer only: "100", 100.0 and true are refused, never coerced."""
 
