@@ -186,7 +186,46 @@ IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "60"
 PAYMENT_MAX_MAJOR_UNITS = int(os.environ.get("PAYMENT_MAX_MAJOR_UNITS", "1000000000"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-BROKER_FILESYSTEM_DIR = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: one folder of message files shared by every
+    # process, and a control folder holding the exchange bindings on disk.
+    _broker_dir = Path(os.environ.get("BROKER_DIR", VAR_DIR / "broker"))
+    for _folder in ("queue", "control", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+
+# The consumers of the payment stream. Each gets its own queues; the relay and
+# payments never name them, so adding one is a new app plus an entry here.
+EVENT_CONSUMERS = [
+    name
+    for name in os.environ.get(
+        "EVENT_CONSUMERS", "ledger,notifications,reconciliation"
+    ).split(",")
+    if name
+]
+# Partition queues per consumer; events of one debtor account share a partition.
+EVENT_PARTITIONS = int(os.environ.get("EVENT_PARTITIONS", "4"))
+
+RELAY_BATCH_SIZE = int(os.environ.get("RELAY_BATCH_SIZE", "500"))
+# The relay polls this often even when LISTEN/NOTIFY is quiet (SQLite always polls).
+RELAY_POLL_SECONDS = float(os.environ.get("RELAY_POLL_SECONDS", "0.5"))
+RELAY_BACKOFF_MAX_SECONDS = float(os.environ.get("RELAY_BACKOFF_MAX_SECONDS", "30"))
+RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "10"))
+# Published outbox rows are kept this long for replay, then pruned.
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))
+
+CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
+CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF", "0.5"))
+CONSUMER_RETRY_BACKOFF_MAX_SECONDS = float(
+    os.environ.get("CONSUMER_RETRY_BACKOFF_MAX", "30")
+)
 
 LOGGING = {
     "version": 1,

@@ -47,3 +47,97 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.subject}#{self.sequence}"
+
+
+class DeliveryStatus(models.TextChoices):
+    APPLIED = "applied"
+    SKIPPED_DUPLICATE = "skipped_duplicate"
+    PARKED = "parked"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class InboxEntry(models.Model):
+    """One row per (consumer, event): written in the same transaction as the effect.
+
+    Its existence is what makes a consumer idempotent: a second delivery of an
+    applied event finds it and is skipped. A parked event waits here, envelope
+    and all, until the gap before it fills.
+    """
+
+    consumer = models.CharField(max_length=100)
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200)
+    sequence = models.PositiveIntegerField()
+    partition_key = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices)
+    envelope = models.JSONField()
+    error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "event_id"], name="inbox_one_row_per_event"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["consumer", "subject", "sequence"],
+                name="inbox_parked",
+                condition=models.Q(status="parked"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_type} {self.subject}#{self.sequence}"
+
+
+class ConsumerPosition(models.Model):
+    """How far a consumer has applied one aggregate's events (its last sequence)."""
+
+    consumer = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200)
+    last_sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "subject"], name="position_per_consumer_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.subject}@{self.last_sequence}"
+
+
+class Delivery(models.Model):
+    """What happened each time a consumer received an event: the visible history."""
+
+    consumer = models.CharField(max_length=100)
+    event_id = models.UUIDField(db_index=True)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices)
+    error = models.TextField(blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["consumer", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} {self.event_id} {self.status}"
+
+
+class ConsumerState(models.Model):
+    """Operator switches per consumer; a paused consumer leaves events in the broker."""
+
+    consumer = models.CharField(max_length=100, unique=True)
+    paused = models.BooleanField(default=False)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of a worker."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.consumer} {'paused' if self.paused else 'running'}"

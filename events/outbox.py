@@ -11,6 +11,8 @@ from contracts.registry import validate
 from events.envelope import envelope_build
 from events.models import OutboxMessage
 
+NOTIFY_CHANNEL = "outbox"
+
 
 class OutsideTransaction(RuntimeError):
     """publish() was called in autocommit mode, where the row would commit alone."""
@@ -48,6 +50,11 @@ def publish(
         causation_id=causation_id,
     )
     validate(envelope)
+    if connection.vendor == "postgresql":
+        # Delivered only if and when this transaction commits: a wake-up call for
+        # the relay, never needed for correctness (it polls as well).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
     return OutboxMessage.objects.create(
         event_id=envelope["id"],
         event_type=event_type,

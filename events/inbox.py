@@ -1,0 +1,157 @@
+"""The idempotent consumer: apply each event once per consumer, in per-aggregate order.
+
+Delivery is at least once, so duplicates arrive; a broker only orders within a
+partition and retries reorder, so events can arrive early. The inbox row, the
+position and the handler's effect commit in one transaction:
+- already applied, or at/below the position: skip it as a duplicate;
+- the next sequence: apply it, then any parked successors;
+- ahead of a gap: park it until the gap fills.
+See docs/lessons/idempotent-consumers.md.
+"""
+
+import uuid
+from collections.abc import Callable, Mapping
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contracts.registry import validate
+from events.envelope import Event
+from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
+
+Handlers = Mapping[tuple[str, int], Callable[[Event], None]]
+
+
+def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
+    """Lock (creating if needed) the consumer's position for one aggregate.
+
+    Must run inside transaction.atomic(); the lock serialises two deliveries of
+    one aggregate's events that reach two workers (e.g. a replay and a live event).
+    """
+    try:
+        with transaction.atomic():
+            ConsumerPosition.objects.get_or_create(consumer=consumer, subject=subject)
+    except IntegrityError:
+        pass  # created concurrently; the locking read below finds it
+    return ConsumerPosition.objects.select_for_update().get(
+        consumer=consumer, subject=subject
+    )
+
+
+def _record(consumer: str, event_id, status: str, error: str = "") -> None:
+    Delivery.objects.create(
+        consumer=consumer, event_id=event_id, status=status, error=error[:4000]
+    )
+
+
+def _apply(consumer: str, event: Event, handlers: Handlers, entry) -> None:
+    handler = handlers.get((event.type, event.version))
+    if handler is not None:
+        handler(event)
+    # An event this consumer does not act on still advances its position, so
+    # a gap in the sequence is always a real gap.
+    now = timezone.now()
+    if entry is None:
+        InboxEntry.objects.create(
+            consumer=consumer,
+            event_id=event.id,
+            event_type=event.type,
+            subject=event.subject,
+            sequence=event.sequence,
+            partition_key=event.partition_key,
+            status=DeliveryStatus.APPLIED,
+            envelope=event.envelope,
+            applied_at=now,
+        )
+    else:
+        entry.status, entry.applied_at, entry.error = DeliveryStatus.APPLIED, now, ""
+        entry.save(update_fields=["status", "applied_at", "error"])
+    _record(consumer, event.id, DeliveryStatus.APPLIED)
+
+
+def consume(*, consumer: str, envelope: dict, handlers: Handlers) -> str:
+    """Validate and apply one delivered event; return what happened to it.
+
+    Raises ContractViolation/UnknownContract for a message that breaks its
+    contract (never retried), and whatever a handler raises (rolled back whole;
+    the caller retries and finally dead-letters).
+    """
+    validate(envelope)
+    event = Event.from_envelope(envelope)
+    with transaction.atomic():
+        position = _position_lock(consumer, event.subject)
+        entry = InboxEntry.objects.filter(consumer=consumer, event_id=event.id).first()
+        if (entry and entry.status == DeliveryStatus.APPLIED) or (
+            event.sequence <= position.last_sequence
+        ):
+            _record(consumer, event.id, DeliveryStatus.SKIPPED_DUPLICATE)
+            return DeliveryStatus.SKIPPED_DUPLICATE
+        if event.sequence > position.last_sequence + 1:
+            if entry is None:
+                entry = InboxEntry.objects.create(
+                    consumer=consumer,
+                    event_id=event.id,
+                    event_type=event.type,
+                    subject=event.subject,
+                    sequence=event.sequence,
+                    partition_key=event.partition_key,
+                    status=DeliveryStatus.PARKED,
+                    envelope=envelope,
+                )
+            elif entry.status != DeliveryStatus.PARKED:
+                entry.status = DeliveryStatus.PARKED
+                entry.save(update_fields=["status"])
+            _record(consumer, event.id, DeliveryStatus.PARKED)
+            return DeliveryStatus.PARKED
+        _apply(consumer, event, handlers, entry)
+        position.last_sequence = event.sequence
+        for parked in _parked_successors(consumer, event.subject, event.sequence):
+            _apply(consumer, Event.from_envelope(parked.envelope), handlers, parked)
+            position.last_sequence = parked.sequence
+        position.save(update_fields=["last_sequence"])
+    return DeliveryStatus.APPLIED
+
+
+def _parked_successors(consumer: str, subject: str, sequence: int):
+    """Yield parked events that follow `sequence` without a gap, in order."""
+    parked = InboxEntry.objects.filter(
+        consumer=consumer,
+        subject=subject,
+        status=DeliveryStatus.PARKED,
+        sequence__gt=sequence,
+    ).order_by("sequence")
+    expected = sequence + 1
+    for entry in parked:
+        if entry.sequence != expected:
+            return
+        yield entry
+        expected += 1
+
+
+def failure_record(*, consumer: str, envelope: dict, error: str, final: bool) -> None:
+    """Note a failed attempt (or the last, dead-lettered) in its own transaction."""
+    status = DeliveryStatus.DEAD_LETTERED if final else DeliveryStatus.FAILED
+    try:
+        event_id = uuid.UUID(str(envelope["id"]))
+    except (KeyError, TypeError, ValueError):
+        return  # no usable event id: the dead-letter queue alone holds it
+    with transaction.atomic():
+        _record(consumer, event_id, status, error)
+        if final:
+            try:
+                event = Event.from_envelope(envelope)
+            except (KeyError, TypeError, ValueError, LookupError):
+                return  # not even an envelope: the dead-letter queue holds it
+            InboxEntry.objects.update_or_create(
+                consumer=consumer,
+                event_id=event.id,
+                defaults={
+                    "event_type": event.type,
+                    "subject": event.subject,
+                    "sequence": event.sequence,
+                    "partition_key": event.partition_key,
+                    "status": DeliveryStatus.DEAD_LETTERED,
+                    "envelope": envelope,
+                    "error": error[:4000],
+                },
+            )

@@ -1,0 +1,149 @@
+"""The relay: move committed outbox rows to the broker in order; mark them published.
+
+One relay is active at a time (a leader lock; others wait as standbys), so one
+partition's events are never reordered. Each cycle: claim a batch in a short
+transaction (FOR UPDATE SKIP LOCKED), publish with no transaction open, then mark
+the confirmed rows, fenced by the claim token. See docs/lessons/relay.md.
+"""
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from events.messages import task_message
+from events.models import OutboxMessage
+from events.publishers import BrokerUnavailable, Outgoing
+from events.topology import EXCHANGE, partition_of, routing_key
+
+logger = logging.getLogger("events.relay")
+
+
+@dataclass
+class Claim:
+    token: uuid.UUID
+    rows: list[OutboxMessage] = field(default_factory=list)
+
+
+def outbox_claim(*, batch_size: int) -> Claim:
+    """Claim the oldest unpublished rows for this relay, in id order.
+
+    A row a dead relay had claimed is claimed again: only the leader publishes, so
+    an older claim belongs to a relay that lost its lock. Rows locked by a claim
+    still in flight elsewhere are skipped, never waited on.
+    """
+    claim = Claim(token=uuid.uuid4())
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(published_at__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return claim
+        now = timezone.now()
+        OutboxMessage.objects.filter(id__in=ids).update(
+            claim_token=claim.token,
+            claimed_until=now + timezone.timedelta(minutes=5),
+            attempts=F("attempts") + 1,
+        )
+        claim.rows = list(
+            OutboxMessage.objects.filter(id__in=ids)
+            .only("id", "envelope", "event_type", "partition_key")
+            .order_by("id")
+        )
+    return claim
+
+
+def outbox_mark_published(*, claim: Claim, row_ids: list[int]) -> int:
+    """Mark confirmed rows published, unless another relay has claimed them since."""
+    if not row_ids:
+        return 0
+    return OutboxMessage.objects.filter(
+        id__in=row_ids, claim_token=claim.token, published_at__isnull=True
+    ).update(published_at=timezone.now(), claim_token=None, last_error="")
+
+
+def outbox_release(*, claim: Claim, row_ids: list[int], error: str) -> None:
+    """Give rows back unpublished, noting why, so the next cycle retries them."""
+    if row_ids:
+        OutboxMessage.objects.filter(id__in=row_ids, claim_token=claim.token).update(
+            claim_token=None, claimed_until=None, last_error=error[:2000]
+        )
+
+
+def outgoing(row: OutboxMessage) -> Outgoing:
+    headers, properties, body = task_message(row.envelope)
+    return Outgoing(
+        row_id=row.id,
+        exchange=EXCHANGE.name,
+        routing_key=routing_key(row.event_type, partition_of(row.partition_key)),
+        headers=headers,
+        properties=properties,
+        body=body,
+    )
+
+
+def relay_once(*, publisher, batch_size: int | None = None) -> int:
+    """Run one claim-publish-mark cycle; return how many rows were published.
+
+    Stops the batch at the first failure, so no later event of a partition
+    overtakes an earlier one; raises BrokerUnavailable when the broker is away.
+    """
+    claim = outbox_claim(batch_size=batch_size or settings.RELAY_BATCH_SIZE)
+    if not claim.rows:
+        return 0
+    try:
+        results = publisher.publish_batch([outgoing(row) for row in claim.rows])
+    except BrokerUnavailable as exc:
+        outbox_release(
+            claim=claim, row_ids=[row.id for row in claim.rows], error=str(exc)
+        )
+        raise
+    confirmed = []
+    for row, error in zip(claim.rows, results, strict=True):
+        if error is not None:
+            logger.error("event %s not published: %s", row.envelope["id"], error)
+            outbox_release(
+                claim=claim,
+                row_ids=[r.id for r in claim.rows if r.id >= row.id],
+                error=error,
+            )
+            break
+        confirmed.append(row.id)
+    marked = outbox_mark_published(claim=claim, row_ids=confirmed)
+    if marked < len(confirmed):
+        logger.warning(
+            "%d confirmed rows were claimed by another relay meanwhile; left to it",
+            len(confirmed) - marked,
+        )
+    return marked
+
+
+class Backoff:
+    """Capped exponential backoff with full jitter."""
+
+    def __init__(self, base: float = 0.2, cap: float | None = None):
+        self.base = base
+        self.cap = cap if cap is not None else settings.RELAY_BACKOFF_MAX_SECONDS
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        ceiling = min(self.cap, self.base * 2 ** min(self.failures, 20))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def unpublished_exists() -> bool:
+    return OutboxMessage.objects.filter(
+        Q(published_at__isnull=True), Q(claim_token__isnull=True)
+    ).exists()

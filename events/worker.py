@@ -1,0 +1,174 @@
+"""One Celery app per consumer: its queues, its dispatcher for the stream, its retries.
+
+Each consumer registers its own task under the stream's name (`payments.events`)
+in its own Celery app, so the message stays an event: the envelope says what
+happened; each app decides what that means for it. See
+docs/adr/0006-events-as-celery-messages.md.
+"""
+
+import json
+import logging
+import random
+import uuid
+
+from celery import Celery, bootsteps
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
+
+from contracts.registry import ContractViolation, UnknownContract
+from events.inbox import Handlers, consume, failure_record
+from events.messages import task_message
+from events.models import ConsumerState, DeliveryStatus
+from events.topology import (
+    DEAD_LETTER_EXCHANGE,
+    STREAM,
+    dead_letter_queue,
+    partition_of,
+    partition_queue_name,
+    partition_queues,
+)
+
+logger = logging.getLogger("events.worker")
+
+
+def retry_delay(retries: int) -> float:
+    """Capped exponential backoff with jitter, in seconds."""
+    ceiling = min(
+        settings.CONSUMER_RETRY_BACKOFF_MAX_SECONDS,
+        settings.CONSUMER_RETRY_BACKOFF_SECONDS * 2 ** min(retries, 20),
+    )
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+
+
+def _own_queue(consumer: str, envelope) -> str:
+    """The partition queue this event belongs to, for retries that skip the fan-out."""
+    key = envelope.get("partitionkey", "") if isinstance(envelope, dict) else ""
+    return partition_queue_name(consumer, partition_of(str(key)))
+
+
+def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
+    """Record the failure and park the message in the consumer's dead-letter queue."""
+    try:
+        failure_record(consumer=consumer, envelope=envelope, error=error, final=True)
+    except DatabaseError:
+        logger.exception("could not record the dead letter of %s", consumer)
+    try:
+        headers, properties, body = task_message(envelope)
+    except (KeyError, TypeError):
+        # Not an envelope at all: keep it byte for byte so it can be inspected.
+        headers, properties = {"task": STREAM, "id": str(uuid.uuid4())}, {}
+        body = json.dumps([[envelope], {}, {}], default=str).encode()
+        properties = {"content_type": "application/json", "content_encoding": "utf-8"}
+    headers["x-error"] = error[:1000]
+    headers["x-consumer"] = consumer
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            body,
+            exchange=DEAD_LETTER_EXCHANGE,
+            routing_key=consumer,
+            headers=headers,
+            declare=[dead_letter_queue(consumer)],
+            retry=True,
+            **properties,
+        )
+    logger.error("dead-lettered an event for %s: %s", consumer, error)
+
+
+class PauseSwitch(bootsteps.StartStopStep):
+    """Poll the consumer's pause flag; stop or resume consuming its queues.
+
+    A paused consumer leaves its events in the broker, which is the point of
+    the lesson: the producer does not need the consumer to be online.
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+    interval = 1.0
+
+    def __init__(self, parent, **kwargs):
+        self.paused = False
+
+    def start(self, parent):
+        parent.timer.call_repeatedly(self.interval, self.check, (parent,), priority=10)
+
+    def check(self, parent):
+        name = parent.app.consumer_name
+        try:
+            close_old_connections()
+            state, _ = ConsumerState.objects.get_or_create(consumer=name)
+            ConsumerState.objects.filter(pk=state.pk).update(
+                heartbeat_at=timezone.now()
+            )
+        except DatabaseError as exc:
+            logger.warning("pause switch cannot read the database: %s", exc)
+            return
+        if state.paused == self.paused:
+            return
+        self.paused = state.paused
+        for queue in partition_queues(name):
+            if self.paused:
+                parent.cancel_task_queue(queue.name)
+            else:
+                parent.add_task_queue(queue.name)
+        logger.info("%s %s", name, "paused" if self.paused else "resumed")
+
+
+def consumer_app(name: str, handlers: Handlers) -> Celery:
+    """Build the Celery app of one consumer, consuming only its partition queues."""
+    app = Celery(f"consumer.{name}")
+    app.consumer_name = name
+    app.conf.update(
+        broker_url=settings.CELERY_BROKER_URL,
+        broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        broker_connection_retry_on_startup=True,
+        task_queues=partition_queues(name),
+        task_create_missing_queues=False,
+        task_default_queue=partition_queue_name(name, 0),
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        # At least once: ack after the handler's transaction committed, and give
+        # the message back if the worker process dies mid-task.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts_level="INFO",
+        worker_enable_remote_control=False,
+        worker_send_task_events=False,
+        enable_utc=True,
+    )
+    app.steps["consumer"].add(PauseSwitch)
+
+    @app.task(name=STREAM, bind=True, max_retries=None)
+    def payments_events_task(self, envelope):
+        try:
+            return consume(consumer=name, envelope=envelope, handlers=handlers)
+        except (ContractViolation, UnknownContract, KeyError, TypeError) as exc:
+            # A message that breaks its contract will never succeed: no retries.
+            dead_letter(self.app, name, envelope, f"contract: {exc}")
+            return DeliveryStatus.DEAD_LETTERED
+        except DatabaseError as exc:
+            # The database is away: not the event's fault, so it never dead-letters.
+            close_old_connections()
+            raise self.retry(
+                exc=exc,
+                countdown=retry_delay(self.request.retries),
+                exchange="",
+                routing_key=_own_queue(name, envelope),
+            ) from exc
+        except Exception as exc:
+            error = f"{exc.__class__.__name__}: {exc}"
+            if self.request.retries >= settings.CONSUMER_MAX_RETRIES:
+                dead_letter(self.app, name, envelope, error)
+                return DeliveryStatus.DEAD_LETTERED
+            failure_record(consumer=name, envelope=envelope, error=error, final=False)
+            raise self.retry(
+                exc=exc,
+                countdown=retry_delay(self.request.retries),
+                exchange="",
+                routing_key=_own_queue(name, envelope),
+            ) from exc
+
+    return app
