@@ -1,0 +1,247 @@
+"""The notifications consumer: who is told what, and each e-mail leaves once."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError, transaction
+
+from notifications.handlers import HANDLERS
+from notifications.models import Notification
+from notifications.services import (
+    notification_email_send,
+    notification_emails_send_pending,
+)
+from tests.events_builders import payment_event
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.usefixtures("with_emails")
+
+
+def apply(event):
+    with transaction.atomic():
+        HANDLERS[(event.type, event.version)](event)
+
+
+def recipients(event) -> set[str]:
+    return set(
+        Notification.objects.filter(event_id=event.id).values_list(
+            "recipient__username", flat=True
+        )
+    )
+
+
+def test_a_submitted_payment_tells_every_approver(
+    django_capture_on_commit_callbacks, acme, alice, bob, carol, gina
+):
+    # given: alice is a maker; bob and carol approve; gina approves at globex
+    event = payment_event("PaymentSubmitted", organisation=acme, submitted_by=alice)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert recipients(event) == {"bob", "carol"}
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "bob@example.com",
+        "carol@example.com",
+    ]
+    notification = Notification.objects.get(event_id=event.id, recipient=bob)
+    assert notification.event_type == "PaymentSubmitted"
+    assert str(notification.payment_id) == event.data["payment_id"]
+    assert notification.organisation == acme
+    assert notification.subject == "Approval needed: 125.50 EUR to Initech Supplies"
+    assert "alice submitted a payment of 125.50 EUR" in notification.body
+    assert notification.email_sent_at is not None
+
+
+def test_the_submitter_is_not_asked_to_approve_their_own_payment(
+    django_capture_on_commit_callbacks, acme, bob, carol
+):
+    # given: carol is maker and approver
+    event = payment_event("PaymentSubmitted", organisation=acme, submitted_by=carol)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert recipients(event) == {"bob"}
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "subject"),
+    [
+        ("PaymentApproved", "Approved: your payment of 125.50 EUR to Initech Supplies"),
+        ("PaymentRejected", "Rejected: your payment of 125.50 EUR to Initech Supplies"),
+    ],
+)
+def test_a_decision_tells_the_submitter(
+    django_capture_on_commit_callbacks, acme, alice, bob, carol, event_type, subject
+):
+    # given
+    event = payment_event(event_type, organisation=acme, submitted_by=alice, actor=bob)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert recipients(event) == {"alice"}
+    [email] = mail.outbox
+    assert email.to == ["alice@example.com"]
+    assert email.subject == subject
+    assert "bob" in email.body
+    if event_type == "PaymentRejected":
+        assert "Reason: Duplicate invoice" in email.body
+
+
+def test_a_second_apply_fails_and_sends_no_second_email(
+    django_capture_on_commit_callbacks, acme, alice, bob, carol
+):
+    # given
+    event = payment_event("PaymentSubmitted", organisation=acme, submitted_by=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # when / then: the inbox skips duplicates; the unique constraint is the belt
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(IntegrityError),
+    ):
+        apply(event)
+    assert callbacks == []
+    assert Notification.objects.count() == 2
+    assert len(mail.outbox) == 2
+
+
+def test_no_email_leaves_when_the_transaction_rolls_back(
+    django_capture_on_commit_callbacks, acme, alice, bob
+):
+    # given
+    event = payment_event("PaymentSubmitted", organisation=acme, submitted_by=alice)
+
+    # when: the inbox write after the handler fails, say
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        HANDLERS[("PaymentSubmitted", 1)](event)
+        raise RuntimeError("inbox write failed")
+
+    # then
+    assert Notification.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_the_email_is_sent_after_commit_not_before(
+    django_capture_on_commit_callbacks, acme, alice, bob
+):
+    # given
+    event = payment_event("PaymentApproved", organisation=acme, submitted_by=alice)
+
+    # when: the transaction has not committed yet
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        apply(event)
+
+    # then
+    assert mail.outbox == []
+    assert Notification.objects.get().email_sent_at is None
+    assert len(callbacks) == 1
+
+
+def test_sending_a_notification_twice_emails_it_once(acme, alice, bob):
+    # given: the after-commit callback did not run (e.g. the worker died)
+    event = payment_event("PaymentApproved", organisation=acme, submitted_by=alice)
+    apply(event)
+    notification = Notification.objects.get()
+
+    # when
+    first = notification_email_send(notification_id=notification.id)
+    second = notification_email_send(notification_id=notification.id)
+
+    # then
+    assert (first, second) == (True, False)
+    [email] = mail.outbox
+    assert email.extra_headers["Message-ID"] == (f"<{event.id}.{alice.pk}@example.com>")
+    notification.refresh_from_db()
+    assert notification.email_sent_at is not None
+
+
+def test_the_pending_sweep_sends_what_the_callback_missed(acme, alice, bob):
+    # given: a notification whose after-commit send never ran
+    apply(payment_event("PaymentApproved", organisation=acme, submitted_by=alice))
+
+    # when / then: too young to be considered lost
+    assert notification_emails_send_pending(older_than=timedelta(minutes=1)) == 0
+    assert notification_emails_send_pending(older_than=timedelta(0)) == 1
+    assert notification_emails_send_pending(older_than=timedelta(0)) == 0
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+def test_a_user_without_an_email_address_is_notified_but_not_emailed(
+    django_capture_on_commit_callbacks, acme, alice
+):
+    # given
+    dave = UserFactory(username="dave", organisation=acme, is_approver=True)
+    event = payment_event("PaymentSubmitted", organisation=acme, submitted_by=alice)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert Notification.objects.get(recipient=dave).email_sent_at is None
+    assert "dave" not in {m.to[0].split("@")[0] for m in mail.outbox}
+
+
+def test_a_submitter_of_another_organisation_is_not_told(
+    django_capture_on_commit_callbacks, acme, gina
+):
+    # given: an acme event naming a globex user (a bad producer, say)
+    event = payment_event("PaymentApproved", organisation=acme, submitted_by=gina)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert Notification.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_notifications_act_only_on_submitted_approved_and_rejected():
+    assert set(HANDLERS) == {
+        ("PaymentSubmitted", 1),
+        ("PaymentApproved", 1),
+        ("PaymentRejected", 1),
+    }
+
+
+def test_a_payment_gets_one_notification_per_event(
+    django_capture_on_commit_callbacks, acme, alice, bob, carol
+):
+    # given: one payment, submitted then approved
+    payment_id = uuid.uuid4()
+    fields = {"organisation": acme, "submitted_by": alice, "payment_id": payment_id}
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(payment_event("PaymentSubmitted", **fields))
+        apply(payment_event("PaymentApproved", actor=bob, **fields))
+
+    # then
+    assert sorted(
+        Notification.objects.filter(payment_id=payment_id).values_list(
+            "event_type", "recipient__username"
+        )
+    ) == [
+        ("PaymentApproved", "alice"),
+        ("PaymentSubmitted", "bob"),
+        ("PaymentSubmitted", "carol"),
+    ]
+    assert len(mail.outbox) == 3
