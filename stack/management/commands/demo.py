@@ -1,14 +1,23 @@
-"""python manage.py demo: migrate, seed demo data and run the app (embedded mode)."""
+"""python manage.py demo: the whole app in embedded mode, from the compose process list.
 
-import os
+SQLite and kombu's filesystem broker stand in for PostgreSQL and RabbitMQ; the
+web app, the relay and one worker per consumer run as child processes, exactly
+the commands docker-compose.yml lists. Ctrl-C stops them all.
+"""
+
+import signal
+import threading
+import time
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from stack.compose import compose_services
+from stack.runner import service_start, service_stop
 
 
 class Command(BaseCommand):
-    help = "Migrate, seed the demo data and run the app on SQLite (demo mode)."
+    help = "Run web, relay and consumers on SQLite and a serverless broker (demo)."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
@@ -19,10 +28,37 @@ class Command(BaseCommand):
             raise CommandError(
                 "Run with DEMO_MODE=1 (the README's run command sets it)."
             )
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("seed_demo")
+        variables = {"WEB_PORT": str(port), "WEB_HOST": host, "DEMO_MODE": "1"}
+        overrides = {
+            "DATABASE_URL": None,  # the SQLite default
+            "CELERY_BROKER_URL": "filesystem://",
+            "DEMO_MODE": "1",
+            "DJANGO_SECRET_KEY": None,  # a per-checkout key kept in var/
+            "ALLOWED_HOSTS": f"{host},localhost,127.0.0.1",
+        }
+        services = compose_services(variables)
+        for job in (s for s in services if s.one_shot):
+            running = service_start(job, overrides)
+            if running.process.wait() != 0:
+                raise CommandError(f"{job.name} failed; see its output above.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        started = [service_start(s, overrides) for s in services if not s.one_shot]
+        time.sleep(1.5)
         self.stdout.write(
-            f"\nOpen http://{host}:{port}/api/v1/docs for the API and its docs.\n"
+            f"\n  Payments demo running: http://{host}:{port}/\n"
+            f"  API docs: http://{host}:{port}/api/v1/docs\n"
+            "  Users: alice (maker), bob (approver), carol (both), gina (globex); "
+            "password demo-password\n  Ctrl-C stops everything.\n\n"
         )
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        try:
+            while not stop.is_set():
+                for running in started:
+                    if running.process.poll() is not None:
+                        self.stderr.write(f"{running.service.name} exited; stopping.")
+                        stop.set()
+                stop.wait(0.5)
+        finally:
+            for running in reversed(started):
+                service_stop(running)
