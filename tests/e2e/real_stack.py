@@ -1,0 +1,137 @@
+"""Bring up the docker-compose.yml process list on the local PostgreSQL and RabbitMQ.
+
+Each run gets its own database and RabbitMQ virtual host, so it cannot disturb
+(or be disturbed by) anything else on the machine.
+"""
+
+import contextlib
+import socket
+import subprocess
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass, field
+
+import psycopg
+import requests
+
+from stack.compose import compose_services
+from stack.runner import Running, service_start, service_stop
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+RABBIT = "amqp://guest:guest@127.0.0.1:5672"
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rabbitmq_reachable() -> bool:
+    try:
+        with closing(socket.create_connection(("127.0.0.1", 5672), timeout=2)):
+            return True
+    except OSError:
+        return False
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(  # noqa: S603
+        ["rabbitmqctl", "-q", *args],  # noqa: S607
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@dataclass
+class Stack:
+    """The running application services and how to reach their database and API."""
+
+    name: str
+    port: int
+    overrides: dict
+    services: dict = field(default_factory=dict)
+    running: dict[str, Running] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def sql(self, query: str, params=None) -> list[tuple]:
+        with psycopg.connect(**PG, dbname=self.name, autocommit=True) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def start(self, name: str) -> Running:
+        self.running[name] = service_start(self.services[name], self.overrides, False)
+        return self.running[name]
+
+    def manage(self, *args: str) -> str:
+        """Run a management command with the stack's environment; return its output."""
+        job = self.services["migrate"]
+        command = type(job)(
+            name="manage", command=["python", "manage.py", *args],
+            environment=job.environment, one_shot=True,
+        )  # fmt: skip
+        running = service_start(command, self.overrides, False)
+        if running.process.wait(timeout=120) != 0:
+            raise RuntimeError("".join(running.output))
+        time.sleep(0.1)  # let the pump thread drain the pipe
+        return "".join(running.output)
+
+    def wait_http(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.base_url + "/api/v1/schema", timeout=2)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise TimeoutError("web did not answer; output:\n" + self.logs("web"))
+
+    def logs(self, name: str) -> str:
+        running = self.running.get(name)
+        return "".join(running.output[-80:]) if running else ""
+
+
+def stack_up(tmp_path) -> Stack:
+    name = f"e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(**PG, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    port = free_port()
+    variables = {"WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "DEMO_MODE": "1"}
+    stack = Stack(
+        name=name,
+        port=port,
+        overrides={
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+            "CELERY_BROKER_URL": f"{RABBIT}/{name}",
+            "VAR_DIR": str(tmp_path / "var"),
+            "DJANGO_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "TEST_DB_SUFFIX": None,
+            "CONSUMER_RETRY_BACKOFF": "0.2",
+        },
+    )
+    stack.services = {s.name: s for s in compose_services(variables)}
+    migrate = stack.start("migrate")
+    if migrate.process.wait(timeout=180) != 0:
+        raise RuntimeError("migrate failed:\n" + stack.logs("migrate"))
+    for service in stack.services.values():
+        if not service.one_shot:
+            stack.start(service.name)
+    stack.wait_http()
+    return stack
+
+
+def stack_down(stack: Stack) -> None:
+    for running in stack.running.values():
+        service_stop(running)
+    with psycopg.connect(**PG, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{stack.name}" WITH (FORCE)')
+    # A leftover vhost is harmless; the next run picks a new name.
+    with contextlib.suppress(subprocess.SubprocessError):
+        rabbitmqctl("delete_vhost", stack.name)

@@ -1,0 +1,204 @@
+"""The real stack, multi-process: 200 payments through REST while processes are killed.
+
+Launches exactly the application services of docker-compose.yml (migrate, web
+under gunicorn, relay, one Celery worker per consumer) against the local
+PostgreSQL and RabbitMQ, SIGKILLs a worker and the relay mid-stream, restarts
+them, and checks that every consumer applied every event exactly once, in order.
+"""
+
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from stack.runner import service_kill
+from tests.conftest import service_missing
+from tests.e2e.real_stack import rabbitmq_reachable, stack_down, stack_up
+
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
+
+PAYMENTS = 200
+ACCOUNTS = 5
+CONSUMERS = ("ledger", "notifications", "reconciliation")
+CREDITOR_IBAN = "DE89370400440532013000"
+
+
+@pytest.fixture
+def stack(tmp_path):
+    if not rabbitmq_reachable():
+        service_missing("needs RabbitMQ at 127.0.0.1:5672 for the real-stack test")
+    stack = stack_up(tmp_path)
+    try:
+        yield stack
+    finally:
+        stack_down(stack)
+
+
+def _token(stack, username: str) -> dict:
+    response = requests.post(
+        f"{stack.base_url}/api/v1/auth/token",
+        json={"username": username, "password": "demo-password"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Token {response.json()['token']}"}
+
+
+def _wait_until(check, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError(message)
+
+
+def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
+    # given: five EUR debtor accounts of acme (one seeded, four more here)
+    stack.manage(
+        "shell",
+        "-c",
+        "from payments.models import DebtorAccount; "
+        "from organisations.models import Organisation; "
+        "from payments.iban import iban_build; "
+        "acme = Organisation.objects.get(slug='acme'); "
+        "[DebtorAccount.objects.get_or_create("
+        "iban=iban_build('DE', f'1000000000{n:08d}'), "
+        "defaults={'organisation': acme, 'name': f'E2E {n}', 'currency': 'EUR'})"
+        " for n in range(4)]",
+    )
+    alice, bob = _token(stack, "alice"), _token(stack, "bob")
+    accounts = [
+        a["id"]
+        for a in requests.get(
+            f"{stack.base_url}/api/v1/accounts", headers=alice, timeout=10
+        ).json()["results"]
+        if a["currency"] == "EUR"
+    ]
+    assert len(accounts) == ACCOUNTS
+
+    def submit_and_approve(n: int) -> str:
+        session = requests.Session()
+        created = session.post(
+            f"{stack.base_url}/api/v1/payments",
+            headers={**alice, "Idempotency-Key": f"e2e-{n}"},
+            json={
+                "debtor_account": accounts[n % ACCOUNTS],
+                "amount": 1000 + n,
+                "currency": "EUR",
+                "creditor": {"name": f"Creditor {n}", "iban": CREDITOR_IBAN},
+                "reference": f"E2E-{n}",
+            },
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        payment_id = created.json()["id"]
+        approved = session.post(
+            f"{stack.base_url}/api/v1/payments/{payment_id}/approve",
+            headers=bob,
+            timeout=30,
+        )
+        assert approved.status_code == 200, approved.text
+        return payment_id
+
+    # when: 200 payments are submitted and approved while processes are killed
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(submit_and_approve, n) for n in range(PAYMENTS)]
+        _wait_until(lambda: sum(f.done() for f in futures) >= 60, 120, "stalled")
+        service_kill(stack.running["ledger-worker"])
+        stack.start("ledger-worker")
+        _wait_until(lambda: sum(f.done() for f in futures) >= 120, 120, "stalled")
+        service_kill(stack.running["relay"])
+        stack.start("relay")
+        payment_ids = [f.result() for f in futures]
+
+    events_total = PAYMENTS * 2
+
+    def drained() -> bool:
+        unpublished = stack.sql(
+            "SELECT count(*) FROM events_outboxmessage WHERE published_at IS NULL"
+        )[0][0]
+        applied = dict(
+            stack.sql(
+                "SELECT consumer, count(*) FROM events_inboxentry "
+                "WHERE status = 'applied' GROUP BY consumer"
+            )
+        )
+        return unpublished == 0 and all(
+            applied.get(c) == events_total for c in CONSUMERS
+        )
+
+    _wait_until(
+        drained,
+        180,
+        "not drained; relay log:\n"
+        + stack.logs("relay")
+        + "\nledger log:\n"
+        + stack.logs("ledger-worker"),
+    )
+
+    # then: one journal entry, one expectation and three notifications per payment
+    ids = [str(p) for p in payment_ids]
+    entries = dict(
+        stack.sql(
+            "SELECT payment_id::text, count(*) FROM ledger_journalentry "
+            "GROUP BY payment_id"
+        )
+    )
+    assert sorted(entries) == sorted(ids)
+    assert set(entries.values()) == {1}
+    expectations = dict(
+        stack.sql(
+            "SELECT payment_id::text, count(*) FROM reconciliation_expectation "
+            "GROUP BY payment_id"
+        )
+    )
+    assert sorted(expectations) == sorted(ids)
+    assert set(expectations.values()) == {1}
+    notifications = stack.sql(
+        "SELECT n.payment_id::text, n.event_type, u.username, count(*) "
+        "FROM notifications_notification n JOIN auth_user u ON u.id = n.recipient_id "
+        "GROUP BY 1, 2, 3"
+    )
+    per_payment = defaultdict(set)
+    for payment_id, event_type, username, count in notifications:
+        assert count == 1, (payment_id, event_type, username)
+        per_payment[payment_id].add((event_type, username))
+    expected = {
+        ("PaymentSubmitted", "bob"),
+        ("PaymentSubmitted", "carol"),
+        ("PaymentApproved", "alice"),
+    }
+    assert all(per_payment[p] == expected for p in ids)
+
+    # and: the ledger balances, per currency
+    totals = dict(
+        stack.sql(
+            "SELECT direction, sum(amount) FROM ledger_journalline "
+            "WHERE currency = 'EUR' GROUP BY direction"
+        )
+    )
+    assert totals["debit"] == totals["credit"] == sum(1000 + n for n in range(PAYMENTS))
+
+    # and: each payment's events were applied in sequence order, and each debtor
+    # account's events in the order they were published, by every consumer
+    rows = stack.sql(
+        "SELECT d.consumer, o.subject, o.sequence, o.partition_key, "
+        "o.published_at, o.id FROM events_delivery d "
+        "JOIN events_outboxmessage o ON o.event_id = d.event_id "
+        "WHERE d.status = 'applied' ORDER BY d.id"
+    )
+    applied_order = defaultdict(list)
+    for consumer, subject, sequence, partition_key, published_at, row_id in rows:
+        applied_order[(consumer, "payment", subject)].append(sequence)
+        applied_order[(consumer, "account", partition_key)].append(
+            (published_at, row_id)
+        )
+    for (_, kind, _), order in applied_order.items():
+        if kind == "payment":
+            assert order == [1, 2]
+        else:
+            assert order == sorted(order)
+    assert len(rows) == events_total * len(CONSUMERS)
