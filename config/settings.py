@@ -205,6 +205,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Workers look for new message files this often (kombu's default is 1 s).
+        "polling_interval": float(os.environ.get("BROKER_POLL_SECONDS", "0.1")),
     }
 
 # The consumers of the payment stream. Each gets its own queues; the relay and

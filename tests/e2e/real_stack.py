@@ -84,9 +84,9 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                requests.get(self.base_url + "/api/v1/schema", timeout=2)
+                requests.get(self.base_url + "/api/v1/problems/not-found", timeout=5)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         raise TimeoutError("web did not answer; output:\n" + self.logs("web"))
 

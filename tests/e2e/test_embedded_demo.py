@@ -1,0 +1,133 @@
+"""The README's run path: `manage.py demo` on SQLite and the filesystem broker.
+
+Starts the demo as a user would (web, relay and the three workers as child
+processes), approves a payment through REST and watches every consumer apply it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from django.conf import settings
+
+from tests.e2e.real_stack import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def demo(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DEMO_MODE": "1",
+        "VAR_DIR": str(tmp_path / "var"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "TEST_DB_SUFFIX"):
+        env.pop(key, None)
+    log = (tmp_path / "demo.log").open("w+")
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "demo", "--port", str(port)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            requests.get(base + "/api/v1/problems/not-found", timeout=5)
+            break
+        except (requests.ConnectionError, requests.Timeout):
+            assert process.poll() is None, (tmp_path / "demo.log").read_text()
+            time.sleep(0.3)
+    yield base, process, tmp_path / "demo.log"
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _headers(base: str, username: str) -> dict:
+    token = requests.post(
+        base + "/api/v1/auth/token",
+        json={"username": username, "password": "demo-password"},
+        timeout=10,
+    ).json()["token"]
+    return {"Authorization": f"Token {token}"}
+
+
+def test_demo_runs_the_whole_flow_and_stops_on_ctrl_c(demo):
+    base, process, log = demo
+    alice, bob = _headers(base, "alice"), _headers(base, "bob")
+    account = requests.get(base + "/api/v1/accounts", headers=alice, timeout=10).json()[
+        "results"
+    ][0]
+
+    # given: alice submitted a payment
+    payment = requests.post(
+        base + "/api/v1/payments",
+        headers=alice,
+        json={
+            "debtor_account": account["id"],
+            "amount": 12550,
+            "currency": account["currency"],
+            "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
+        },
+        timeout=10,
+    ).json()
+
+    # when: bob approves it
+    approved = requests.post(
+        f"{base}/api/v1/payments/{payment['id']}/approve", headers=bob, timeout=10
+    )
+    assert approved.status_code == 200
+
+    # then: the journal entry, the notification and the expectation appear
+    def effects():
+        query = f"?payment={payment['id']}"
+        return (
+            requests.get(
+                base + "/api/v1/ledger/entries" + query, headers=bob, timeout=10
+            ).json(),
+            requests.get(
+                base + "/api/v1/notifications" + query, headers=alice, timeout=10
+            ).json(),
+            requests.get(
+                base + "/api/v1/reconciliation/expectations" + query,
+                headers=bob,
+                timeout=10,
+            ).json(),
+        )
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        entries, notifications, expectations = effects()
+        if (
+            entries["results"]
+            and expectations["results"]
+            and any(
+                n["event_type"] == "PaymentApproved" for n in notifications["results"]
+            )
+        ):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("consumers did not apply the approval:\n" + log.read_text())
+    assert len(entries["results"]) == 1
+    lines = entries["results"][0]["lines"]
+    assert {(line["direction"], line["amount"]) for line in lines} == {
+        ("debit", 12550),
+        ("credit", 12550),
+    }
+    assert len(expectations["results"]) == 1
+
+    # and: Ctrl-C stops the demo and every child process
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=30) == 0
