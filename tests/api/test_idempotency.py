@@ -1,0 +1,399 @@
+"""Idempotency-Key on every POST: a retry replays the first answer, no second effect."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+import api.idempotency
+import payments.services
+from api.idempotency import idempotency_prune
+from api.models import IdempotencyKey
+from events.models import OutboxMessage
+from payments.models import Payment
+from tests.assertions import assert_problem, written_state
+from tests.factories import payment_request_body, payment_submitted
+
+PAYMENTS = "/api/v1/payments"
+
+
+def _post(client, body, key, path=PAYMENTS):
+    return client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_retry_replays_the_first_answer_without_a_second_payment(
+    client_for, alice, acme_eur
+):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    first = _post(client, body, "key-1")
+
+    # when
+    retry = _post(client, body, "key-1")
+
+    # then
+    assert first.status_code == 201
+    assert "Idempotent-Replayed" not in first
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert Payment.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
+    stored = IdempotencyKey.objects.get()
+    assert (stored.user, stored.key, stored.state) == (alice, "key-1", "completed")
+    assert (stored.response_status, stored.response_body) == (201, first.json())
+
+
+def test_the_same_json_written_differently_is_the_same_request(
+    client_for, alice, acme_eur
+):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    first = _post(client, body, "key-1")
+    reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
+
+    # when
+    retry = client.post(
+        PAYMENTS,
+        data=reordered,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="key-1",
+    )
+
+    # then
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert Payment.objects.count() == 1
+
+
+def test_a_replay_shows_the_first_answer_even_after_the_payment_moved_on(
+    client_for, alice, bob, acme_eur
+):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    first = _post(client, body, "key-1")
+    client_for(bob).post(f"{PAYMENTS}/{first.json()['id']}/approve")
+
+    # when
+    retry = _post(client, body, "key-1")
+
+    # then
+    assert retry.json()["status"] == "pending_approval"
+    assert retry.json() == first.json()
+    assert Payment.objects.get().status == "approved"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"amount": 999},  # another body
+        {"reference": "INV-2"},
+    ],
+)
+def test_the_same_key_with_a_different_body_is_422(client_for, alice, acme_eur, second):
+    # given
+    client = client_for(alice)
+    first = _post(client, payment_request_body(acme_eur), "key-1")
+    before = written_state()
+
+    # when
+    response = _post(client, payment_request_body(acme_eur, **second), "key-1")
+
+    # then
+    assert_problem(response, 422, "idempotency-key-mismatch")
+    assert written_state() == before
+    assert IdempotencyKey.objects.get().response_body == first.json()
+
+
+def test_the_same_key_on_another_path_is_422(client_for, alice, bob, acme_eur):
+    # given
+    one = payment_submitted(by=alice, account=acme_eur)
+    other = payment_submitted(by=alice, account=acme_eur)
+    client = client_for(bob)
+    _post(client, None, "key-1", f"{PAYMENTS}/{one.id}/approve")
+    before = written_state()
+
+    # when
+    response = _post(client, None, "key-1", f"{PAYMENTS}/{other.id}/approve")
+
+    # then
+    assert_problem(response, 422, "idempotency-key-mismatch")
+    assert written_state() == before
+    other.refresh_from_db()
+    assert other.status == "pending_approval"
+
+
+def test_a_key_is_scoped_to_its_user(client_for, alice, carol, acme_eur):
+    # given
+    body = payment_request_body(acme_eur)
+    alices = _post(client_for(alice), body, "shared-key")
+
+    # when
+    carols = _post(client_for(carol), body, "shared-key")
+
+    # then
+    assert carols.status_code == 201
+    assert "Idempotent-Replayed" not in carols
+    assert carols.json()["id"] != alices.json()["id"]
+    assert carols.json()["submitted_by"] == "carol"
+    assert Payment.objects.count() == 2
+    assert set(IdempotencyKey.objects.values_list("user__username", "key")) == {
+        ("alice", "shared-key"),
+        ("carol", "shared-key"),
+    }
+
+
+def test_without_a_key_every_post_is_a_new_payment(client_for, alice, acme_eur):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+
+    # when
+    first = client.post(PAYMENTS, body, format="json")
+    second = client.post(PAYMENTS, body, format="json")
+
+    # then
+    assert first.json()["id"] != second.json()["id"]
+    assert Payment.objects.count() == 2
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_a_retried_approval_replays_200_without_a_second_event(
+    client_for, alice, bob, acme_eur
+):
+    # given
+    payment = payment_submitted(by=alice, account=acme_eur)
+    client = client_for(bob)
+    url = f"{PAYMENTS}/{payment.id}/approve"
+    first = _post(client, None, "approve-1", url)
+
+    # when
+    retry = _post(client, None, "approve-1", url)
+
+    # then
+    assert first.status_code == retry.status_code == 200
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert OutboxMessage.objects.filter(event_type="PaymentApproved").count() == 1
+    payment.refresh_from_db()
+    assert payment.version == 2
+
+
+def test_an_error_releases_the_key_so_a_fixed_retry_succeeds(
+    client_for, alice, acme_eur
+):
+    # given
+    client = client_for(alice)
+    refused = _post(client, payment_request_body(acme_eur, amount=0), "key-1")
+
+    # when
+    fixed = _post(client, payment_request_body(acme_eur, amount=100), "key-1")
+
+    # then
+    assert_problem(refused, 400, "invalid-amount")
+    assert fixed.status_code == 201
+    assert "Idempotent-Replayed" not in fixed
+    assert Payment.objects.get().amount == 100
+    stored = IdempotencyKey.objects.get()
+    assert (stored.state, stored.response_status) == ("completed", 201)
+
+
+def test_a_refused_command_keeps_no_key(client_for, alice, bob, acme_eur):
+    # given
+    payment = payment_submitted(by=alice, account=acme_eur)
+    client_for(alice).post(f"{PAYMENTS}/{payment.id}/cancel")
+
+    # when
+    response = _post(client_for(bob), None, "key-1", f"{PAYMENTS}/{payment.id}/approve")
+
+    # then
+    assert_problem(response, 409, "payment-not-pending")
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_a_key_still_in_progress_is_409(monkeypatch, client_for, alice, acme_eur):
+    # given: while the first request runs its command, the client retries
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    submit = payments.services.payment_submit
+    retries = []
+
+    def submit_while_a_retry_arrives(**kwargs):
+        retries.append(_post(client, body, "key-1"))
+        return submit(**kwargs)
+
+    monkeypatch.setattr(
+        payments.services, "payment_submit", submit_while_a_retry_arrives
+    )
+
+    # when
+    first = _post(client, body, "key-1")
+
+    # then
+    [retry] = retries
+    assert_problem(retry, 409, "idempotency-key-in-progress")
+    assert first.status_code == 201
+    assert Payment.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
+
+
+def _crash_mid_request(monkeypatch, client, body, key):
+    """Leave an in-progress claim behind, as a process that died mid-request would."""
+
+    def crash(**kwargs):
+        raise SystemExit("worker killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(payments.services, "payment_submit", crash)
+        patch.setattr(api.idempotency, "_release", lambda claim: None)
+        with pytest.raises(SystemExit):
+            _post(client, body, key)
+    return IdempotencyKey.objects.get()
+
+
+def test_a_claim_within_its_lease_blocks_a_retry(
+    monkeypatch, client_for, alice, acme_eur
+):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    claim = _crash_mid_request(monkeypatch, client, body, "key-1")
+    assert claim.state == "in_progress"
+    assert claim.locked_until > timezone.now()
+
+    # when
+    response = _post(client, body, "key-1")
+
+    # then
+    assert_problem(response, 409, "idempotency-key-in-progress")
+    assert not Payment.objects.exists()
+    assert IdempotencyKey.objects.get().claim_token == claim.claim_token
+
+
+def test_a_stale_claim_past_its_lease_is_taken_over(
+    monkeypatch, client_for, alice, acme_eur
+):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    claim = _crash_mid_request(monkeypatch, client, body, "key-1")
+    IdempotencyKey.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+
+    # when
+    response = _post(client, body, "key-1")
+
+    # then
+    assert response.status_code == 201, response.content
+    assert "Idempotent-Replayed" not in response
+    assert Payment.objects.count() == 1
+    stored = IdempotencyKey.objects.get()
+    assert stored.state == "completed"
+    assert stored.claim_token != claim.claim_token
+    assert stored.response_body == response.json()
+
+
+def test_a_stale_claim_is_still_refused_for_a_different_body(
+    monkeypatch, client_for, alice, acme_eur
+):
+    # given
+    client = client_for(alice)
+    _crash_mid_request(monkeypatch, client, payment_request_body(acme_eur), "key-1")
+    IdempotencyKey.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+
+    # when
+    response = _post(client, payment_request_body(acme_eur, amount=1), "key-1")
+
+    # then
+    assert_problem(response, 422, "idempotency-key-mismatch")
+    assert not Payment.objects.exists()
+
+
+def test_a_request_whose_claim_was_taken_over_rolls_back(
+    monkeypatch, client_for, alice, acme_eur
+):
+    # given: while the command runs, another retry takes its claim over
+    submit = payments.services.payment_submit
+
+    def submit_then_lose_the_claim(**kwargs):
+        payment = submit(**kwargs)
+        IdempotencyKey.objects.update(claim_token=uuid.uuid4())
+        return payment
+
+    monkeypatch.setattr(payments.services, "payment_submit", submit_then_lose_the_claim)
+
+    # when
+    response = _post(client_for(alice), payment_request_body(acme_eur), "key-1")
+
+    # then: the new owner's answer wins; this one's effect is rolled back
+    assert_problem(response, 409, "idempotency-key-in-progress")
+    assert not Payment.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "", "tab\there", "new\x7fline"])
+def test_an_invalid_key_is_a_400_problem(client_for, alice, acme_eur, key):
+    # given
+    before = written_state()
+
+    # when
+    response = _post(client_for(alice), payment_request_body(acme_eur), key)
+
+    # then
+    assert_problem(response, 400, "idempotency-key-invalid")
+    assert written_state() == before
+
+
+def test_a_key_of_255_characters_is_accepted(client_for, alice, acme_eur):
+    # when
+    response = _post(client_for(alice), payment_request_body(acme_eur), "k" * 255)
+
+    # then
+    assert response.status_code == 201
+    assert IdempotencyKey.objects.get().key == "k" * 255
+
+
+def test_prune_keeps_young_keys_and_removes_old_completed_ones(alice):
+    # given
+    now = timezone.now()
+    ages = {"young": timedelta(hours=23, minutes=59), "old": timedelta(hours=25)}
+    for name, age in ages.items():
+        IdempotencyKey.objects.create(
+            user=alice,
+            key=name,
+            fingerprint="0" * 64,
+            state=IdempotencyKey.State.COMPLETED,
+            locked_until=now,
+            response_status=201,
+            response_body={},
+        )
+        IdempotencyKey.objects.filter(key=name).update(created_at=now - age)
+
+    # when
+    deleted = idempotency_prune()
+
+    # then
+    assert deleted == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["young"]
+
+
+def test_a_pruned_key_no_longer_replays(client_for, alice, acme_eur):
+    # given
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+    _post(client, body, "key-1")
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    idempotency_prune()
+
+    # when
+    again = _post(client, body, "key-1")
+
+    # then
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert Payment.objects.count() == 2
