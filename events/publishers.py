@@ -143,11 +143,12 @@ class KombuPublisher:
         self.producer = Producer(channel)
 
     def _next_millisecond(self) -> None:
-        # The filesystem transport orders messages by a millisecond timestamp and
-        # then a random id: two in the same millisecond could swap. Keep them apart.
-        while int(time.monotonic() * 1000) <= self._last_ms:
+        # The filesystem transport names a message file round(monotonic() * 1000)
+        # then a random id, and reads files in name order: two stamped in the same
+        # millisecond could swap. Wait until the stamp is past the one the previous
+        # publish may have used (taken after it returned, with the same rounding).
+        while round(time.monotonic() * 1000) <= self._last_ms:
             time.sleep(0.0002)
-        self._last_ms = int(time.monotonic() * 1000)
 
     def publish_batch(self, messages: list[Outgoing]) -> list[str | None]:
         if self.connection is None:
@@ -163,6 +164,7 @@ class KombuPublisher:
                     headers=out.headers,
                     **out.properties,
                 )
+                self._last_ms = round(time.monotonic() * 1000)
                 results.append(None)
         except Exception as exc:
             self.close()
