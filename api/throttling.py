@@ -29,6 +29,13 @@ class AuthRateThrottle(AnonRateThrottle):
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get("auth")
 
+    def get_ident(self, request):
+        # With NUM_PROXIES unset DRF trusts X-Forwarded-For, so a guesser could
+        # name a new "address" per request; believe it only behind known proxies.
+        if api_settings.NUM_PROXIES is None:
+            return request.META.get("REMOTE_ADDR")
+        return super().get_ident(request)
+
     def get_cache_key(self, request, view):
         return self.cache_format % {
             "scope": self.scope,
