@@ -63,9 +63,11 @@ class Stack:
         with psycopg.connect(**PG, dbname=self.name, autocommit=True) as conn:
             return conn.execute(query, params).fetchall()
 
-    def start(self, name: str) -> Running:
-        self.running[name] = service_start(self.services[name], self.overrides, False)
-        return self.running[name]
+    def start(self, name: str, alias: str | None = None) -> Running:
+        """Start a service (again); `alias` runs a second copy beside the first."""
+        key = alias or name
+        self.running[key] = service_start(self.services[name], self.overrides, False)
+        return self.running[key]
 
     def manage(self, *args: str) -> str:
         """Run a management command with the stack's environment; return its output."""
