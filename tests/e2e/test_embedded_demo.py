@@ -14,7 +14,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.e2e.real_stack import free_port
+from stack.local import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from stack.local import rabbitmq_reachable, stack_down, stack_up
 from stack.runner import service_kill
 from tests.conftest import service_missing
-from tests.e2e.real_stack import rabbitmq_reachable, stack_down, stack_up
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 

@@ -11,8 +11,8 @@ import time
 import pytest
 from kombu import Connection
 
+from stack.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from tests.conftest import service_missing
-from tests.e2e.real_stack import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from tests.e2e.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]

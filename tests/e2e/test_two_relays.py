@@ -10,9 +10,9 @@ import time
 import pytest
 from kombu import Connection
 
+from stack.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from stack.runner import service_kill
 from tests.conftest import service_missing
-from tests.e2e.real_stack import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from tests.e2e.test_relay_outage import SUBMIT_AND_APPROVE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]

@@ -1,4 +1,4 @@
-"""Bring up the docker-compose.yml process list on the local PostgreSQL and RabbitMQ.
+"""Run the docker-compose.yml process list on the local PostgreSQL and RabbitMQ.
 
 Each run gets its own database and RabbitMQ virtual host, so it cannot disturb
 (or be disturbed by) anything else on the machine.
