@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.api.serializers import DeliverySerializer
 from payments.currencies import MINOR_UNITS
 from payments.iban import iban_error, iban_normalise
 from payments.models import DebtorAccount, Payment, PaymentStatus
@@ -108,6 +109,25 @@ class PaymentEventSerializer(serializers.Serializer):
     data = serializers.DictField(source="envelope.data")
     state = serializers.SerializerMethodField()
     published_at = serializers.DateTimeField(allow_null=True)
+    deliveries = DeliverySerializer(
+        many=True, read_only=True, help_text="Each consumer's deliveries, oldest first."
+    )
 
     def get_state(self, message) -> str:
         return "published" if message.published_at else "pending"
+
+
+class DebtorAccountListSerializer(serializers.Serializer):
+    results = DebtorAccountSerializer(many=True)
+
+
+class PaymentPageSerializer(serializers.Serializer):
+    """One page of a cursor-paginated list; follow `next` until it is null."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PaymentSerializer(many=True)
+
+
+class PaymentEventListSerializer(serializers.Serializer):
+    results = PaymentEventSerializer(many=True)

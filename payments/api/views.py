@@ -1,18 +1,27 @@
 """HTTP for payments: one thin view per action; parse, call one service, render."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
-from api.schema import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS
+from api.schema import (
+    IDEMPOTENCY_KEY,
+    PROBLEM_RESPONSES,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+)
 from organisations.selectors import membership_get
 from payments import selectors, services
 from payments.api.serializers import (
+    DebtorAccountListSerializer,
     DebtorAccountSerializer,
+    PaymentEventListSerializer,
     PaymentEventSerializer,
+    PaymentPageSerializer,
     PaymentRejectSerializer,
     PaymentSerializer,
     PaymentStatusFilterSerializer,
@@ -37,7 +46,7 @@ class PaymentCursorPagination(CursorPagination):
 
 class AccountListApi(APIView):
     @extend_schema(
-        responses={200: DebtorAccountSerializer(many=True), **READ_PROBLEMS},
+        responses={200: DebtorAccountListSerializer, **READ_PROBLEMS},
         summary="Your organisation's debtor accounts",
         tags=["accounts"],
     )
@@ -48,8 +57,12 @@ class AccountListApi(APIView):
 
 class PaymentListCreateApi(APIView):
     @extend_schema(
-        parameters=[PaymentStatusFilterSerializer],
-        responses={200: PaymentSerializer(many=True), **READ_PROBLEMS},
+        parameters=[
+            PaymentStatusFilterSerializer,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 200."),
+        ],
+        responses={200: PaymentPageSerializer, **PROBLEM_RESPONSES, **READ_PROBLEMS},
         summary="List payments (cursor pagination, newest first)",
         tags=["payments"],
     )
@@ -151,7 +164,7 @@ class PaymentCancelApi(APIView):
 
 class PaymentEventListApi(APIView):
     @extend_schema(
-        responses={200: PaymentEventSerializer(many=True), **READ_PROBLEMS},
+        responses={200: PaymentEventListSerializer, **READ_PROBLEMS},
         summary="The events this payment produced, with their outbox state",
         tags=["payments"],
     )
