@@ -141,7 +141,9 @@ def consumer_app(name: str, handlers: Handlers) -> Celery:
     )
     app.steps["consumer"].add(PauseSwitch)
 
-    @app.task(name=STREAM, bind=True, max_retries=None)
+    # shared=False: a shared task is added to every Celery app finalized later in
+    # the process, so two consumers' apps would share one dispatcher.
+    @app.task(name=STREAM, bind=True, max_retries=None, shared=False)
     def payments_events_task(self, envelope):
         try:
             return consume(consumer=name, envelope=envelope, handlers=handlers)
