@@ -45,3 +45,10 @@ class Invalid(DomainError):
     def __init__(self, detail: str | None = None, errors: dict | None = None):
         super().__init__(detail)
         self.errors = errors or {}
+
+
+class ConcurrentChange(Conflict):
+    """A database constraint caught two requests changing the same thing at once."""
+
+    code = "concurrent-change"
+    title = "Changed by a concurrent request"

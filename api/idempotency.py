@@ -2,7 +2,7 @@
 
 The key's completion commits in the same transaction as the command's effect and
 outbox row, so "effect done, key not recorded" cannot happen. See
-docs/lessons/idempotency-keys.md and docs/adr/0003-idempotency-keys.md.
+docs/lessons/idempotency-keys.md and docs/adr/0004-idempotency-keys.md.
 """
 
 import hashlib
@@ -14,6 +14,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -188,9 +189,15 @@ def idempotent(handler):
 
 
 def idempotency_prune(*, older_than: timedelta | None = None) -> int:
-    """Delete completed keys past their retention; return how many went."""
+    """Delete keys past their retention; return how many went.
+
+    Claims of requests that died (in progress, lease long expired) go too.
+    """
+    now = timezone.now()
     age = older_than or timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _ = IdempotencyKey.objects.filter(
-        state=IdempotencyKey.State.COMPLETED, created_at__lt=timezone.now() - age
-    ).delete()
+    deleted, _ = (
+        IdempotencyKey.objects.filter(created_at__lt=now - age)
+        .filter(Q(state=IdempotencyKey.State.COMPLETED) | Q(locked_until__lt=now))
+        .delete()
+    )
     return deleted

@@ -6,12 +6,14 @@ and DRF raises its own exceptions, and both end up here.
 
 import logging
 
+from django.db import IntegrityError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from api.errors import DomainError, Invalid
+from api.errors import ConcurrentChange, DomainError, Invalid
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ KIND_STATUS = {
     "not_found": status.HTTP_404_NOT_FOUND,
     "conflict": status.HTTP_409_CONFLICT,
     "unprocessable": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 # DRF's own exceptions, each with a stable problem type and title.
@@ -42,6 +45,10 @@ DRF_PROBLEMS = {
     ),
     exceptions.Throttled: ("rate-limited", "Too many requests"),
 }
+
+
+class ProblemJSONRenderer(JSONRenderer):
+    media_type = PROBLEM_CONTENT_TYPE
 
 
 def problem_response(
@@ -77,6 +84,11 @@ def _flatten_detail(detail) -> str:
 
 def problem_exception_handler(exc, context):
     """Map DomainError and DRF exceptions to problem details; let others raise."""
+    if isinstance(exc, IntegrityError):
+        # Row locks make this rare; when a unique constraint does catch a race,
+        # the loser's transaction rolled back whole and may simply retry.
+        logger.warning("integrity error answered as 409: %s", exc)
+        exc = ConcurrentChange("Another request changed this at the same time; retry.")
     if isinstance(exc, DomainError):
         errors = exc.errors if isinstance(exc, Invalid) else None
         detail = exc.detail

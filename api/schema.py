@@ -1,7 +1,7 @@
 """OpenAPI pieces shared by every endpoint: the problem body and common headers."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -53,3 +53,22 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "`Idempotent-Replayed: true` and no second effect. Kept at least 24 hours."
     ),
 )
+
+
+def results_of(serializer_class, name: str):
+    """Document a `{"results": [...]}` body of the given item serializer."""
+    return inline_serializer(name=name, fields={"results": serializer_class(many=True)})
+
+
+def problem_media_type_hook(result, generator, request, public):
+    """Declare error bodies as application/problem+json, which is what they are."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for status_code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status_code[0] in "45" and "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return result
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("problems/<slug:code>", ProblemTypeApi.as_view(), name="problem-type"),
     path("", include("payments.api.urls")),
+    path("", include("events.api.urls")),
     path("ledger/", include("ledger.api.urls")),
     path("notifications", include("notifications.api.urls")),
     path("reconciliation/", include("reconciliation.api.urls")),

@@ -2,8 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    # Until the browser demo has pages of its own, the front door is the API docs.
+    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -16,7 +16,7 @@ import psycopg
 import requests
 
 from stack.compose import compose_services
-from stack.runner import Running, service_start, service_stop
+from stack.runner import Running, service_start, services_stop
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 RABBIT = "amqp://guest:guest@127.0.0.1"
@@ -142,8 +142,7 @@ def stack_up(
 
 
 def stack_down(stack: Stack) -> None:
-    for running in stack.running.values():
-        service_stop(running)
+    services_stop(list(stack.running.values()))
     with psycopg.connect(**PG, dbname="postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{stack.name}" WITH (FORCE)')
     # A leftover vhost is harmless; the next run picks a new name.

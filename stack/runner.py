@@ -70,17 +70,29 @@ def service_start(
     return running
 
 
-def service_stop(running: Running, timeout: float = 10.0) -> int | None:
-    """SIGTERM the service's process group, then SIGKILL what is left."""
-    if running.process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(running.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+def services_stop(runnings: list[Running], timeout: float = 15.0) -> None:
+    """Stop services together: SIGTERM each main process, then SIGKILL leftovers.
+
+    Only the main process gets SIGTERM, so gunicorn and Celery shut their own
+    children down gracefully; whatever still runs at the deadline is killed.
+    """
+    for running in runnings:
+        if running.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                running.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for running in runnings:
         while running.process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        if running.process.poll() is None:
+        # Children outlive a main process that died; never leave them behind.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(running.process.pid, signal.SIGKILL)
-            running.process.wait()
+        running.process.wait()
+
+
+def service_stop(running: Running, timeout: float = 15.0) -> int | None:
+    """Stop one service gracefully (see services_stop); return its exit code."""
+    services_stop([running], timeout)
     return running.process.returncode
 
 

@@ -36,6 +36,17 @@ def _fast_password_hasher():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache():
+    """Keep each test process's cache (rate-limit counters) to itself."""
+    override = override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    )
+    override.enable()
+    yield
+    override.disable()
+
+
 @pytest.fixture(autouse=True)
 def _postgres_gate(request):
     if (

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import Forbidden
-from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS
+from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS, results_of
 from ledger import selectors
 from ledger.api.serializers import (
     AccountSerializer,
@@ -32,7 +32,10 @@ class EntryCursorPagination(CursorPagination):
 
 class LedgerAccountListApi(APIView):
     @extend_schema(
-        responses={200: AccountSerializer(many=True), **READ_PROBLEMS},
+        responses={
+            200: results_of(AccountSerializer, "LedgerAccountList"),
+            **READ_PROBLEMS,
+        },
         summary="Your organisation's ledger accounts with balances (debits - credits)",
         tags=["ledger"],
     )

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from stack.compose import compose_services
-from stack.runner import service_start, service_stop
+from stack.runner import service_start, services_stop
 
 
 class Command(BaseCommand):
@@ -60,5 +60,4 @@ class Command(BaseCommand):
                         stop.set()
                 stop.wait(0.5)
         finally:
-            for running in reversed(started):
-                service_stop(running)
+            services_stop(started)
