@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from events.selectors import event_list
+from events.selectors import deliveries_by_event, event_list
 from payments.errors import PaymentNotFound
 from payments.events import SOURCE
 from payments.models import DebtorAccount, Payment
@@ -32,6 +32,15 @@ def payment_get(*, organisation_id, payment_id) -> Payment:
         raise PaymentNotFound() from None
 
 
-def payment_event_list(*, organisation_id, payment_id):
+def payment_event_list(*, organisation_id, payment_id) -> list:
+    """Return the payment's events in sequence order, each with its `deliveries`.
+
+    Deliveries are every consumer's, oldest first, read in one query for all
+    the events (events.selectors): the inbox's history made visible.
+    """
     payment = payment_get(organisation_id=organisation_id, payment_id=payment_id)
-    return event_list(source=SOURCE, subject=str(payment.id))
+    events = list(event_list(source=SOURCE, subject=str(payment.id)))
+    deliveries = deliveries_by_event(event.event_id for event in events)
+    for event in events:
+        event.deliveries = deliveries.get(event.event_id, [])
+    return events

@@ -1,0 +1,32 @@
+from django.urls import path
+
+from events.api import views
+
+urlpatterns = [
+    path("consumers", views.ConsumerListApi.as_view(), name="consumer-list"),
+    path(
+        "consumers/<str:name>/pause",
+        views.ConsumerPauseApi.as_view(),
+        name="consumer-pause",
+    ),
+    path(
+        "consumers/<str:name>/resume",
+        views.ConsumerResumeApi.as_view(),
+        name="consumer-resume",
+    ),
+    path(
+        "consumers/<str:name>/dead-letters/redrive",
+        views.DeadLetterRedriveApi.as_view(),
+        name="consumer-dead-letters-redrive",
+    ),
+    path(
+        "events/<uuid:event_id>/redeliver",
+        views.EventRedeliverApi.as_view(),
+        name="event-redeliver",
+    ),
+    path(
+        "payments/<uuid:payment_id>/deliver-reversed",
+        views.PaymentDeliverReversedApi.as_view(),
+        name="payment-deliver-reversed",
+    ),
+]

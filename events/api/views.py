@@ -1,0 +1,171 @@
+"""HTTP for the consumers' state and the demo's fault controls: parse, call, render.
+
+The fault controls exist only in demo mode (otherwise 404, as if they did not)
+and only for approvers or staff. See docs/lessons/fault-controls.md.
+"""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import Forbidden, NotFound
+from api.idempotency import idempotent
+from api.schema import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, ProblemSerializer
+from events import faults
+from events.api.serializers import (
+    ConsumerListSerializer,
+    ConsumerPausedSerializer,
+    DeliveredReversedSerializer,
+    DeliverReversedSerializer,
+    RedeliveredSerializer,
+    RedrivenSerializer,
+    RedriveSerializer,
+)
+from events.monitoring import consumer_overview
+from organisations.selectors import membership_get
+
+
+class RoleRequired(Forbidden):
+    # The same problem type payments answers with for a missing role.
+    code = "role-required"
+    title = "Your role does not allow this"
+
+
+CONTROL_PROBLEMS = {
+    **WRITE_PROBLEMS,
+    404: OpenApiResponse(
+        response=ProblemSerializer,
+        description="Not in demo mode, or not found (including another "
+        "organisation's events).",
+    ),
+    503: OpenApiResponse(
+        response=ProblemSerializer, description="The broker cannot be reached."
+    ),
+}
+
+
+class ConsumerListApi(APIView):
+    @extend_schema(
+        responses={200: ConsumerListSerializer, **READ_PROBLEMS},
+        summary="Each consumer: queues and backlog, dead letters, parked, paused, "
+        "running",
+        tags=["consumers"],
+    )
+    def get(self, request):
+        # The broker's queues hold no tenant data: any organisation may look.
+        if membership_get(user=request.user) is None and not request.user.is_staff:
+            raise RoleRequired("You do not belong to an organisation.")
+        return Response(ConsumerListSerializer(consumer_overview()).data)
+
+
+class FaultControlApi(APIView):
+    """A demo-only control: 404 outside demo mode, then approvers or staff only."""
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, so outside demo mode nobody learns it exists.
+        if not settings.DEMO_MODE:
+            raise NotFound("No such resource.")
+        super().initial(request, *args, **kwargs)
+
+    def operator_organisation_id(self, request):
+        """Return the caller's organisation id (None for staff without one)."""
+        membership = membership_get(user=request.user)
+        if not (request.user.is_staff or (membership and membership.is_approver)):
+            raise RoleRequired("Fault controls are for approvers and staff.")
+        return membership.organisation_id if membership else None
+
+
+class EventRedeliverApi(FaultControlApi):
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: RedeliveredSerializer, **CONTROL_PROBLEMS},
+        summary="Publish a published event again (every consumer must skip it)",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request, event_id):
+        done = faults.event_redeliver(
+            event_id=event_id,
+            organisation_id=self.operator_organisation_id(request),
+        )
+        return Response(
+            RedeliveredSerializer(done).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class ConsumerPauseApi(FaultControlApi):
+    paused = True
+
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: ConsumerPausedSerializer, **CONTROL_PROBLEMS},
+        summary="Pause a consumer: its events wait in the broker",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request, name):
+        self.operator_organisation_id(request)
+        done = faults.consumer_pause(name=name, paused=self.paused)
+        return Response(ConsumerPausedSerializer(done).data)
+
+
+class ConsumerResumeApi(ConsumerPauseApi):
+    paused = False
+
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: ConsumerPausedSerializer, **CONTROL_PROBLEMS},
+        summary="Resume a paused consumer: it works off its backlog",
+        tags=["fault controls"],
+    )
+    def post(self, request, name):
+        return super().post(request, name)
+
+
+class PaymentDeliverReversedApi(FaultControlApi):
+    @extend_schema(
+        request=DeliverReversedSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: DeliveredReversedSerializer, **CONTROL_PROBLEMS},
+        summary="Deliver a payment's last two events to paused consumers, later "
+        "first (the later one parks)",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request, payment_id):
+        body = DeliverReversedSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = faults.payment_deliver_reversed(
+            payment_id=payment_id,
+            organisation_id=self.operator_organisation_id(request),
+            consumer=body.validated_data.get("consumer"),
+        )
+        return Response(
+            DeliveredReversedSerializer(done).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class DeadLetterRedriveApi(FaultControlApi):
+    @extend_schema(
+        request=RedriveSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: RedrivenSerializer, **CONTROL_PROBLEMS},
+        summary="Move your organisation's dead letters back to the consumer's "
+        "partition queues",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request, name):
+        body = RedriveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = faults.dead_letters_redrive(
+            consumer=name,
+            organisation_id=self.operator_organisation_id(request),
+            event_id=body.validated_data.get("event_id"),
+        )
+        return Response(RedrivenSerializer(done).data)

@@ -1,0 +1,161 @@
+"""What each consumer is doing: its queues' backlog in the broker, its state in the DB.
+
+The broker answers "how much is waiting"; the database answers "what went wrong"
+(dead letters, parked events) and "is anyone there" (pause flag, heartbeat). A
+broker that cannot be reached makes the backlog unknown, never the page fail.
+See docs/lessons/fault-controls.md.
+"""
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+from kombu import Connection
+
+from events.models import ConsumerState, DeliveryStatus, InboxEntry
+from events.topology import dead_letter_queue_name, partition_queue_name
+
+# A worker's PauseSwitch writes its heartbeat every second; ten missed beats
+# mean the process is gone (or stuck), not merely slow.
+HEARTBEAT_FRESH = timedelta(seconds=10)
+NOT_DECLARED = "not declared"
+
+
+@dataclass
+class Depth:
+    """How many messages wait in one queue (None: unknown), and why if unusual."""
+
+    backlog: int | None
+    note: str | None = None
+
+
+@dataclass
+class Depths:
+    queues: dict[str, Depth] = field(default_factory=dict)
+    broker_error: str | None = None
+
+
+def _filesystem_depths(names: list[str]) -> Depths:
+    # kombu names each message file "<ms>_<uuid>.<queue>.msg" and matches a queue
+    # by what follows the first dot; counting the same way needs no connection.
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", "data_in")
+    try:
+        files = os.listdir(folder)
+    except OSError as exc:
+        return Depths(
+            {name: Depth(None) for name in names},
+            f"cannot read the broker folder {folder}: {exc.strerror or exc}",
+        )
+    counts: dict[str, int] = {}
+    for filename in files:
+        queue = filename.partition(".")[2]
+        if queue.endswith(".msg"):
+            counts[queue[: -len(".msg")]] = counts.get(queue[: -len(".msg")], 0) + 1
+    return Depths({name: Depth(counts.get(name, 0)) for name in names})
+
+
+def _amqp_depths(names: list[str]) -> Depths:
+    connection = Connection(
+        settings.CELERY_BROKER_URL,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=3,
+    )
+    depths = Depths()
+    try:
+        # One attempt: a page that waits for a broker's retries is a broken page.
+        connection.ensure_connection(max_retries=0)
+        channel = connection.channel()
+        for name in names:
+            try:
+                # Passive: ask about the queue without creating it.
+                ok = channel.queue_declare(queue=name, passive=True)
+                depths.queues[name] = Depth(ok.message_count)
+            except connection.channel_errors:
+                # RabbitMQ answers 404 and closes the channel; carry on with a new one.
+                depths.queues[name] = Depth(0, NOT_DECLARED)
+                channel = connection.channel()
+    except Exception as exc:  # any broker failure leaves the backlog unknown
+        depths.broker_error = f"{exc.__class__.__name__}: {exc}"
+        depths.queues = {name: Depth(None) for name in names}
+    finally:
+        connection.release()
+    return depths
+
+
+def queue_depths(names: list[str]) -> Depths:
+    """Return the number of messages waiting in each named queue."""
+    if settings.CELERY_BROKER_URL.startswith("filesystem:"):
+        return _filesystem_depths(names)
+    return _amqp_depths(names)
+
+
+def _per_consumer(status: str) -> dict[str, int]:
+    return dict(
+        InboxEntry.objects.filter(status=status)
+        .values_list("consumer")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+def consumer_overview() -> dict:
+    """Return every consumer's queues, backlog, dead letters, parked events and state.
+
+    The shape of GET /api/v1/consumers; `backlog` is None when the broker cannot
+    say, and `broker_error` tells why.
+    """
+    consumers = list(settings.EVENT_CONSUMERS)
+    names = []
+    for consumer in consumers:
+        names += [partition_queue_name(consumer, n) for n in _partitions()]
+        names.append(dead_letter_queue_name(consumer))
+    depths = queue_depths(names)
+    states = {
+        s.consumer: s for s in ConsumerState.objects.filter(consumer__in=consumers)
+    }
+    dead_lettered = _per_consumer(DeliveryStatus.DEAD_LETTERED)
+    parked = _per_consumer(DeliveryStatus.PARKED)
+    fresh_after = timezone.now() - HEARTBEAT_FRESH
+    results = []
+    for consumer in consumers:
+        state = states.get(consumer)
+        heartbeat_at = state.heartbeat_at if state else None
+        queues = []
+        for n in _partitions():
+            name = partition_queue_name(consumer, n)
+            depth = depths.queues[name]
+            queues.append(
+                {
+                    "name": name,
+                    "partition": n,
+                    "backlog": depth.backlog,
+                    "note": depth.note,
+                }
+            )
+        known = [q["backlog"] for q in queues]
+        dead = depths.queues[dead_letter_queue_name(consumer)]
+        results.append(
+            {
+                "name": consumer,
+                "paused": bool(state and state.paused),
+                "running": heartbeat_at is not None and heartbeat_at >= fresh_after,
+                "heartbeat_at": heartbeat_at,
+                "queues": queues,
+                "backlog": None if None in known else sum(known),
+                "dead_letter_queue": {
+                    "name": dead_letter_queue_name(consumer),
+                    "backlog": dead.backlog,
+                    "note": dead.note,
+                },
+                "dead_lettered": dead_lettered.get(consumer, 0),
+                "parked": parked.get(consumer, 0),
+            }
+        )
+    return {"results": results, "broker_error": depths.broker_error}
+
+
+def _partitions() -> range:
+    return range(settings.EVENT_PARTITIONS)

@@ -1,0 +1,70 @@
+"""Fixtures for the consumers API and the fault controls: demo mode, a private
+RabbitMQ virtual host, and payments whose events the relay has published.
+"""
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import uuid
+
+import pytest
+
+from events.models import OutboxMessage
+from events.publishers import publisher_for
+from events.relay import relay_once
+from payments.services import payment_approve
+from tests.conftest import service_missing
+from tests.factories import payment_submitted
+
+RABBIT = "amqp://guest:guest@127.0.0.1:5672"
+
+
+@pytest.fixture
+def demo(settings):
+    settings.DEMO_MODE = True
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(  # noqa: S603
+        ["rabbitmqctl", "-q", *args],  # noqa: S607
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def rabbitmq(settings):
+    """Point the app at a fresh RabbitMQ virtual host of this test, then drop it."""
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError:
+        service_missing("needs RabbitMQ on 127.0.0.1:5672")
+    if shutil.which("rabbitmqctl") is None:
+        service_missing("needs rabbitmqctl to create a private virtual host")
+    vhost = f"test_{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    settings.CELERY_BROKER_URL = f"{RABBIT}/{vhost}"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    yield settings.CELERY_BROKER_URL
+    with contextlib.suppress(subprocess.SubprocessError):
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+def relay_all(settings) -> int:
+    """Publish every pending outbox row through the relay, as `run_relay` would."""
+    publisher = publisher_for(settings.CELERY_BROKER_URL)
+    try:
+        return relay_once(publisher=publisher)
+    finally:
+        publisher.close()
+
+
+def approved_payment(*, maker, approver, account):
+    """Submit and approve a payment; return it and its two outbox rows, in order."""
+    payment = payment_submitted(by=maker, account=account)
+    payment_approve(payment_id=payment.id, actor=approver)
+    rows = list(OutboxMessage.objects.filter(subject=str(payment.id)).order_by("id"))
+    return payment, rows
