@@ -141,3 +141,19 @@ class ConsumerState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} {'paused' if self.paused else 'running'}"
+
+
+class RelayState(models.Model):
+    """The relay's switch and signs of life (one row): a demo can pause publishing.
+
+    While paused, events wait in the outbox: the lesson that the producer's
+    commit never depends on the broker or the relay being there.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    paused = models.BooleanField(default=False)
+    leader = models.CharField(max_length=200, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"relay {'paused' if self.paused else 'running'} ({self.leader})"

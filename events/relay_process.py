@@ -18,6 +18,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
 from events.relay import Backoff, relay_once
+from events.relay_switch import RelaySwitch
 
 logger = logging.getLogger("events.relay")
 LOCK_KEY = zlib.crc32(b"payments.outbox.relay")
@@ -105,6 +106,7 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
     leadership = leadership or leadership_for_database()
     poll = settings.RELAY_POLL_SECONDS
     backoff = Backoff()
+    switch = RelaySwitch()
     standby_logged = broker_down = False
     logger.info("relay started (broker %s)", publisher.__class__.__name__)
     while not stop.is_set():
@@ -119,6 +121,9 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
                 logger.info("took over as the active relay")
                 standby_logged = False
             close_old_connections()
+            if switch.paused():
+                leadership.wait(poll)
+                continue
             published = relay_once(publisher=publisher)
             if broker_down:
                 logger.info("broker is back; draining the outbox in order")

@@ -1,0 +1,41 @@
+"""The relay's pause switch and heartbeat, read by the relay once per cycle."""
+
+import os
+import socket
+import time
+
+from django.utils import timezone
+
+from events.models import RelayState
+
+HEARTBEAT_SECONDS = 1.0
+
+
+def relay_pause_set(*, paused: bool) -> RelayState:
+    """Pause or resume publishing; committed outbox rows simply wait meanwhile."""
+    state, _ = RelayState.objects.update_or_create(pk=1, defaults={"paused": paused})
+    return state
+
+
+def relay_state_get() -> RelayState:
+    state, _ = RelayState.objects.get_or_create(pk=1)
+    return state
+
+
+class RelaySwitch:
+    """What the running relay knows of its switch; reads at most once per cycle."""
+
+    def __init__(self):
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self._last_beat = 0.0
+
+    def paused(self) -> bool:
+        """Return the switch, writing a heartbeat at most once a second."""
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT_SECONDS:
+            self._last_beat = now
+            RelayState.objects.update_or_create(
+                pk=1,
+                defaults={"leader": self.identity, "heartbeat_at": timezone.now()},
+            )
+        return RelayState.objects.filter(pk=1, paused=True).exists()
