@@ -32,11 +32,27 @@ PY
 )
 
 workers=${PYTEST_WORKERS:-2}
+# pytest exits 5 when a selection is empty (e.g. no chaos test yet): not a failure.
+run_pytest() {
+  local rc=0
+  pytest "$@" || rc=$?
+  if [ "$rc" -eq 5 ]; then echo "(no tests in this selection)"; return 0; fi
+  return "$rc"
+}
+# Unit and integration tests run in parallel; end-to-end and browser tests start
+# whole stacks of processes and run one at a time; the chaos run restarts
+# PostgreSQL and RabbitMQ, so it runs last and alone.
+unit="not e2e and not browser and not chaos"
 if [ "$pg_up" = "yes" ]; then
   echo "== pytest on SQLite (PostgreSQL-only tests run in the next pass)"
-  pytest -n "$workers" -m "not postgres" "$@"
+  run_pytest -n "$workers" -m "$unit and not postgres" "$@"
   echo "== pytest on PostgreSQL ($PG_URL)"
-  DATABASE_URL=$PG_URL pytest -n "$workers" "$@"
+  export DATABASE_URL=$PG_URL
+  run_pytest -n "$workers" -m "$unit" "$@"
+  echo "== end-to-end and browser tests (multi-process, PostgreSQL + RabbitMQ)"
+  run_pytest -p no:xdist -m "(e2e or browser) and not chaos" "$@"
+  echo "== chaos run (restarts PostgreSQL and RabbitMQ; runs alone)"
+  run_pytest -p no:xdist -m chaos "$@"
 else
   if [ "${REQUIRE_SERVICES:-}" = "1" ]; then
     echo "REQUIRE_SERVICES=1 but PostgreSQL at $PG_URL is not reachable: $pg_up" >&2
@@ -44,5 +60,7 @@ else
   fi
   echo "== PostgreSQL at $PG_URL not reachable: $pg_up; its tests are SKIPPED"
   echo "== pytest on SQLite"
-  pytest -n "$workers" "$@"
+  run_pytest -n "$workers" -m "$unit" "$@"
+  echo "== end-to-end and browser tests"
+  run_pytest -p no:xdist -m "e2e or browser" "$@"
 fi
