@@ -19,6 +19,7 @@ from events.relay import (
     relay_once,
 )
 from events.topology import (
+    EXCHANGE,
     STREAM,
     partition_of,
     partition_queue_name,
@@ -43,6 +44,18 @@ def unpublished() -> list[OutboxMessage]:
 
 def all_queues(consumers, partitions: int) -> list[str]:
     return [partition_queue_name(c, n) for c in consumers for n in range(partitions)]
+
+
+class Recording(KombuPublisher):
+    """The real filesystem publisher, keeping what it was asked to publish."""
+
+    def __init__(self):
+        super().__init__("filesystem://")
+        self.sent = []
+
+    def publish_batch(self, messages):
+        self.sent.extend(messages)
+        return super().publish_batch(messages)
 
 
 class BrokerAway:
@@ -85,11 +98,16 @@ def test_each_event_is_published_once_and_fans_out_to_every_consumer(
     rows = list(OutboxMessage.objects.order_by("id"))
     assert len(rows) == 4
 
-    # when
-    published = relay_once(publisher=publisher())
+    relay = Recording()
 
-    # then: every consumer's partition queue of each event holds it exactly once
+    # when
+    published = relay_once(publisher=relay)
+
+    # then: one publish per event, to the stream's exchange, naming no consumer
     assert published == 4
+    assert [out.row_id for out in relay.sent] == [row.id for row in rows]
+    assert {out.exchange for out in relay.sent} == {EXCHANGE.name}
+    # and every consumer's partition queue of each event holds it exactly once
     delivered = {
         queue: broker.drain(queue)
         for queue in all_queues(CONSUMERS, settings.EVENT_PARTITIONS)
