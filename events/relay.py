@@ -93,8 +93,9 @@ def outgoing(row: OutboxMessage) -> Outgoing:
 def relay_once(*, publisher, batch_size: int | None = None) -> int:
     """Run one claim-publish-mark cycle; return how many rows were published.
 
-    Stops the batch at the first failure, so no later event of a partition
-    overtakes an earlier one; raises BrokerUnavailable when the broker is away.
+    A failed event holds back the rest of its partition in this batch, so no
+    later event of a partition overtakes an earlier one, while other partitions
+    go on. Raises BrokerUnavailable when the broker is away.
     """
     claim = outbox_claim(batch_size=batch_size or settings.RELAY_BATCH_SIZE)
     if not claim.rows:
@@ -106,17 +107,19 @@ def relay_once(*, publisher, batch_size: int | None = None) -> int:
             claim=claim, row_ids=[row.id for row in claim.rows], error=str(exc)
         )
         raise
-    confirmed = []
+    confirmed: list[int] = []
+    held: dict[int, tuple[str, list[int]]] = {}  # partition -> (error, row ids)
     for row, error in zip(claim.rows, results, strict=True):
-        if error is not None:
+        partition = partition_of(row.partition_key)
+        if partition in held:
+            held[partition][1].append(row.id)
+        elif error is not None:
             logger.error("event %s not published: %s", row.envelope["id"], error)
-            outbox_release(
-                claim=claim,
-                row_ids=[r.id for r in claim.rows if r.id >= row.id],
-                error=error,
-            )
-            break
-        confirmed.append(row.id)
+            held[partition] = (error, [row.id])
+        else:
+            confirmed.append(row.id)
+    for error, row_ids in held.values():
+        outbox_release(claim=claim, row_ids=row_ids, error=error)
     marked = outbox_mark_published(claim=claim, row_ids=confirmed)
     if marked < len(confirmed):
         logger.warning(
