@@ -11,6 +11,7 @@ See docs/lessons/idempotent-consumers.md.
 
 import uuid
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -69,12 +70,21 @@ def _apply(consumer: str, event: Event, handlers: Handlers, entry) -> None:
     _record(consumer, event.id, DeliveryStatus.APPLIED)
 
 
-def consume(*, consumer: str, envelope: dict, handlers: Handlers) -> str:
+def consume(
+    *,
+    consumer: str,
+    envelope: dict,
+    handlers: Handlers,
+    on_stuck: Callable[[dict], None] | None = None,
+) -> str:
     """Validate and apply one delivered event; return what happened to it.
 
     Raises ContractViolation/UnknownContract for a message that breaks its
     contract (never retried), and whatever a handler raises (rolled back whole;
-    the caller retries and finally dead-letters).
+    the caller retries and finally dead-letters). A parked successor whose
+    handler fails stays parked with its error, and after commit it is handed to
+    `on_stuck` to be delivered again on its own, so its failure is retried and
+    dead-lettered as itself, never blamed on the event that released it.
     """
     validate(envelope)
     event = Event.from_envelope(envelope)
@@ -106,7 +116,17 @@ def consume(*, consumer: str, envelope: dict, handlers: Handlers) -> str:
         _apply(consumer, event, handlers, entry)
         position.last_sequence = event.sequence
         for parked in _parked_successors(consumer, event.subject, event.sequence):
-            _apply(consumer, Event.from_envelope(parked.envelope), handlers, parked)
+            try:
+                with transaction.atomic():
+                    successor = Event.from_envelope(parked.envelope)
+                    _apply(consumer, successor, handlers, parked)
+            except Exception as exc:
+                error = f"{exc.__class__.__name__}: {exc}"[:4000]
+                InboxEntry.objects.filter(pk=parked.pk).update(error=error)
+                _record(consumer, parked.event_id, DeliveryStatus.FAILED, error)
+                if on_stuck is not None:
+                    transaction.on_commit(partial(on_stuck, parked.envelope))
+                break
             position.last_sequence = parked.sequence
         position.save(update_fields=["last_sequence"])
     return DeliveryStatus.APPLIED

@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import uuid
+from functools import partial
 
 from celery import Celery, bootsteps
 from django.conf import settings
@@ -73,6 +74,20 @@ def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
             **properties,
         )
     logger.error("dead-lettered an event for %s: %s", consumer, error)
+
+
+def redeliver_to_own_queue(app: Celery, consumer: str, envelope: dict) -> None:
+    """Put an event back on this consumer's own partition queue (no fan-out)."""
+    headers, properties, body = task_message(envelope)
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            body,
+            exchange="",
+            routing_key=_own_queue(consumer, envelope),
+            headers=headers,
+            retry=True,
+            **properties,
+        )
 
 
 class PauseSwitch(bootsteps.StartStopStep):
@@ -144,9 +159,17 @@ def consumer_app(name: str, handlers: Handlers) -> Celery:
     # shared=False: a shared task is added to every Celery app finalized later in
     # the process, so two consumers' apps would share one dispatcher.
     @app.task(name=STREAM, bind=True, max_retries=None, shared=False)
-    def payments_events_task(self, envelope):
+    def payments_events_task(self, *args, **kwargs):
+        # Any shape of message reaches the body, so a malformed one is
+        # dead-lettered here instead of failing in Celery and being acked away.
+        envelope = args[0] if len(args) == 1 and not kwargs else {"args": args}
         try:
-            return consume(consumer=name, envelope=envelope, handlers=handlers)
+            return consume(
+                consumer=name,
+                envelope=envelope,
+                handlers=handlers,
+                on_stuck=partial(redeliver_to_own_queue, self.app, name),
+            )
         except (ContractViolation, UnknownContract, KeyError, TypeError) as exc:
             # A message that breaks its contract will never succeed: no retries.
             dead_letter(self.app, name, envelope, f"contract: {exc}")

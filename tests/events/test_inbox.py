@@ -244,12 +244,11 @@ def test_a_failing_handler_rolls_back_its_effect_the_inbox_row_and_the_position(
     )
 
 
-def test_a_failing_parked_successor_rolls_back_the_event_that_released_it(stream):
+def test_a_failing_parked_successor_stays_parked_and_is_handed_back_alone(
+    stream, django_capture_on_commit_callbacks
+):
     # given: 2 is parked, and its handler fails
-    calls = []
-
     def record(event):
-        calls.append(event.sequence)
         Group.objects.create(name=f"seq {event.sequence}")
 
     def fail(event):
@@ -258,16 +257,27 @@ def test_a_failing_parked_successor_rolls_back_the_event_that_released_it(stream
     handlers = {("PaymentSubmitted", 1): record, ("PaymentApproved", 1): fail}
     submitted, approved = stream(1), stream(2)
     consume(consumer="ledger", envelope=approved, handlers=handlers)
+    stuck = []
 
-    # when
-    with pytest.raises(RuntimeError):
-        consume(consumer="ledger", envelope=submitted, handlers=handlers)
+    # when: 1 arrives and releases 2, whose handler fails
+    with django_capture_on_commit_callbacks(execute=True):
+        result = consume(
+            consumer="ledger",
+            envelope=submitted,
+            handlers=handlers,
+            on_stuck=stuck.append,
+        )
 
-    # then: one transaction: 1 is not applied either, 2 is still parked
-    assert not Group.objects.exists()
-    assert position("ledger", stream.subject) == 0
-    assert not InboxEntry.objects.filter(event_id=submitted["id"]).exists()
-    assert InboxEntry.objects.get(event_id=approved["id"]).status == PARKED
+    # then: 1 is applied on its own merits; 2 stays parked with its error
+    assert result == APPLIED
+    assert list(Group.objects.values_list("name", flat=True)) == ["seq 1"]
+    assert position("ledger", stream.subject) == 1
+    parked = InboxEntry.objects.get(event_id=approved["id"])
+    assert parked.status == PARKED
+    assert "cannot apply 2" in parked.error
+    assert Delivery.objects.filter(event_id=approved["id"], status="failed").exists()
+    # and: after commit it is handed back to be delivered (and retried) as itself
+    assert [envelope["id"] for envelope in stuck] == [approved["id"]]
 
 
 def test_a_contract_violating_envelope_is_refused_and_writes_nothing(stream):
