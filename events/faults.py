@@ -8,7 +8,11 @@ Tenant-scoped controls find events through the envelope's `organisation_id`.
 See docs/lessons/fault-controls.md.
 """
 
+import functools
+
+from amqp.exceptions import AMQPError
 from django.conf import settings
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from api.errors import Conflict, DomainError, NotFound
 from events.models import ConsumerPosition, ConsumerState, OutboxMessage
@@ -86,6 +90,22 @@ def _sent(messages) -> int:
         ) from exc
 
 
+def _broker_reachable(control):
+    """Answer 503 (never 500) when the broker cannot be reached at all."""
+
+    @functools.wraps(control)
+    def wrapper(*args, **kwargs):
+        try:
+            return control(*args, **kwargs)
+        except (BrokerUnavailable, OSError, KombuOperationalError, AMQPError) as exc:
+            raise BrokerUnreachable(
+                f"{exc.__class__.__name__}: {exc}. Nothing was moved."
+            ) from exc
+
+    return wrapper
+
+
+@_broker_reachable
 def event_redeliver(*, event_id, organisation_id) -> dict:
     """Publish a published event again, exactly as the relay did: one publish to the
     stream exchange, fanned out to every consumer, which must skip it as a duplicate.
@@ -160,6 +180,7 @@ def _reversal_refusals(consumers: list[str], subject: str, earlier) -> None:
         )
 
 
+@_broker_reachable
 def payment_deliver_reversed(
     *, payment_id, organisation_id, consumer: str | None = None
 ) -> dict:
@@ -235,6 +256,7 @@ def _belongs(message: Taken, organisation_id) -> bool:
     )
 
 
+@_broker_reachable
 def dead_letters_redrive(*, consumer: str, organisation_id, event_id=None) -> dict:
     """Move the organisation's dead letters of a consumer back to its partition
     queues (or only the one with `event_id`); every other message stays put.
