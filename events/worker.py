@@ -14,7 +14,12 @@ from functools import partial
 
 from celery import Celery, bootsteps
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+)
 from django.utils import timezone
 
 from contracts.registry import ContractViolation, UnknownContract
@@ -170,12 +175,13 @@ def consumer_app(name: str, handlers: Handlers) -> Celery:
                 handlers=handlers,
                 on_stuck=partial(redeliver_to_own_queue, self.app, name),
             )
-        except (ContractViolation, UnknownContract, KeyError, TypeError) as exc:
+        except (ContractViolation, UnknownContract) as exc:
             # A message that breaks its contract will never succeed: no retries.
             dead_letter(self.app, name, envelope, f"contract: {exc}")
             return DeliveryStatus.DEAD_LETTERED
-        except DatabaseError as exc:
+        except (OperationalError, InterfaceError) as exc:
             # The database is away: not the event's fault, so it never dead-letters.
+            # (An IntegrityError is the event's: it takes the bounded path below.)
             close_old_connections()
             raise self.retry(
                 exc=exc,

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from celery.exceptions import Retry
+from django.db import IntegrityError
 
 from events.models import Delivery, DeliveryStatus, InboxEntry
 from events.topology import (
@@ -155,15 +156,21 @@ def test_a_message_that_is_not_an_envelope_is_dead_lettered_byte_for_byte(broker
     assert not Delivery.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("the ledger is closed"), IntegrityError("the ledger is closed")],
+    ids=["bug", "constraint"],
+)
 def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
-    broker, submitted, fast_retries
+    broker, submitted, fast_retries, error
 ):
-    # given
+    # given: a handler that always fails, also on a database constraint (which,
+    # unlike a lost connection, is the event's fault and must not retry forever)
     attempts = []
 
     def always_fails(event):
         attempts.append(event.id)
-        raise RuntimeError("the ledger is closed")
+        raise error
 
     app = consumer_app("ledger", {("PaymentSubmitted", 1): always_fails})
 
@@ -179,10 +186,11 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     ]
     entry = InboxEntry.objects.get(consumer="ledger", event_id=submitted["id"])
     assert entry.status == DeliveryStatus.DEAD_LETTERED
-    assert entry.error == "RuntimeError: the ledger is closed"
+    expected = f"{error.__class__.__name__}: the ledger is closed"
+    assert entry.error == expected
     [dead] = broker.drain(dead_letter_queue_name("ledger"))
     assert dead.envelope == submitted
-    assert dead.headers["x-error"] == "RuntimeError: the ledger is closed"
+    assert dead.headers["x-error"] == expected
 
 
 def test_a_handler_that_fails_once_is_applied_on_its_retry(
