@@ -2,7 +2,15 @@
 
 from django.contrib.auth import get_user_model
 
+from api.errors import Forbidden
 from organisations.models import Membership, Organisation
+
+
+class NoOrganisation(Forbidden):
+    """The caller belongs to no organisation, so no tenant's data is theirs."""
+
+    code = "no-organisation"
+    title = "You do not belong to an organisation"
 
 
 def membership_get(*, user) -> Membership | None:
@@ -13,6 +21,17 @@ def membership_get(*, user) -> Membership | None:
         return Membership.objects.select_related("organisation").get(user=user)
     except Membership.DoesNotExist:
         return None
+
+
+def organisation_id_for(*, user):
+    """Return the id of the organisation the user acts for, or raise NoOrganisation.
+
+    Every tenant-scoped read and command starts here, so all answer alike.
+    """
+    membership = membership_get(user=user)
+    if membership is None:
+        raise NoOrganisation("Ask an administrator to add you to an organisation.")
+    return membership.organisation_id
 
 
 def approver_list(*, organisation_id) -> list:
@@ -28,4 +47,11 @@ def approver_list(*, organisation_id) -> list:
     )
 
 
-__all__ = ["Membership", "Organisation", "approver_list", "membership_get"]
+__all__ = [
+    "Membership",
+    "NoOrganisation",
+    "Organisation",
+    "approver_list",
+    "membership_get",
+    "organisation_id_for",
+]

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from api.errors import Invalid
-from organisations.selectors import membership_get
+from organisations.selectors import NoOrganisation, membership_get
 from payments.currencies import minor_units
 from payments.errors import (
     AccountNotFound,
@@ -28,7 +28,7 @@ from payments.models import DebtorAccount, Payment, PaymentStatus
 def _membership(actor):
     membership = membership_get(user=actor)
     if membership is None:
-        raise RoleRequired("You do not belong to an organisation.")
+        raise NoOrganisation("Ask an administrator to add you to an organisation.")
     return membership
 
 

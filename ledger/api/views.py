@@ -5,7 +5,6 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import Forbidden
 from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS, results_of
 from ledger import selectors
 from ledger.api.serializers import (
@@ -13,14 +12,7 @@ from ledger.api.serializers import (
     JournalEntrySerializer,
     PaymentFilterSerializer,
 )
-from organisations.selectors import membership_get
-
-
-def _organisation_id(request):
-    membership = membership_get(user=request.user)
-    if membership is None:
-        raise Forbidden("You do not belong to an organisation.")
-    return membership.organisation_id
+from organisations.selectors import organisation_id_for
 
 
 class EntryCursorPagination(CursorPagination):
@@ -40,7 +32,9 @@ class LedgerAccountListApi(APIView):
         tags=["ledger"],
     )
     def get(self, request):
-        accounts = selectors.account_list(organisation_id=_organisation_id(request))
+        accounts = selectors.account_list(
+            organisation_id=organisation_id_for(user=request.user)
+        )
         return Response({"results": AccountSerializer(accounts, many=True).data})
 
 
@@ -58,7 +52,7 @@ class LedgerEntryListApi(APIView):
         tags=["ledger"],
     )
     def get(self, request):
-        organisation_id = _organisation_id(request)
+        organisation_id = organisation_id_for(user=request.user)
         query = PaymentFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         entries = selectors.entry_list(

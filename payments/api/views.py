@@ -14,7 +14,7 @@ from api.schema import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
 )
-from organisations.selectors import membership_get
+from organisations.selectors import organisation_id_for
 from payments import selectors, services
 from payments.api.serializers import (
     DebtorAccountListSerializer,
@@ -27,14 +27,6 @@ from payments.api.serializers import (
     PaymentStatusFilterSerializer,
     PaymentSubmitSerializer,
 )
-from payments.errors import RoleRequired
-
-
-def _organisation_id(request):
-    membership = membership_get(user=request.user)
-    if membership is None:
-        raise RoleRequired("You do not belong to an organisation.")
-    return membership.organisation_id
 
 
 class PaymentCursorPagination(CursorPagination):
@@ -51,7 +43,9 @@ class AccountListApi(APIView):
         tags=["accounts"],
     )
     def get(self, request):
-        accounts = selectors.account_list(organisation_id=_organisation_id(request))
+        accounts = selectors.account_list(
+            organisation_id=organisation_id_for(user=request.user)
+        )
         return Response({"results": DebtorAccountSerializer(accounts, many=True).data})
 
 
@@ -70,7 +64,7 @@ class PaymentListCreateApi(APIView):
         query = PaymentStatusFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         payments = selectors.payment_list(
-            organisation_id=_organisation_id(request),
+            organisation_id=organisation_id_for(user=request.user),
             status=query.validated_data.get("status"),
         )
         paginator = PaymentCursorPagination()
@@ -109,7 +103,8 @@ class PaymentDetailApi(APIView):
     )
     def get(self, request, payment_id):
         payment = selectors.payment_get(
-            organisation_id=_organisation_id(request), payment_id=payment_id
+            organisation_id=organisation_id_for(user=request.user),
+            payment_id=payment_id,
         )
         return Response(PaymentSerializer(payment).data)
 
@@ -170,6 +165,7 @@ class PaymentEventListApi(APIView):
     )
     def get(self, request, payment_id):
         events = selectors.payment_event_list(
-            organisation_id=_organisation_id(request), payment_id=payment_id
+            organisation_id=organisation_id_for(user=request.user),
+            payment_id=payment_id,
         )
         return Response({"results": PaymentEventSerializer(events, many=True).data})

@@ -4,21 +4,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
-from api.errors import Forbidden
 from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS
-from organisations.selectors import membership_get
+from organisations.selectors import organisation_id_for
 from reconciliation import selectors
 from reconciliation.api.serializers import (
     ExpectationSerializer,
     PaymentFilterSerializer,
 )
-
-
-def _organisation_id(request):
-    membership = membership_get(user=request.user)
-    if membership is None:
-        raise Forbidden("You do not belong to an organisation.")
-    return membership.organisation_id
 
 
 class ExpectationCursorPagination(CursorPagination):
@@ -42,7 +34,7 @@ class ExpectationListApi(APIView):
         tags=["reconciliation"],
     )
     def get(self, request):
-        organisation_id = _organisation_id(request)
+        organisation_id = organisation_id_for(user=request.user)
         query = PaymentFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         expectations = selectors.expectation_list(

@@ -305,12 +305,12 @@ def test_without_a_valid_token_every_endpoint_is_401_with_www_authenticate(
         ("alice", "post", f"{PAYMENTS}/{{id}}/approve", "role-required"),
         ("alice", "post", f"{PAYMENTS}/{{id}}/reject", "role-required"),
         ("bob", "post", f"{PAYMENTS}/{{id}}/cancel", "not-submitter"),
-        ("outsider", "get", PAYMENTS, "role-required"),
-        ("outsider", "get", "/api/v1/accounts", "role-required"),
-        ("outsider", "post", PAYMENTS, "role-required"),
-        ("outsider", "get", f"{PAYMENTS}/{{id}}", "role-required"),
-        ("outsider", "get", f"{PAYMENTS}/{{id}}/events", "role-required"),
-        ("outsider", "post", f"{PAYMENTS}/{{id}}/approve", "role-required"),
+        ("outsider", "get", PAYMENTS, "no-organisation"),
+        ("outsider", "get", "/api/v1/accounts", "no-organisation"),
+        ("outsider", "post", PAYMENTS, "no-organisation"),
+        ("outsider", "get", f"{PAYMENTS}/{{id}}", "no-organisation"),
+        ("outsider", "get", f"{PAYMENTS}/{{id}}/events", "no-organisation"),
+        ("outsider", "post", f"{PAYMENTS}/{{id}}/approve", "no-organisation"),
     ],
 )
 def test_a_caller_without_the_right_is_403(

@@ -101,7 +101,7 @@ def test_a_user_without_organisation_is_forbidden(client_for, acme, path):
 
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "forbidden"
+    assert response.json()["code"] == "no-organisation"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/ledger/accounts", "/api/v1/ledger/entries"])

@@ -5,6 +5,7 @@ import pytest
 from api.errors import Invalid
 from contracts.registry import validate
 from events.models import OutboxMessage
+from organisations.selectors import NoOrganisation
 from payments.errors import (
     AccountNotFound,
     InvalidAmount,
@@ -193,14 +194,14 @@ def test_cancel_by_the_submitter_emits_payment_cancelled(alice, acme_eur):
         ("approve", "alice", "alice", RoleRequired),  # a maker only
         ("approve", "carol", "carol", SelfApprovalForbidden),
         ("approve", "alice", "gina", PaymentNotFound),  # another organisation
-        ("approve", "alice", "outsider", RoleRequired),
+        ("approve", "alice", "outsider", NoOrganisation),
         ("reject", "alice", "alice", RoleRequired),
         ("reject", "carol", "carol", SelfApprovalForbidden),
         ("reject", "alice", "gina", PaymentNotFound),
         ("cancel", "alice", "bob", NotSubmitter),
         ("cancel", "alice", "carol", NotSubmitter),
         ("cancel", "alice", "gina", PaymentNotFound),
-        ("cancel", "alice", "outsider", RoleRequired),
+        ("cancel", "alice", "outsider", NoOrganisation),
     ],
 )
 def test_a_refused_decision_writes_nothing(
@@ -277,7 +278,7 @@ def test_submit_by_an_approver_without_the_maker_role_is_refused(bob, acme_eur):
 
 def test_submit_by_a_user_without_organisation_is_refused(outsider, acme_eur):
     # when
-    with pytest.raises(RoleRequired):
+    with pytest.raises(NoOrganisation):
         payment_submitted(by=outsider, account=acme_eur)
 
     # then

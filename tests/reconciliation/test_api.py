@@ -82,7 +82,7 @@ def test_a_user_without_organisation_is_forbidden(client_for, acme):
     response = client_for(UserFactory(organisation=None)).get(URL)
 
     assert response.status_code == 403
-    assert response.json()["code"] == "forbidden"
+    assert response.json()["code"] == "no-organisation"
 
 
 def test_anonymous_callers_are_refused(client):
