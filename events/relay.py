@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from events.messages import task_message
@@ -145,8 +145,3 @@ class Backoff:
     def reset(self) -> None:
         self.failures = 0
 
-
-def unpublished_exists() -> bool:
-    return OutboxMessage.objects.filter(
-        Q(published_at__isnull=True), Q(claim_token__isnull=True)
-    ).exists()

@@ -14,6 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--older-than-hours", type=int, default=None)
 
     def handle(self, *args, older_than_hours, **options):
-        age = timedelta(hours=older_than_hours) if older_than_hours else None
+        age = None if older_than_hours is None else timedelta(hours=older_than_hours)
         deleted = idempotency_prune(older_than=age)
         self.stdout.write(f"Deleted {deleted} idempotency keys.")
