@@ -3,10 +3,11 @@
 import os
 import socket
 import time
+from datetime import timedelta
 
 from django.utils import timezone
 
-from events.models import RelayState
+from events.models import OutboxMessage, RelayState
 
 HEARTBEAT_SECONDS = 1.0
 
@@ -17,9 +18,20 @@ def relay_pause_set(*, paused: bool) -> RelayState:
     return state
 
 
-def relay_state_get() -> RelayState:
-    state, _ = RelayState.objects.get_or_create(pk=1)
-    return state
+def relay_overview() -> dict:
+    """The relay's switch, its signs of life and the outbox backlog it faces."""
+    state = RelayState.objects.filter(pk=1).first() or RelayState()
+    pending = OutboxMessage.objects.filter(published_at__isnull=True)
+    oldest = pending.order_by("id").values_list("created_at", flat=True).first()
+    beat = state.heartbeat_at
+    return {
+        "paused": state.paused,
+        "running": bool(beat and timezone.now() - beat < timedelta(seconds=10)),
+        "leader": state.leader,
+        "heartbeat_at": beat,
+        "pending": pending.count(),
+        "oldest_pending_at": oldest,
+    }
 
 
 class RelaySwitch:

@@ -124,3 +124,12 @@ class RedrivenSerializer(serializers.Serializer):
     event_ids = serializers.ListField(child=serializers.CharField(allow_null=True))
     left = serializers.IntegerField(help_text="Messages still in the dead queue.")
     detail = serializers.CharField()
+
+
+class RelayStateSerializer(serializers.Serializer):
+    paused = serializers.BooleanField()
+    running = serializers.BooleanField(help_text="A heartbeat in the last 10 s.")
+    leader = serializers.CharField(help_text="host:pid of the active relay.")
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    pending = serializers.IntegerField(help_text="Outbox rows not yet published.")
+    oldest_pending_at = serializers.DateTimeField(allow_null=True)

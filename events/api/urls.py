@@ -19,6 +19,9 @@ urlpatterns = [
         views.DeadLetterRedriveApi.as_view(),
         name="consumer-dead-letters-redrive",
     ),
+    path("relay", views.RelayStateApi.as_view(), name="relay-state"),
+    path("relay/pause", views.RelayPauseApi.as_view(), name="relay-pause"),
+    path("relay/resume", views.RelayResumeApi.as_view(), name="relay-resume"),
     path(
         "events/<uuid:event_id>/redeliver",
         views.EventRedeliverApi.as_view(),

@@ -22,15 +22,23 @@ from events.api.serializers import (
     RedeliveredSerializer,
     RedrivenSerializer,
     RedriveSerializer,
+    RelayStateSerializer,
 )
 from events.monitoring import consumer_overview
-from organisations.selectors import membership_get
+from events.relay_switch import relay_overview, relay_pause_set
+from organisations.selectors import membership_get, organisation_id_for
 
 
 class RoleRequired(Forbidden):
     # The same problem type payments answers with for a missing role.
     code = "role-required"
     title = "Your role does not allow this"
+
+
+def _reader_check(request) -> None:
+    # Broker and relay state hold no tenant data: any organisation may look.
+    if not request.user.is_staff:
+        organisation_id_for(user=request.user)
 
 
 CONTROL_PROBLEMS = {
@@ -54,10 +62,19 @@ class ConsumerListApi(APIView):
         tags=["consumers"],
     )
     def get(self, request):
-        # The broker's queues hold no tenant data: any organisation may look.
-        if membership_get(user=request.user) is None and not request.user.is_staff:
-            raise RoleRequired("You do not belong to an organisation.")
+        _reader_check(request)
         return Response(ConsumerListSerializer(consumer_overview()).data)
+
+
+class RelayStateApi(APIView):
+    @extend_schema(
+        responses={200: RelayStateSerializer, **READ_PROBLEMS},
+        summary="The relay: paused or running, its leader, the outbox backlog",
+        tags=["consumers"],
+    )
+    def get(self, request):
+        _reader_check(request)
+        return Response(RelayStateSerializer(relay_overview()).data)
 
 
 class FaultControlApi(APIView):
@@ -125,6 +142,37 @@ class ConsumerResumeApi(ConsumerPauseApi):
     )
     def post(self, request, name):
         return super().post(request, name)
+
+
+class RelayPauseApi(FaultControlApi):
+    paused = True
+
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: RelayStateSerializer, **CONTROL_PROBLEMS},
+        summary="Pause the relay: committed events wait in the outbox",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request):
+        self.operator_organisation_id(request)
+        relay_pause_set(paused=self.paused)
+        return Response(RelayStateSerializer(relay_overview()).data)
+
+
+class RelayResumeApi(RelayPauseApi):
+    paused = False
+
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: RelayStateSerializer, **CONTROL_PROBLEMS},
+        summary="Resume the relay: it drains the outbox in order",
+        tags=["fault controls"],
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 class PaymentDeliverReversedApi(FaultControlApi):

@@ -1,0 +1,58 @@
+"""The relay's state over HTTP, and its demo-only pause switch."""
+
+from events.models import RelayState
+from tests.assertions import assert_problem
+from tests.events.conftest import outbox_event
+
+
+def test_relay_state_shows_the_outbox_backlog_and_the_switch(client_for, acme, bob):
+    # given: two events waiting for the relay
+    outbox_event(organisation=acme, submitted_by=bob)
+    outbox_event(organisation=acme, submitted_by=bob)
+
+    # when
+    body = client_for(bob).get("/api/v1/relay").json()
+
+    # then
+    assert body["pending"] == 2
+    assert body["paused"] is False
+    assert body["running"] is False  # no relay has beaten its heart yet
+    assert body["oldest_pending_at"] is not None
+
+
+def test_an_approver_pauses_and_resumes_the_relay_in_demo_mode(demo, client_for, bob):
+    # when
+    paused = client_for(bob).post("/api/v1/relay/pause")
+
+    # then
+    assert paused.status_code == 200
+    assert paused.json()["paused"] is True
+    assert RelayState.objects.get().paused is True
+
+    # when
+    resumed = client_for(bob).post("/api/v1/relay/resume")
+
+    # then
+    assert resumed.json()["paused"] is False
+    assert RelayState.objects.get().paused is False
+
+
+def test_the_relay_switch_is_for_approvers_and_only_in_demo_mode(
+    settings, client_for, alice, bob
+):
+    # given: demo mode off
+    settings.DEMO_MODE = False
+
+    # then: the switch does not exist
+    assert_problem(client_for(bob).post("/api/v1/relay/pause"), 404)
+
+    # given: demo mode on
+    settings.DEMO_MODE = True
+
+    # then: a maker may not touch it, and nothing changed
+    assert_problem(client_for(alice).post("/api/v1/relay/pause"), 403, "role-required")
+    assert not RelayState.objects.filter(paused=True).exists()
+
+
+def test_relay_state_needs_an_organisation(client_for, outsider):
+    assert_problem(client_for(outsider).get("/api/v1/relay"), 403, "no-organisation")
