@@ -8,3 +8,7 @@ test:  ## everything CI runs
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
+
+.PHONY: chaos
+chaos:  ## the fault run (restarts the local PostgreSQL and RabbitMQ)
+	./scripts/bootstrap.sh && .venv/bin/python -m bench.chaos
