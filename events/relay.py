@@ -144,4 +144,3 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
-
