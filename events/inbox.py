@@ -45,6 +45,17 @@ def _record(consumer: str, event_id, status: str, error: str = "") -> None:
     )
 
 
+def _inbox_fields(event: Event) -> dict:
+    """What an inbox row keeps of an event, whatever its status."""
+    return {
+        "event_type": event.type,
+        "subject": event.subject,
+        "sequence": event.sequence,
+        "partition_key": event.partition_key,
+        "envelope": event.envelope,
+    }
+
+
 def _apply(consumer: str, event: Event, handlers: Handlers, entry) -> None:
     handler = handlers.get((event.type, event.version))
     if handler is not None:
@@ -56,13 +67,9 @@ def _apply(consumer: str, event: Event, handlers: Handlers, entry) -> None:
         InboxEntry.objects.create(
             consumer=consumer,
             event_id=event.id,
-            event_type=event.type,
-            subject=event.subject,
-            sequence=event.sequence,
-            partition_key=event.partition_key,
             status=DeliveryStatus.APPLIED,
-            envelope=event.envelope,
             applied_at=now,
+            **_inbox_fields(event),
         )
     else:
         entry.status, entry.applied_at, entry.error = DeliveryStatus.APPLIED, now, ""
@@ -101,12 +108,8 @@ def consume(
                 entry = InboxEntry.objects.create(
                     consumer=consumer,
                     event_id=event.id,
-                    event_type=event.type,
-                    subject=event.subject,
-                    sequence=event.sequence,
-                    partition_key=event.partition_key,
                     status=DeliveryStatus.PARKED,
-                    envelope=envelope,
+                    **_inbox_fields(event),
                 )
             elif entry.status != DeliveryStatus.PARKED:
                 entry.status = DeliveryStatus.PARKED
@@ -166,12 +169,8 @@ def failure_record(*, consumer: str, envelope: dict, error: str, final: bool) ->
                 consumer=consumer,
                 event_id=event.id,
                 defaults={
-                    "event_type": event.type,
-                    "subject": event.subject,
-                    "sequence": event.sequence,
-                    "partition_key": event.partition_key,
+                    **_inbox_fields(event),
                     "status": DeliveryStatus.DEAD_LETTERED,
-                    "envelope": envelope,
                     "error": error[:4000],
                 },
             )
