@@ -1,0 +1,159 @@
+"""What the benchmark reads from the stack's database and broker while it runs."""
+
+import time
+
+import amqp
+
+from events.topology import partition_queue_name
+
+CONSUMERS = ("ledger", "notifications", "reconciliation")
+WORKERS = tuple(f"{c}-worker" for c in CONSUMERS)
+
+
+class Probe:
+    """Counts and timestamps of one stack, by SQL on its private database."""
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def db_stats(self) -> dict:
+        """PostgreSQL's counters for this database (sessions, commits, tuples)."""
+        row = self.stack.sql(
+            "SELECT sessions, xact_commit, tup_returned, tup_fetched, tup_inserted,"
+            " tup_updated, blks_hit, blks_read FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        )[0]
+        keys = (
+            "sessions", "xact_commit", "tup_returned", "tup_fetched",
+            "tup_inserted", "tup_updated", "blks_hit", "blks_read",
+        )  # fmt: skip
+        return dict(zip(keys, (float(v) for v in row), strict=True))
+
+    def outbox_pending(self) -> int:
+        return self.stack.sql(
+            "SELECT count(*) FROM events_outboxmessage WHERE published_at IS NULL"
+        )[0][0]
+
+    def outbox_max_id(self) -> int:
+        return self.stack.sql("SELECT coalesce(max(id), 0) FROM events_outboxmessage")[
+            0
+        ][0]
+
+    def inbox_max_id(self) -> int:
+        return self.stack.sql("SELECT coalesce(max(id), 0) FROM events_inboxentry")[0][
+            0
+        ]
+
+    def applied_since(self, inbox_id: int, event_type: str | None = None) -> dict:
+        """Applied inbox rows per consumer with an id above `inbox_id`."""
+        query = (
+            "SELECT consumer, count(*) FROM events_inboxentry "
+            "WHERE id > %s AND status = 'applied'"
+        )
+        params: list = [inbox_id]
+        if event_type:
+            query += " AND event_type = %s"
+            params.append(event_type)
+        counts = dict(self.stack.sql(query + " GROUP BY consumer", params))
+        return {c: counts.get(c, 0) for c in CONSUMERS}
+
+    def wait_applied(
+        self, inbox_id: int, expected: int, timeout: float, event_type=None
+    ) -> dict:
+        """Wait until every consumer applied `expected` rows past `inbox_id`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.applied_since(inbox_id, event_type)
+            if min(counts.values()) >= expected:
+                return counts
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumers applied {counts}, expected {expected}")
+            time.sleep(0.1)
+
+    def wait_outbox_drained(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.outbox_pending():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the relay did not drain the outbox")
+            time.sleep(0.1)
+
+    def pending_payments(self) -> list[str]:
+        return [
+            row[0]
+            for row in self.stack.sql(
+                "SELECT id::text FROM payments_payment "
+                "WHERE status = 'pending_approval' ORDER BY created_at, id"
+            )
+        ]
+
+    def approvals_flow(self, payment_ids: list[str]) -> list[tuple]:
+        """Per PaymentApproved of these payments and consumer: the stamps in ms.
+
+        Rows of (event_id, consumer, created->published, created->applied),
+        both measured from the outbox row's created_at.
+        """
+        return self.stack.sql(
+            "SELECT o.event_id::text, i.consumer,"
+            " extract(epoch FROM o.published_at - o.created_at) * 1000,"
+            " extract(epoch FROM i.applied_at - o.created_at) * 1000 "
+            "FROM events_outboxmessage o JOIN events_inboxentry i"
+            " ON i.event_id = o.event_id AND i.status = 'applied' "
+            "WHERE o.event_type = 'PaymentApproved' AND o.subject = ANY(%s)",
+            [payment_ids],
+        )
+
+    def last_applied_epoch(self, payment_ids: list[str]) -> float:
+        """Wall-clock time the last consumer applied the last of these approvals."""
+        return float(
+            self.stack.sql(
+                "SELECT extract(epoch FROM max(i.applied_at)) "
+                "FROM events_inboxentry i JOIN events_outboxmessage o"
+                " ON o.event_id = i.event_id "
+                "WHERE o.event_type = 'PaymentApproved' AND o.subject = ANY(%s)",
+                [payment_ids],
+            )[0][0]
+        )
+
+    def consumer_rates_since(self, inbox_id: int) -> dict:
+        """Per consumer: events/s between its first and last apply past `inbox_id`."""
+        rows = self.stack.sql(
+            "SELECT consumer, count(*),"
+            " extract(epoch FROM max(applied_at) - min(applied_at)) "
+            "FROM events_inboxentry WHERE id > %s AND status = 'applied' "
+            "GROUP BY consumer",
+            [inbox_id],
+        )
+        return {
+            consumer: (count - 1) / float(span) if span else None
+            for consumer, count, span in rows
+        }
+
+    def relay_marks_since(self, outbox_id: int) -> list[tuple[float, int]]:
+        """Each batch the relay marked past `outbox_id`: (epoch, rows)."""
+        rows = self.stack.sql(
+            "SELECT extract(epoch FROM published_at), count(*) "
+            "FROM events_outboxmessage WHERE id > %s AND published_at IS NOT NULL "
+            "GROUP BY published_at ORDER BY published_at",
+            [outbox_id],
+        )
+        return [(float(at), n) for at, n in rows]
+
+
+def consumer_queues_purge(vhost: str, partitions: int) -> int:
+    """Empty every consumer's partition queues; return how many messages went."""
+    conn = amqp.Connection(
+        "127.0.0.1:5672",
+        userid="guest",
+        password="guest",  # noqa: S106 - the local broker's default user
+        virtual_host=vhost,
+    )
+    conn.connect()
+    purged = 0
+    try:
+        channel = conn.channel()
+        for consumer in CONSUMERS:
+            for partition in range(partitions):
+                purged += channel.queue_purge(partition_queue_name(consumer, partition))
+    finally:
+        conn.close()
+    return purged

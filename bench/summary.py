@@ -1,0 +1,71 @@
+"""The headline figures of a run, and each pipeline figure's ratio to its floor."""
+
+
+def _median(node, *path):
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node.get("median") if isinstance(node, dict) else None
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def figures_derive(results: dict) -> dict:
+    """Flat, stable keys (documented in bench/README.md), medians over repeats."""
+    floors = results.get("floors", {})
+    throughput = results.get("throughput", {})
+    latency = results.get("latency", {})
+    drain = results.get("consumer_drain", {})
+    by_clients = {
+        clients: _median(run, "approvals_per_s") for clients, run in throughput.items()
+    }
+    rates = [v for v in by_clients.values() if v is not None]
+    consumer_rates = drain.get("events_per_s", {})
+    relay = _median(results.get("relay_drain", {}), "events_per_s")
+    raw_loop = _median(floors, "raw_relay_loop", "events_per_s")
+    batched = _median(floors, "amqp_publish_batched_confirms", "msgs_per_s")
+    noop = _median(floors, "celery_noop", "tasks_per_s")
+    noop_rtt = _median(floors, "celery_noop", "round_trip_ms", "p50")
+    moderate = latency.get("moderate", {})
+    figures = {
+        "rest_approvals_per_s": max(rates) if rates else None,
+        "rest_approvals_per_s_by_clients": by_clients,
+        "rest_api_calls_per_s_by_clients": {
+            c: _median(run, "api_calls_per_s") for c, run in throughput.items()
+        },
+        "e2e_p50_ms_at_moderate_rate": _median(moderate, "last_of_three", "p50"),
+        "e2e_p99_ms_at_moderate_rate": _median(moderate, "last_of_three", "p99"),
+        "e2e_max_ms_at_moderate_rate": _median(moderate, "last_of_three", "max"),
+        "e2e_p50_ms_near_saturation": _median(
+            latency.get("near_saturation", {}), "last_of_three", "p50"
+        ),
+        "e2e_p99_ms_near_saturation": _median(
+            latency.get("near_saturation", {}), "last_of_three", "p99"
+        ),
+        "relay_drain_events_per_s": relay,
+        "raw_relay_loop_events_per_s": raw_loop,
+        "relay_drain_share_of_raw_loop": _ratio(relay, raw_loop),
+        "consumer_drain_events_per_s": consumer_rates,
+        "consumer_drain_events_per_s_min": min(
+            (v for v in consumer_rates.values() if v is not None), default=None
+        ),
+        "peak_rss_mib_max": results.get("memory", {}).get("max_mib"),
+    }
+    figures["ratios_to_floors"] = {
+        "rest_approvals_per_s_to_pg_insert_commit": {
+            c: _ratio(v, _median(floors, "pg_insert_commit", c, "rows_per_s"))
+            for c, v in by_clients.items()
+        },
+        "relay_drain_to_raw_relay_loop": _ratio(relay, raw_loop),
+        "relay_drain_to_amqp_batched_publish": _ratio(relay, batched),
+        "consumer_drain_to_celery_noop": {
+            c: _ratio(v, noop) for c, v in consumer_rates.items()
+        },
+        "e2e_p50_at_moderate_rate_to_celery_round_trip_p50": _ratio(
+            figures["e2e_p50_ms_at_moderate_rate"], noop_rtt
+        ),
+    }
+    return figures

@@ -1,0 +1,23 @@
+"""The targets of issue 5 (on this 2-core machine), checked against a run's figures."""
+
+TARGETS = {
+    "e2e_p50_ms_at_moderate_rate": ("<=", 10.0),
+    "e2e_p99_ms_at_moderate_rate": ("<=", 30.0),
+    "relay_drain_events_per_s": (">=", 6000.0),
+    "relay_drain_share_of_raw_loop": (">=", 0.8),
+    "rest_approvals_per_s": (">=", 150.0),
+    "consumer_drain_events_per_s_min": (">=", 500.0),
+    "peak_rss_mib_max": ("<=", 150.0),
+}
+
+
+def targets_check(figures: dict) -> dict:
+    """Each target with the run's figure and whether it is met (None: no figure)."""
+    checked = {}
+    for key, (op, bound) in TARGETS.items():
+        value = figures.get(key)
+        met = None
+        if value is not None:
+            met = value <= bound if op == "<=" else value >= bound
+        checked[key] = {"target": f"{op} {bound:g}", "value": value, "met": met}
+    return checked
