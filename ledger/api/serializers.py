@@ -5,12 +5,6 @@ from rest_framework import serializers
 from ledger.models import Account, Direction, JournalEntry, JournalLine
 
 
-class PaymentFilterSerializer(serializers.Serializer):
-    payment = serializers.UUIDField(
-        required=False, help_text="Only entries of this payment."
-    )
-
-
 class AccountSerializer(serializers.ModelSerializer):
     debtor_account = serializers.UUIDField(
         source="debtor_account_id", allow_null=True, read_only=True

@@ -1,25 +1,22 @@
 """HTTP for the ledger: read-only views of the caller's organisation's books."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.lists import (
+    NewestFirstCursorPagination,
+    PaymentFilterSerializer,
+    page_response,
+    payment_filter,
+)
 from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS, results_of
 from ledger import selectors
 from ledger.api.serializers import (
     AccountSerializer,
     JournalEntrySerializer,
-    PaymentFilterSerializer,
 )
 from organisations.selectors import organisation_id_for
-
-
-class EntryCursorPagination(CursorPagination):
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
-    ordering = ("-created_at", "-id")
 
 
 class LedgerAccountListApi(APIView):
@@ -39,7 +36,7 @@ class LedgerAccountListApi(APIView):
 
 
 class LedgerEntryListApi(APIView):
-    pagination_class = EntryCursorPagination  # also tells the schema it pages
+    pagination_class = NewestFirstCursorPagination  # also tells the schema it pages
 
     @extend_schema(
         parameters=[PaymentFilterSerializer],
@@ -52,15 +49,8 @@ class LedgerEntryListApi(APIView):
         tags=["ledger"],
     )
     def get(self, request):
-        organisation_id = organisation_id_for(user=request.user)
-        query = PaymentFilterSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         entries = selectors.entry_list(
-            organisation_id=organisation_id,
-            payment_id=query.validated_data.get("payment"),
+            organisation_id=organisation_id_for(user=request.user),
+            payment_id=payment_filter(request),
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(
-            JournalEntrySerializer(page, many=True).data
-        )
+        return page_response(self, request, entries, JournalEntrySerializer)

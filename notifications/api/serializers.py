@@ -5,12 +5,6 @@ from rest_framework import serializers
 from notifications.models import Notification
 
 
-class PaymentFilterSerializer(serializers.Serializer):
-    payment = serializers.UUIDField(
-        required=False, help_text="Only notifications about this payment."
-    )
-
-
 class NotificationSerializer(serializers.ModelSerializer):
     payment = serializers.UUIDField(source="payment_id", read_only=True)
 

@@ -3,11 +3,11 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
+from api.lists import page_response
 from api.schema import (
     IDEMPOTENCY_KEY,
     PROBLEM_RESPONSES,
@@ -27,13 +27,6 @@ from payments.api.serializers import (
     PaymentStatusFilterSerializer,
     PaymentSubmitSerializer,
 )
-
-
-class PaymentCursorPagination(CursorPagination):
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
-    ordering = ("-created_at", "-id")
 
 
 class AccountListApi(APIView):
@@ -67,9 +60,7 @@ class PaymentListCreateApi(APIView):
             organisation_id=organisation_id_for(user=request.user),
             status=query.validated_data.get("status"),
         )
-        paginator = PaymentCursorPagination()
-        page = paginator.paginate_queryset(payments, request, view=self)
-        return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
+        return page_response(self, request, payments, PaymentSerializer)
 
     @extend_schema(
         request=PaymentSubmitSerializer,

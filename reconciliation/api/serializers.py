@@ -5,12 +5,6 @@ from rest_framework import serializers
 from reconciliation.models import Expectation
 
 
-class PaymentFilterSerializer(serializers.Serializer):
-    payment = serializers.UUIDField(
-        required=False, help_text="Only the expectation of this payment."
-    )
-
-
 class ExpectationSerializer(serializers.ModelSerializer):
     payment = serializers.UUIDField(source="payment_id", read_only=True)
     debtor_account = serializers.UUIDField(source="debtor_account_id", read_only=True)
