@@ -67,6 +67,7 @@ REQUIRED = [
     (DUPLICATES, ""),
 ]
 RETRIES = 3  # a required fault that did not take effect is dealt again this often
+SHARED = (RABBITMQ_RESTART, POSTGRES_RESTART)  # services other work depends on
 
 
 def _ms(value: float | None) -> float | None:
@@ -103,6 +104,7 @@ class Nemesis:
         self.deck = [f for f in REQUIRED if f[0] in self.options.faults]
         self.rng.shuffle(self.deck)
         self._retries: dict[tuple, int] = {}
+        self._last_shared_restart = 0.0
 
     # --- schedule ---------------------------------------------------------------
 
@@ -110,6 +112,9 @@ class Nemesis:
         if self.deck:
             return self.deck.pop(0)
         kinds = sorted(self.options.faults)
+        since = time.monotonic() - self._last_shared_restart
+        if since < self.options.restart_cooldown:
+            kinds = [k for k in kinds if k not in SHARED] or kinds
         kind = self.rng.choices(kinds, [WEIGHTS[k] for k in kinds])[0]
         return kind, self.rng.choice(VARIANTS[kind])
 
@@ -149,6 +154,8 @@ class Nemesis:
             fault.error = f"{exc.__class__.__name__}: {exc}"
         fault.seconds = round(time.monotonic() - start, 2)
         self.last_fault_end = time.monotonic()
+        if kind in SHARED:
+            self._last_shared_restart = self.last_fault_end
         self.faults.append(fault)
         status = "fired" if fault.fired else f"DID NOT FIRE {fault.error}"
         brief = {k: v for k, v in fault.detail.items() if k != "log"}

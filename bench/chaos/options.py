@@ -34,6 +34,9 @@ class Options:
     # spans the whole fault schedule instead of finishing before the first fault.
     min_duration: float = 60.0
     fault_interval: tuple[float, float] = (3.0, 7.0)
+    # PostgreSQL and RabbitMQ are shared with everything else on the machine:
+    # after the first of each, restart one of them at most this often.
+    restart_cooldown: float = 60.0
     faults: frozenset[str] = frozenset(ALL_FAULTS)
     postgres_mode: str = "fast"  # pg_ctl shutdown mode: fast or immediate (a crash)
     rabbitmq_mode: str = "app"  # app: stop_app/start_app; node: stop the whole node
@@ -71,6 +74,13 @@ def parse_options(argv: list[str]) -> Options:
         default=defaults.fault_interval,
         help="seconds between faults, drawn uniformly",
     )
+    parser.add_argument(
+        "--restart-cooldown",
+        type=float,
+        default=defaults.restart_cooldown,
+        help="seconds between restarts of the shared PostgreSQL/RabbitMQ after "
+        "the first of each",
+    )
     for fault in ALL_FAULTS:
         flag = fault.replace("_", "-")
         parser.add_argument(
@@ -99,13 +109,15 @@ def parse_options(argv: list[str]) -> Options:
     if not 0 < low <= high:
         parser.error("--fault-interval needs 0 < MIN <= MAX")
     faults = frozenset(ALL_FAULTS) - set(args.disabled or ())
-    drain_timeout = args.drain_timeout or max(180.0, args.approvals * 0.06)
+    # Generous: on a busy 2-core machine a consumer drains 20-40 events/s.
+    drain_timeout = args.drain_timeout or max(180.0, args.approvals * 0.15)
     return Options(
         approvals=args.approvals,
         clients=args.clients,
         accounts=args.accounts,
         min_duration=args.min_duration,
         fault_interval=(low, high),
+        restart_cooldown=args.restart_cooldown,
         faults=faults,
         postgres_mode=args.postgres_mode,
         rabbitmq_mode=args.rabbitmq_mode,
