@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "reconciliation",
     "api",
     "stack",
+    "web",
 ]
 
 MIDDLEWARE = [

@@ -1,12 +1,10 @@
-"""Top-level routes: the versioned REST API and the admin."""
+"""Top-level routes: the browser demo, the versioned REST API and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 urlpatterns = [
-    # Until the browser demo has pages of its own, the front door is the API docs.
-    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("", include("web.urls")),
     path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,137 @@
+"""Sign-in, sign-out and the demo user switch, which never works outside demo mode."""
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+
+from payments.management.commands.seed_demo import seed_demo
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in_as(client: Client) -> str | None:
+    from django.contrib.auth import get_user_model
+
+    user_id = client.session.get(SESSION_KEY)
+    if user_id is None:
+        return None
+    return get_user_model().objects.get(pk=user_id).username
+
+
+@pytest.fixture
+def seeded(settings):
+    settings.DEMO_MODE = True
+    seed_demo()
+
+
+def test_pages_ask_an_anonymous_visitor_to_sign_in(client):
+    # when
+    response = client.get("/payments")
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == "/sign-in?next=/payments"
+
+
+def test_sign_in_with_a_password_then_sign_out(client, alice):
+    # when
+    signed = client.post("/sign-in", {"username": "alice", "password": "demo-password"})
+    # then
+    assert signed.status_code == 302
+    assert signed_in_as(client) == "alice"
+    # when
+    client.post("/sign-out")
+    # then
+    assert signed_in_as(client) is None
+
+
+def test_in_demo_mode_the_sign_in_page_lists_the_demo_users(client, demo):
+    # when
+    page = client.get("/sign-in").content.decode()
+    # then
+    for username in ("alice", "bob", "carol", "gina"):
+        assert f"Sign in as {username}" in page
+    assert "demo-password" in page
+
+
+def test_outside_demo_mode_the_sign_in_page_lists_nobody(client, settings):
+    # given
+    settings.DEMO_MODE = False
+    # when
+    page = client.get("/sign-in").content.decode()
+    # then
+    assert "Sign in as" not in page
+    assert "demo-password" not in page
+
+
+def test_the_switch_signs_in_as_a_demo_user_in_one_post(seeded):
+    # given: a presenter acting as alice
+    client = Client(enforce_csrf_checks=True)
+    client.get("/sign-in")
+    token = client.cookies["csrftoken"].value
+    # when
+    switched = client.post(
+        "/demo/switch",
+        {"username": "bob", "next": "/ledger", "csrfmiddlewaretoken": token},
+    )
+    # then
+    assert switched.status_code == 302
+    assert switched["Location"] == "/ledger"
+    assert signed_in_as(client) == "bob"
+
+
+def test_the_switch_needs_the_csrf_token(seeded):
+    # given
+    client = Client(enforce_csrf_checks=True)
+    # when
+    refused = client.post("/demo/switch", {"username": "bob"})
+    # then
+    assert refused.status_code == 403
+    assert signed_in_as(client) is None
+
+
+def test_outside_demo_mode_the_switch_does_not_exist(seeded, settings, client):
+    # given: the demo users exist, but the app no longer runs in demo mode
+    settings.DEMO_MODE = False
+    # when
+    refused = client.post("/demo/switch", {"username": "bob"})
+    # then
+    assert refused.status_code == 404
+    assert signed_in_as(client) is None
+
+
+@pytest.mark.parametrize("username", ["admin", "olga", "", "BOB"])
+def test_the_switch_refuses_anyone_but_the_seeded_demo_users(seeded, client, username):
+    # given: an account that exists but is not a demo user
+    UserFactory(username="admin", is_staff=True, is_superuser=True)
+    UserFactory(username="olga")
+    # when
+    refused = client.post("/demo/switch", {"username": username})
+    # then
+    assert refused.status_code == 403
+    assert signed_in_as(client) is None
+
+
+def test_the_switch_refuses_a_demo_account_whose_password_was_changed(seeded, client):
+    # given: someone took the name "bob" over with a password of their own
+    from django.contrib.auth import get_user_model
+
+    bob = get_user_model().objects.get(username="bob")
+    bob.set_password("something-private")
+    bob.save()
+    # when
+    refused = client.post("/demo/switch", {"username": "bob"})
+    # then
+    assert refused.status_code == 403
+    assert signed_in_as(client) is None
+
+
+def test_the_switch_refuses_a_get_and_an_external_next(seeded, client):
+    # when
+    assert client.get("/demo/switch?username=bob").status_code == 405
+    switched = client.post(
+        "/demo/switch", {"username": "bob", "next": "https://evil.example/"}
+    )
+    # then: signed in, but sent home rather than to another host
+    assert signed_in_as(client) == "bob"
+    assert switched["Location"] == "/payments"

@@ -1,0 +1,135 @@
+"""Every page renders for a signed-in user, shows one lesson, and links to its
+walkthrough, which the app serves from docs/ without leaving the host.
+"""
+
+import re
+
+import pytest
+from django.conf import settings as django_settings
+
+from events.models import Delivery, OutboxMessage
+from payments.services import payment_approve
+from tests.factories import payment_submitted
+from web.lessons import LESSONS
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "/payments",
+    "/ledger",
+    "/notifications",
+    "/reconciliation",
+    "/events",
+    "/consumers",
+    "/lab",
+]
+
+
+def test_every_lesson_points_at_a_walkthrough_that_exists():
+    for lesson in LESSONS.values():
+        assert (django_settings.BASE_DIR / "docs" / lesson.doc).is_file(), lesson.doc
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_each_page_shows_its_lesson_and_the_link_works(
+    demo, alice, bob, acme_eur, browser_for, url
+):
+    # given: a payment, so the lists have something in them
+    payment = payment_submitted(by=alice, account=acme_eur)
+    payment_approve(payment_id=payment.id, actor=bob)
+    browser = browser_for(alice)
+    # when
+    page = browser.get(url)
+    # then
+    assert page.status_code == 200
+    html = page.content.decode()
+    lesson = html.split('<aside class="lesson"', 1)[1].split("</aside>", 1)[0]
+    assert len(re.findall(r'<a href="/docs/[^"]+">Walkthrough', lesson)) == 1
+    for link in set(re.findall(r'<a href="(/docs/[^"#]+)[^"]*">Walkthrough', html)):
+        assert browser.get(link).status_code == 200, link
+
+
+def test_the_payment_page_shows_its_lesson(alice, acme_eur, browser_for):
+    payment = payment_submitted(by=alice, account=acme_eur)
+    html = browser_for(alice).get(f"/payments/{payment.id}").content.decode()
+    assert "Maker-checker, enforced by the command" in html
+    assert 'href="/docs/lessons/transactional-outbox.md"' in html
+
+
+def test_no_page_refers_to_another_host(demo, alice, acme_eur, browser_for):
+    payment = payment_submitted(by=alice, account=acme_eur)
+    browser = browser_for(alice)
+    for url in [*PAGES, f"/payments/{payment.id}", "/docs/lessons/fault-controls.md"]:
+        html = browser.get(url).content.decode()
+        assert not re.search(r'(src|href)="(https?:)?//', html), url
+
+
+def test_a_walkthrough_is_rendered_with_local_links_only(client):
+    # when
+    page = client.get("/docs/lessons/fault-controls.md")
+    # then
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<h1" in html and "<table>" in html and "<pre><code>" in html
+    assert 'href="/docs/adr/0009-inbox-positions-and-parking.md"' in html
+    assert "<script" not in html.split("<article", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/docs/../README.md",
+        "/docs/%2e%2e/README.md",
+        "/docs/../config/settings.py",
+        "/docs/lessons/nope.md",
+        "/docs/adr",
+    ],
+)
+def test_only_files_under_docs_are_served(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_the_event_log_filters_by_type_and_payment(
+    alice, bob, acme_eur, gina, globex_eur, browser_for
+):
+    # given
+    first = payment_submitted(by=alice, account=acme_eur)
+    second = payment_submitted(by=alice, account=acme_eur)
+    payment_approve(payment_id=second.id, actor=bob)
+    theirs = payment_submitted(by=gina, account=globex_eur)
+    approved = OutboxMessage.objects.get(event_type="PaymentApproved")
+    Delivery.objects.create(
+        consumer="ledger", event_id=approved.event_id, status="applied"
+    )
+    browser = browser_for(alice)
+    # when
+    everything = browser.get("/events").content.decode()
+    by_type = browser.get("/events?type=PaymentApproved").content.decode()
+    by_payment = browser.get(f"/events?payment={first.id}").content.decode()
+    bad = browser.get("/events?payment=nope").content.decode()
+    # then
+    assert everything.count('class="card log-event"') == 3
+    assert str(theirs.id) not in everything
+    assert by_type.count('class="card log-event"') == 1
+    assert '<span class="badge status-applied">applied</span>' in by_type
+    assert by_payment.count('class="card log-event"') == 1
+    assert str(first.id) in by_payment
+    assert "Not a payment id" in bad
+
+
+def test_the_ledger_and_inbox_filter_by_payment(alice, bob, acme_eur, browser_for):
+    # given
+    payment = payment_submitted(by=alice, account=acme_eur)
+    # when
+    ledger = browser_for(bob).get(f"/ledger?payment={payment.id}").content.decode()
+    inbox = browser_for(alice).get(f"/notifications?payment={payment.id}")
+    # then
+    assert "Showing payment" in ledger
+    assert 'data-testid="entry-count">0<' in ledger
+    assert inbox.status_code == 200
+
+
+def test_a_user_outside_every_organisation_is_told_so(outsider, browser_for):
+    response = browser_for(outsider).get("/payments")
+    assert response.status_code == 403
+    assert "You do not belong to an organisation" in response.content.decode()

@@ -1,0 +1,131 @@
+"""One payment's events on their way: outbox, relay, broker, each consumer's inbox.
+
+This read shows outbox internals the public API leaves out on purpose (when the
+row was written, relay attempts and errors, the whole envelope, the routing), so
+it lives with the page that teaches them. See docs/lessons/transactional-outbox.md.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from events.models import ConsumerState, DeliveryStatus, RelayState
+from events.topology import EXCHANGE, partition_of, partition_queue_name, routing_key
+from ledger.handlers import HANDLERS as LEDGER_HANDLERS
+from notifications.handlers import HANDLERS as NOTIFICATION_HANDLERS
+from payments.selectors import payment_event_list
+from reconciliation.handlers import HANDLERS as RECONCILIATION_HANDLERS
+
+# What each consumer does with an event type it acts on (the handlers decide;
+# these are only the words). Other types just advance the consumer's position.
+EFFECTS = {
+    ("ledger", "PaymentApproved"): "books a journal entry",
+    ("notifications", "PaymentSubmitted"): "tells the approvers",
+    ("notifications", "PaymentApproved"): "tells the submitter",
+    ("notifications", "PaymentRejected"): "tells the submitter",
+    ("reconciliation", "PaymentApproved"): "expects the settlement",
+}
+HANDLED = {
+    "ledger": LEDGER_HANDLERS,
+    "notifications": NOTIFICATION_HANDLERS,
+    "reconciliation": RECONCILIATION_HANDLERS,
+}
+# A consumer is done with an event once one of these is its latest delivery.
+SETTLED = {
+    DeliveryStatus.APPLIED,
+    DeliveryStatus.SKIPPED_DUPLICATE,
+    DeliveryStatus.DEAD_LETTERED,
+}
+RELAY_FRESH = timedelta(seconds=5)
+
+
+def effect_of(consumer: str, event_type: str, version: int) -> str:
+    handlers = HANDLED.get(consumer)
+    if handlers is not None and (event_type, version) not in handlers:
+        return "nothing to do for this type; its position advances"
+    return EFFECTS.get((consumer, event_type), "applies it")
+
+
+def relay_status() -> dict:
+    state = RelayState.objects.filter(pk=1).first()
+    heartbeat = state.heartbeat_at if state else None
+    return {
+        "paused": bool(state and state.paused),
+        "running": heartbeat is not None and heartbeat >= timezone.now() - RELAY_FRESH,
+        "heartbeat_at": heartbeat,
+    }
+
+
+def consumer_status() -> list[dict]:
+    states = {
+        state.consumer: state
+        for state in ConsumerState.objects.filter(consumer__in=settings.EVENT_CONSUMERS)
+    }
+    return [
+        {"name": name, "paused": bool(states.get(name) and states[name].paused)}
+        for name in settings.EVENT_CONSUMERS
+    ]
+
+
+def _event(row) -> dict:
+    partition = partition_of(row.partition_key)
+    deliveries = [
+        {
+            "consumer": delivery.consumer,
+            "status": delivery.status,
+            "at": delivery.at,
+            "error": delivery.error or None,
+        }
+        for delivery in row.deliveries
+    ]
+    latest = {d["consumer"]: d["status"] for d in deliveries}
+    settled = row.published_at is not None and all(
+        latest.get(name) in SETTLED for name in settings.EVENT_CONSUMERS
+    )
+    return {
+        "id": str(row.event_id),
+        "type": row.event_type,
+        "version": row.schema_version,
+        "sequence": row.sequence,
+        "partition_key": row.partition_key,
+        "partition": partition,
+        "exchange": EXCHANGE.name,
+        "routing_key": routing_key(row.event_type, partition),
+        "queues": {
+            name: partition_queue_name(name, partition)
+            for name in settings.EVENT_CONSUMERS
+        },
+        "effects": {
+            name: effect_of(name, row.event_type, row.schema_version)
+            for name in settings.EVENT_CONSUMERS
+        },
+        "created_at": row.created_at,
+        "published_at": row.published_at,
+        "attempts": row.attempts,
+        "last_error": row.last_error or None,
+        "envelope": row.envelope,
+        "deliveries": deliveries,
+        "settled": settled,
+    }
+
+
+def payment_flow(*, organisation_id, payment) -> dict:
+    """Return the payment's events with every hop's timestamps, for the flow view."""
+    events = [
+        _event(row)
+        for row in payment_event_list(
+            organisation_id=organisation_id, payment_id=payment.id
+        )
+    ]
+    return {
+        "payment": {
+            "id": str(payment.id),
+            "status": payment.status,
+            "version": payment.version,
+        },
+        "consumers": consumer_status(),
+        "relay": relay_status(),
+        "events": events,
+        "pending": any(not event["settled"] for event in events),
+    }

@@ -1,0 +1,70 @@
+"""Reads the pages need across apps, always scoped to one organisation.
+
+Events carry their organisation in the payload (`data.organisation_id`), the
+same way the consumers learn it, so the event log and the dead letters are
+filtered on the envelope rather than by asking payments.
+"""
+
+from django.db.models import QuerySet
+
+from events.models import DeliveryStatus, InboxEntry, OutboxMessage
+from events.selectors import deliveries_by_event
+
+
+def organisation_events(*, organisation_id) -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(
+        envelope__data__organisation_id=str(organisation_id)
+    )
+
+
+def event_log(
+    *,
+    organisation_id,
+    event_type: str | None = None,
+    payment_id: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[OutboxMessage], bool]:
+    """Return a page of the organisation's events, newest first, with deliveries.
+
+    Returns (events, has_more); page on with `before_id` = the last event's id.
+    """
+    rows = organisation_events(organisation_id=organisation_id)
+    if event_type:
+        rows = rows.filter(event_type=event_type)
+    if payment_id:
+        rows = rows.filter(subject=payment_id)
+    if before_id:
+        rows = rows.filter(id__lt=before_id)
+    page = list(rows.order_by("-id")[: limit + 1])
+    events, has_more = page[:limit], len(page) > limit
+    deliveries = deliveries_by_event(event.event_id for event in events)
+    for event in events:
+        event.deliveries = deliveries.get(event.event_id, [])
+    return events, has_more
+
+
+def event_types(*, organisation_id) -> list[str]:
+    return list(
+        organisation_events(organisation_id=organisation_id)
+        .order_by("event_type")
+        .values_list("event_type", flat=True)
+        .distinct()
+    )
+
+
+def inbox_trouble(*, organisation_id) -> QuerySet[InboxEntry]:
+    """Return the organisation's dead-lettered and parked events, oldest first."""
+    return InboxEntry.objects.filter(
+        envelope__data__organisation_id=str(organisation_id),
+        status__in=[DeliveryStatus.DEAD_LETTERED, DeliveryStatus.PARKED],
+    ).order_by("received_at", "id")
+
+
+def outbox_waiting(*, organisation_id) -> int:
+    """Count the organisation's events the relay has not published yet."""
+    return (
+        organisation_events(organisation_id=organisation_id)
+        .filter(published_at__isnull=True)
+        .count()
+    )

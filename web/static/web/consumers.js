@@ -1,0 +1,66 @@
+/* The consumers page: refresh each consumer's state, backlog per partition and
+   dead letters from GET /api/v1/consumers every second. */
+"use strict";
+
+(function () {
+  const grid = document.querySelector("[data-consumers]");
+  if (!grid || !window.Demo) return;
+  const { api, clock, problemText } = window.Demo;
+  const brokerError = document.querySelector("[data-broker-error]");
+  const url = grid.dataset.url;
+
+  function show(value) {
+    return value === null || value === undefined ? "?" : String(value);
+  }
+
+  function update(overview) {
+    const all = [];
+    for (const consumer of overview.results) {
+      consumer.queues.forEach((q) => all.push(q.backlog || 0));
+      all.push(consumer.dead_letter_queue.backlog || 0);
+    }
+    const most = Math.max(1, ...all);
+    for (const consumer of overview.results) {
+      const card = grid.querySelector(`[data-consumer="${consumer.name}"]`);
+      if (!card) continue;
+      const state = card.querySelector('[data-field="state"]');
+      let kind = "dead_lettered";
+      let text = "no worker";
+      if (consumer.paused) { kind = "parked"; text = "paused"; }
+      else if (consumer.running) { kind = "applied"; text = "running"; }
+      state.className = `badge status-${kind}`;
+      state.textContent = text;
+      card.querySelector('[data-field="backlog"]').textContent = show(consumer.backlog);
+      card.querySelector('[data-field="dead"]').textContent = show(consumer.dead_letter_queue.backlog);
+      card.querySelector('[data-field="dead_lettered"]').textContent = show(consumer.dead_lettered);
+      card.querySelector('[data-field="parked"]').textContent = show(consumer.parked);
+      const queues = [...consumer.queues, consumer.dead_letter_queue];
+      for (const queue of queues) {
+        const row = card.querySelector(`[data-queue="${queue.name}"]`);
+        if (!row) continue;
+        row.querySelector('[data-field="waiting"]').textContent = show(queue.backlog);
+        row.querySelector('[data-field="bar"]').style.setProperty("--fill", String((queue.backlog || 0) / most));
+      }
+      const beat = card.querySelector('[data-field="heartbeat"]');
+      beat.textContent = consumer.heartbeat_at
+        ? `last heartbeat ${clock(consumer.heartbeat_at).slice(0, 8)} UTC`
+        : "no heartbeat yet";
+    }
+    brokerError.hidden = !overview.broker_error;
+    if (overview.broker_error) brokerError.querySelector("span").textContent = overview.broker_error;
+  }
+
+  async function poll() {
+    const answer = await api("GET", url);
+    if (answer.ok) {
+      update(answer.data);
+    } else if ([401, 403].includes(answer.status)) {
+      brokerError.hidden = false;
+      brokerError.textContent = `Stopped refreshing: ${problemText(answer)}`;
+      return;
+    }
+    window.setTimeout(poll, document.hidden ? 5000 : 1000);
+  }
+
+  poll();
+})();

@@ -1,0 +1,292 @@
+/* The fault lab: one payment and one consumer under test, a live status strip,
+   and the controls. Each control calls the app's own JSON endpoints (the API's
+   fault controls, or the lab's) and says what happened and why the system
+   stayed correct. See docs/lessons/fault-controls.md and docs/demo.md. */
+"use strict";
+
+(function () {
+  const lab = document.querySelector("[data-lab]");
+  if (!lab || !window.Demo) return;
+  const { api, el, problemText } = window.Demo;
+  const operate = lab.hasAttribute("data-operate");
+  const paymentSelect = lab.querySelector("[data-payment-select]");
+  const consumerSelect = lab.querySelector("[data-consumer-select]");
+  const paymentLink = lab.querySelector("[data-payment-link]");
+  const miniFlow = lab.querySelector("[data-mini-flow]");
+  let flow = null; // the payment under test, as /payments/<id>/flow.json returns it
+  let tally = null; // {consumer, since, result} while a replay is being watched
+
+  const LABELS = {
+    applied: "applied",
+    skipped_duplicate: "skipped (duplicate)",
+    parked: "parked",
+    failed: "failed, retrying",
+    dead_lettered: "dead-lettered",
+  };
+
+  function consumer() {
+    return consumerSelect.value;
+  }
+
+  function payment() {
+    return paymentSelect.value;
+  }
+
+  function setPayment(id, label, status) {
+    if (id && !Array.from(paymentSelect.options).some((o) => o.value === id)) {
+      const option = new Option(`${label} · ${status}`, id);
+      option.dataset.label = label;
+      paymentSelect.add(option, 1);
+    }
+    paymentSelect.value = id;
+    onPaymentChange();
+  }
+
+  function onPaymentChange() {
+    const id = payment();
+    const url = new URL(window.location.href);
+    if (id) url.searchParams.set("payment", id); else url.searchParams.delete("payment");
+    url.searchParams.set("consumer", consumer());
+    window.history.replaceState(null, "", url);
+    paymentLink.hidden = !id;
+    if (id) paymentLink.href = `/payments/${id}#flow`;
+    flow = null;
+    refreshFlow();
+  }
+
+  function syncConsumerNames() {
+    lab.querySelectorAll("[data-consumer-name]").forEach((node) => {
+      node.textContent = consumer();
+    });
+  }
+
+  function result(button, ok, what, extra) {
+    const box = button.closest(".lab-card, .lab-subject").querySelector("[data-result]");
+    box.replaceChildren(el("p", { class: ok ? "ok" : "refused" },
+      el("strong", {}, ok ? "What happened: " : "Refused: "), what));
+    if (extra) box.append(extra);
+    return box;
+  }
+
+  function latestEvent() {
+    if (!flow || !flow.events.length) return null;
+    const published = flow.events.filter((e) => e.published_at);
+    return published.length ? published[published.length - 1] : null;
+  }
+
+  function paymentMadeText(made) {
+    const approved = made.approved_by ? `; ${made.approved_by} approved it` : "";
+    return `${made.submitted_by} submitted ${made.amount} to ${made.creditor}${approved}. ` +
+      "Its events are in the outbox, committed with the payment.";
+  }
+
+  const ACTIONS = {
+    async "new-payment"() {
+      return madePayment(await api("POST", "/lab/payments", { approve: false }));
+    },
+    async "new-approved-payment"() {
+      return madePayment(await api("POST", "/lab/payments", { approve: true }));
+    },
+    async approve() {
+      if (!payment()) return refuse("Choose or create a payment first.");
+      const answer = await api("POST", `/lab/payments/${payment()}/approve`);
+      if (answer.ok) refreshFlow();
+      return [answer, answer.ok ? paymentMadeText(answer.data) : null];
+    },
+    async pause() {
+      const answer = await api("POST", `/api/v1/consumers/${consumer()}/pause`);
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async resume() {
+      const answer = await api("POST", `/api/v1/consumers/${consumer()}/resume`);
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async redeliver() {
+      const event = latestEvent();
+      if (!event) return refuse("The payment under test has no published event yet.");
+      const answer = await api("POST", `/api/v1/events/${event.id}/redeliver`);
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async reverse() {
+      if (!payment()) return refuse("Choose or create a payment first.");
+      const answer = await api("POST", `/api/v1/payments/${payment()}/deliver-reversed`,
+        { consumer: consumer() });
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async "replay-organisation"() {
+      return replayed(await api("POST", "/lab/replay", { consumer: consumer() }));
+    },
+    async "replay-payment"() {
+      if (!payment()) return refuse("Choose or create a payment first.");
+      return replayed(await api("POST", "/lab/replay",
+        { consumer: consumer(), payment_id: payment() }));
+    },
+    async poison() {
+      if (!payment()) return refuse("Choose or create a payment first.");
+      const answer = await api("POST", "/lab/poison",
+        { consumer: consumer(), payment_id: payment() });
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async redrive() {
+      const answer = await api("POST",
+        `/api/v1/consumers/${consumer()}/dead-letters/redrive`, {});
+      return [answer, answer.ok
+        ? `${answer.data.detail} A message that breaks its contract is dead-lettered again: redriving helps only when the fault is gone, and this one travels inside the message.`
+        : null];
+    },
+    async repair() {
+      const answer = await api("POST", "/lab/repair", { consumer: consumer() });
+      return [answer, answer.ok
+        ? `${answer.data.detail} The consumer applies the event as committed, then any event it had parked behind it.`
+        : null];
+    },
+    async "relay-stop"() {
+      const answer = await api("POST", "/lab/relay", { paused: true });
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async "relay-start"() {
+      const answer = await api("POST", "/lab/relay", { paused: false });
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+  };
+
+  function refuse(text) {
+    return [{ ok: false, status: 0, data: { detail: text } }, null];
+  }
+
+  function madePayment(answer) {
+    if (answer.ok) {
+      const made = answer.data;
+      setPayment(made.id, `${made.amount} to ${made.creditor}`, made.status.replace("_", " "));
+    }
+    return [answer, answer.ok ? paymentMadeText(answer.data) : null];
+  }
+
+  function replayed(answer) {
+    if (answer.ok) {
+      tally = { consumer: answer.data.consumer, since: answer.data.started_at, sent: answer.data.sent };
+    }
+    return [answer, answer.ok ? answer.data.detail : null];
+  }
+
+  lab.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const action = ACTIONS[button.dataset.action];
+    if (!action) return;
+    // A replay's tally counts deliveries since the replay: stop once anything else runs.
+    if (!button.dataset.action.startsWith("replay")) tally = null;
+    button.disabled = true;
+    try {
+      const [answer, text] = await action();
+      const box = result(button, answer.ok, answer.ok ? text : problemText(answer));
+      if (answer.ok && button.dataset.action.startsWith("replay")) box.append(el("p", { "data-tally": "" }, "Counting deliveries…"));
+      if (answer.ok) window.setTimeout(refreshFlow, 300);
+    } finally {
+      button.disabled = !operate;
+    }
+  });
+
+  function badge(kind, text) {
+    return el("span", { class: `badge status-${kind}` }, text);
+  }
+
+  function renderMiniFlow() {
+    const columns = 2 + (flow ? flow.consumers.length : 3);
+    if (!flow) {
+      miniFlow.replaceChildren(el("tr", {}, el("td", { colspan: columns, class: "muted" },
+        payment() ? "Loading…" : "Choose or create a payment.")));
+      return;
+    }
+    if (!flow.events.length) {
+      miniFlow.replaceChildren(el("tr", {}, el("td", { colspan: columns, class: "muted" }, "No events yet.")));
+      return;
+    }
+    miniFlow.replaceChildren(...flow.events.map((event) => el("tr", { "data-event-type": event.type },
+      el("th", { scope: "row" }, `#${event.sequence} ${event.type}`),
+      el("td", {}, event.published_at ? badge("published", "published")
+        : badge("pending", flow.relay.paused ? "in the outbox (relay stopped)" : "in the outbox")),
+      flow.consumers.map((c) => {
+        const mine = event.deliveries.filter((d) => d.consumer === c.name);
+        const last = mine[mine.length - 1];
+        if (!event.published_at) return el("td", { "data-consumer": c.name }, el("span", { class: "muted" }, "—"));
+        if (!last) return el("td", { "data-consumer": c.name }, badge("pending", c.paused ? "waiting (paused)" : "waiting"));
+        return el("td", { "data-consumer": c.name, "data-status": last.status },
+          badge(last.status, LABELS[last.status] || last.status),
+          mine.length > 1 ? el("span", { class: "meta" }, ` ${mine.length} deliveries`) : null);
+      }))));
+  }
+
+  async function refreshFlow() {
+    const id = payment();
+    if (!id) { flow = null; renderMiniFlow(); return; }
+    const answer = await api("GET", `/payments/${id}/flow.json`);
+    if (answer.ok && payment() === id) {
+      flow = answer.data;
+      const option = paymentSelect.selectedOptions[0];
+      if (option && option.dataset.label) {
+        option.textContent = `${option.dataset.label} · ${flow.payment.status.replace("_", " ")}`;
+      }
+    }
+    renderMiniFlow();
+  }
+
+  async function refreshStatus() {
+    const consumers = await api("GET", "/api/v1/consumers");
+    if (consumers.ok) {
+      for (const c of consumers.data.results) {
+        const item = lab.querySelector(`[data-strip-consumer="${c.name}"]`);
+        if (!item) continue;
+        const state = item.querySelector('[data-field="state"]');
+        const kind = c.paused ? "parked" : c.running ? "applied" : "dead_lettered";
+        state.className = `badge status-${kind}`;
+        state.textContent = c.paused ? "paused" : c.running ? "running" : "no worker";
+        const backlog = c.backlog === null ? "?" : c.backlog;
+        item.querySelector('[data-field="numbers"]').textContent =
+          `backlog ${backlog} · dead ${c.dead_letter_queue.backlog ?? "?"} · parked ${c.parked}`;
+      }
+    }
+    if (!operate) return;
+    const query = tally ? `?consumer=${encodeURIComponent(tally.consumer)}&since=${encodeURIComponent(tally.since)}` : "";
+    const state = await api("GET", `/lab/state${query}`);
+    if (!state.ok) return;
+    const relay = lab.querySelector("[data-relay-state]");
+    const badgeNode = relay.querySelector('[data-field="relay"]');
+    const r = state.data.relay;
+    badgeNode.className = `badge status-${r.paused ? "parked" : r.running ? "applied" : "dead_lettered"}`;
+    badgeNode.textContent = r.paused ? "stopped" : r.running ? "running" : "not running";
+    relay.querySelector('[data-field="outbox"]').textContent = `outbox: ${state.data.outbox_waiting} waiting`;
+    if (tally && state.data.tally) {
+      const t = state.data.tally;
+      const node = lab.querySelector("[data-tally]");
+      if (node) {
+        const skipped = t.skipped_duplicate || 0;
+        const applied = t.applied || 0;
+        node.textContent = `${tally.consumer} so far: ${skipped} skipped as duplicates, ${applied} applied` +
+          `${t.parked ? `, ${t.parked} parked` : ""} (of ${tally.sent} sent).`;
+      }
+    }
+  }
+
+  async function loop() {
+    await Promise.all([refreshStatus(), refreshFlow()]);
+    window.setTimeout(loop, document.hidden ? 5000 : 1000);
+  }
+
+  // Start from the URL, so a reload keeps the payment and consumer under test.
+  const params = new URL(window.location.href).searchParams;
+  if (params.get("consumer")) consumerSelect.value = params.get("consumer");
+  const wanted = params.get("payment");
+  if (wanted && Array.from(paymentSelect.options).some((o) => o.value === wanted)) {
+    paymentSelect.value = wanted;
+  } else if (!wanted && paymentSelect.options.length > 1) {
+    paymentSelect.selectedIndex = 1; // the newest payment
+  }
+  paymentSelect.addEventListener("change", onPaymentChange);
+  consumerSelect.addEventListener("change", () => { syncConsumerNames(); onPaymentChange(); });
+  if (!operate) lab.querySelectorAll("button[data-action]").forEach((b) => { b.disabled = true; });
+  syncConsumerNames();
+  paymentLink.hidden = !payment();
+  if (payment()) paymentLink.href = `/payments/${payment()}#flow`;
+  loop();
+})();

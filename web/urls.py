@@ -1,0 +1,57 @@
+"""The browser demo's pages, and the few JSON reads and demo controls they call."""
+
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+from django.views.generic import RedirectView
+
+from web.views import auth, books, docs, events, lab, payments
+
+app_name = "web"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="web:payments"), name="home"),
+    path("sign-in", auth.SignInView.as_view(), name="sign-in"),
+    path("sign-out", LogoutView.as_view(next_page="web:sign-in"), name="sign-out"),
+    path("demo/switch", auth.demo_switch, name="demo-switch"),
+    path("payments", payments.payment_list, name="payments"),
+    path("payments/new", payments.payment_submit, name="payment-submit"),
+    path("payments/<uuid:payment_id>", payments.payment_detail, name="payment"),
+    path(
+        "payments/<uuid:payment_id>/approve",
+        payments.payment_approve,
+        name="payment-approve",
+    ),
+    path(
+        "payments/<uuid:payment_id>/reject",
+        payments.payment_reject,
+        name="payment-reject",
+    ),
+    path(
+        "payments/<uuid:payment_id>/cancel",
+        payments.payment_cancel,
+        name="payment-cancel",
+    ),
+    path(
+        "payments/<uuid:payment_id>/flow.json",
+        payments.PaymentFlowApi.as_view(),
+        name="payment-flow",
+    ),
+    path("ledger", books.ledger, name="ledger"),
+    path("notifications", books.notifications, name="notifications"),
+    path("reconciliation", books.reconciliation, name="reconciliation"),
+    path("events", events.event_list, name="events"),
+    path("consumers", events.consumers, name="consumers"),
+    path("lab", lab.lab_page, name="lab"),
+    path("lab/state", lab.LabStateApi.as_view(), name="lab-state"),
+    path("lab/poison", lab.LabPoisonApi.as_view(), name="lab-poison"),
+    path("lab/repair", lab.LabRepairApi.as_view(), name="lab-repair"),
+    path("lab/replay", lab.LabReplayApi.as_view(), name="lab-replay"),
+    path("lab/relay", lab.LabRelayApi.as_view(), name="lab-relay"),
+    path("lab/payments", lab.LabDemoPaymentApi.as_view(), name="lab-payment"),
+    path(
+        "lab/payments/<uuid:payment_id>/approve",
+        lab.LabDemoApproveApi.as_view(),
+        name="lab-payment-approve",
+    ),
+    path("docs/<path:path>", docs.doc, name="doc"),
+]

@@ -1,0 +1,202 @@
+"""The fault lab (demo mode only): its page, and JSON controls the page calls
+beside the API's own (/api/v1/consumers/..., /events/.../redeliver, ...).
+
+Like the API's fault controls: 404 outside demo mode, approvers or staff only.
+See docs/lessons/fault-controls.md.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from api.errors import Invalid
+from api.idempotency import idempotent
+from events.api.serializers import ConsumerField
+from events.api.views import FaultControlApi
+from events.relay_switch import relay_pause_set
+from organisations.selectors import membership_get
+from payments import selectors
+from payments.currencies import format_amount
+from web import lab
+from web.flow import relay_status
+from web.pages import not_found, render_page, signed_in
+from web.selectors import outbox_waiting
+
+
+@signed_in
+def lab_page(request):
+    if not settings.DEMO_MODE:
+        return not_found(request)
+    membership = membership_get(user=request.user)
+    payments = []
+    if membership is not None:
+        payments = list(
+            selectors.payment_list(organisation_id=membership.organisation_id)
+            .order_by("-created_at", "-id")
+            .select_related("debtor_account")[:30]
+        )
+        for payment in payments:
+            payment.amount_text = format_amount(payment.amount, payment.currency)
+    may_operate = request.user.is_staff or bool(membership and membership.is_approver)
+    return render_page(
+        request,
+        "web/lab.html",
+        {
+            "payments": payments,
+            "consumers": settings.EVENT_CONSUMERS,
+            "may_operate": may_operate,
+        },
+        lesson="lab",
+    )
+
+
+class ConsumerBody(serializers.Serializer):
+    consumer = ConsumerField()
+
+
+class PoisonBody(ConsumerBody):
+    payment_id = serializers.UUIDField()
+
+
+class RepairBody(ConsumerBody):
+    event_id = serializers.UUIDField(required=False)
+
+
+class ReplayBody(ConsumerBody):
+    payment_id = serializers.UUIDField(required=False)
+
+
+class DemoPaymentBody(serializers.Serializer):
+    approve = serializers.BooleanField(default=False)
+
+
+class RelayBody(serializers.Serializer):
+    paused = serializers.BooleanField()
+
+
+def _body(serializer_class, request) -> dict:
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
+
+
+class LabPoisonApi(FaultControlApi):
+    @idempotent
+    def post(self, request):
+        body = _body(PoisonBody, request)
+        done = lab.poison_send(
+            consumer=body["consumer"],
+            payment_id=body["payment_id"],
+            organisation_id=self.operator_organisation_id(request),
+        )
+        return Response(done, status=status.HTTP_202_ACCEPTED)
+
+
+class LabRepairApi(FaultControlApi):
+    @idempotent
+    def post(self, request):
+        body = _body(RepairBody, request)
+        done = lab.dead_letters_repair(
+            consumer=body["consumer"],
+            organisation_id=self.operator_organisation_id(request),
+            event_id=body.get("event_id"),
+        )
+        return Response(done)
+
+
+class LabReplayApi(FaultControlApi):
+    @idempotent
+    def post(self, request):
+        body = _body(ReplayBody, request)
+        started = timezone.now()
+        done = lab.organisation_replay(
+            consumer=body["consumer"],
+            organisation_id=self.operator_organisation_id(request),
+            payment_id=body.get("payment_id"),
+        )
+        return Response(
+            {**done, "started_at": started}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class LabRelayApi(FaultControlApi):
+    @idempotent
+    def post(self, request):
+        self.operator_organisation_id(request)
+        paused = _body(RelayBody, request)["paused"]
+        relay_pause_set(paused=paused)
+        return Response(
+            {
+                **relay_status(),
+                "paused": paused,
+                "detail": (
+                    "The relay stops publishing within a cycle; commands still "
+                    "commit, and their events wait in the outbox."
+                    if paused
+                    else "The relay publishes the waiting events, oldest first."
+                ),
+            }
+        )
+
+
+class LabDemoPaymentApi(FaultControlApi):
+    @idempotent
+    def post(self, request):
+        organisation_id = self.operator_organisation_id(request)
+        approve = _body(DemoPaymentBody, request)["approve"]
+        payment = lab.demo_payment_make(
+            organisation_id=organisation_id, approve=approve
+        )
+        return Response(_payment_made(payment), status=status.HTTP_201_CREATED)
+
+
+class LabDemoApproveApi(FaultControlApi):
+    @idempotent
+    def post(self, request, payment_id):
+        organisation_id = self.operator_organisation_id(request)
+        payment = selectors.payment_get(
+            organisation_id=organisation_id, payment_id=payment_id
+        )
+        payment = lab.demo_payment_approve(
+            organisation_id=organisation_id, payment=payment
+        )
+        return Response(_payment_made(payment))
+
+
+def _payment_made(payment) -> dict:
+    return {
+        "id": str(payment.id),
+        "status": payment.status,
+        "amount": format_amount(payment.amount, payment.currency),
+        "creditor": payment.creditor_name,
+        "submitted_by": payment.submitted_by.get_username(),
+        "approved_by": payment.approved_by.get_username()
+        if payment.approved_by
+        else None,
+    }
+
+
+class LabStateApi(FaultControlApi):
+    """The relay, the organisation's waiting outbox rows, and a delivery tally."""
+
+    def get(self, request):
+        organisation_id = self.operator_organisation_id(request)
+        state = {
+            "relay": relay_status(),
+            "outbox_waiting": outbox_waiting(organisation_id=organisation_id),
+            "tally": None,
+        }
+        consumer = request.query_params.get("consumer")
+        if consumer:
+            try:
+                since = parse_datetime(request.query_params.get("since", ""))
+            except ValueError:
+                since = None
+            if since is None:
+                raise Invalid(errors={"since": ["An ISO 8601 date-time."]})
+            state["tally"] = lab.delivery_tally(
+                consumer=consumer, organisation_id=organisation_id, since=since
+            )
+        return Response(state)
