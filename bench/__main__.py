@@ -12,6 +12,7 @@ import django
 
 django.setup()
 
+from bench.machine import fault_runs, fault_runs_wait  # noqa: E402
 from bench.plan import FULL, QUICK  # noqa: E402
 from bench.report import json_write, table  # noqa: E402
 from bench.run import run  # noqa: E402
@@ -40,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         help="py-spy profiles where a target is missed (default: on in full runs)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON folder")
+    parser.add_argument(
+        "--wait-for-fault-runs",
+        type=float,
+        default=1800,
+        metavar="SECONDS",
+        help="wait this long at most for a running `make chaos` to end first",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.repeats:
@@ -50,12 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     if not rabbitmq_reachable():
         print("bench needs RabbitMQ at 127.0.0.1:5672", file=sys.stderr)
         return 2
+    waited = fault_runs_wait(args.wait_for_fault_runs)
+    if fault_runs():
+        print("a fault run is still running: its restarts would spoil the figures")
+        return 3
     results = run(
         plan,
         mode="quick" if args.quick else "full",
         overrides=overrides,
         results_dir=args.output,
     )
+    results["run"]["waited_for_fault_runs_s"] = waited
     stem = results["run"]["stem"] + ("-quick" if args.quick else "")
     print()
     print(table(results))

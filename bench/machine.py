@@ -4,6 +4,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -75,6 +76,31 @@ def _rabbitmq_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out or "unknown"
+
+
+def fault_runs() -> list[int]:
+    """Pids of fault runs (bench.chaos) on this machine: they restart PostgreSQL
+    and RabbitMQ, so nothing measured beside them means anything."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"bench.chaos" in raw and b"python" in raw:
+            pids.append(int(entry))
+    return pids
+
+
+def fault_runs_wait(limit_s: float) -> float:
+    """Wait (at most `limit_s`) until no fault run is running; return seconds waited."""
+    started = time.monotonic()
+    while fault_runs() and time.monotonic() - started < limit_s:
+        print("a fault run (bench.chaos) is running; waiting for it to end", flush=True)
+        time.sleep(15)
+    return time.monotonic() - started
 
 
 def machine_info(pg: dict) -> dict:
