@@ -133,3 +133,8 @@ def test_a_user_outside_every_organisation_is_told_so(outsider, browser_for):
     response = browser_for(outsider).get("/payments")
     assert response.status_code == 403
     assert "You do not belong to an organisation" in response.content.decode()
+
+
+def test_the_pages_own_json_stays_out_of_the_public_api_document(client):
+    paths = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()["paths"]
+    assert all(path.startswith("/api/v1/") for path in paths)

@@ -76,13 +76,19 @@ class RelayBody(serializers.Serializer):
     paused = serializers.BooleanField()
 
 
+class LabApi(FaultControlApi):
+    """A control of the lab's own: demo mode, approvers or staff, not in OpenAPI."""
+
+    schema = None
+
+
 def _body(serializer_class, request) -> dict:
     body = serializer_class(data=request.data)
     body.is_valid(raise_exception=True)
     return body.validated_data
 
 
-class LabPoisonApi(FaultControlApi):
+class LabPoisonApi(LabApi):
     @idempotent
     def post(self, request):
         body = _body(PoisonBody, request)
@@ -94,7 +100,7 @@ class LabPoisonApi(FaultControlApi):
         return Response(done, status=status.HTTP_202_ACCEPTED)
 
 
-class LabRepairApi(FaultControlApi):
+class LabRepairApi(LabApi):
     @idempotent
     def post(self, request):
         body = _body(RepairBody, request)
@@ -106,7 +112,7 @@ class LabRepairApi(FaultControlApi):
         return Response(done)
 
 
-class LabReplayApi(FaultControlApi):
+class LabReplayApi(LabApi):
     @idempotent
     def post(self, request):
         body = _body(ReplayBody, request)
@@ -121,7 +127,7 @@ class LabReplayApi(FaultControlApi):
         )
 
 
-class LabRelayApi(FaultControlApi):
+class LabRelayApi(LabApi):
     @idempotent
     def post(self, request):
         self.operator_organisation_id(request)
@@ -141,7 +147,7 @@ class LabRelayApi(FaultControlApi):
         )
 
 
-class LabDemoPaymentApi(FaultControlApi):
+class LabDemoPaymentApi(LabApi):
     @idempotent
     def post(self, request):
         organisation_id = self.operator_organisation_id(request)
@@ -152,7 +158,7 @@ class LabDemoPaymentApi(FaultControlApi):
         return Response(_payment_made(payment), status=status.HTTP_201_CREATED)
 
 
-class LabDemoApproveApi(FaultControlApi):
+class LabDemoApproveApi(LabApi):
     @idempotent
     def post(self, request, payment_id):
         organisation_id = self.operator_organisation_id(request)
@@ -178,7 +184,7 @@ def _payment_made(payment) -> dict:
     }
 
 
-class LabStateApi(FaultControlApi):
+class LabStateApi(LabApi):
     """The relay, the organisation's waiting outbox rows, and a delivery tally."""
 
     def get(self, request):

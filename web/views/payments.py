@@ -223,6 +223,8 @@ def payment_cancel(request, payment_id):
 class PaymentFlowApi(APIView):
     """The flow view's data, polled by web/static/web/flow.js."""
 
+    schema = None  # a page's own read, not part of the public API
+
     def get(self, request, payment_id):
         membership = membership_get(user=request.user)
         if membership is None:
