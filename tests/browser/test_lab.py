@@ -1,0 +1,91 @@
+"""The fault lab in Chromium against the real relay and workers: the relay's
+stop switch holds approvals in the outbox, and a poison message is
+dead-lettered, shown on the consumers page, and repaired from the outbox.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import WIDE
+
+pytestmark = pytest.mark.browser
+
+
+def test_stop_the_relay_then_poison_a_message_and_repair_it(open_page):
+    watched = open_page("lab", WIDE)
+    page = watched.page
+    watched.go("/sign-in")
+    page.get_by_role("button", name="Sign in as bob").click()
+    watched.go("/lab")
+    card = {name: page.locator(f"#{name}") for name in ("relay", "poison")}
+    ledger = page.locator('[data-mini-flow] td[data-consumer="ledger"]')
+
+    # the relay stops; an approval commits, and both events wait in the outbox
+    card["relay"].get_by_role("button", name="Stop the relay").click()
+    expect(page.locator('[data-relay-state] [data-field="relay"]')).to_have_text(
+        "stopped"
+    )
+    card["relay"].get_by_role("button", name="New payment").click()
+    expect(page.locator("[data-mini-flow]")).to_contain_text(
+        "in the outbox (relay stopped)"
+    )
+    expect(page.locator('[data-relay-state] [data-field="outbox"]')).to_have_text(
+        "outbox: 2 waiting"
+    )
+    watched.shot("01-relay-stopped")
+
+    # started again, it publishes them in order and every consumer applies them
+    card["relay"].get_by_role("button", name="Start the relay").click()
+    expect(page.locator('[data-mini-flow] [data-status="applied"]')).to_have_count(6)
+    expect(page.locator('[data-relay-state] [data-field="outbox"]')).to_have_text(
+        "outbox: 0 waiting"
+    )
+    watched.shot("02-relay-drained")
+
+    # a poison copy of a new payment's event is dead-lettered by ledger
+    card["poison"].get_by_role("button", name="Pause ledger").click()
+    expect(
+        page.locator('[data-strip-consumer="ledger"] [data-field="state"]')
+    ).to_have_text("paused")
+    # The worker reads its pause flag once a second; give it that second.
+    page.wait_for_timeout(1500)
+    card["poison"].get_by_role("button", name="New payment: alice submits").click()
+    expect(ledger.first).to_have_text("waiting (paused)")
+    expect(ledger).to_have_count(1)
+    card["poison"].get_by_role("button", name="Swap its queued copy").click()
+    expect(card["poison"].locator("[data-result]")).to_contain_text("a string")
+    card["poison"].get_by_role("button", name="Resume ledger").click()
+    expect(ledger.first.locator(".status-dead_lettered")).to_be_visible()
+
+    # the approval parks behind it, at ledger only
+    card["poison"].get_by_role("button", name="Approve it as bob").click()
+    expect(ledger.nth(1).locator(".status-parked")).to_be_visible()
+    expect(
+        page.locator('[data-mini-flow] td[data-consumer="notifications"]')
+        .nth(1)
+        .locator(".status-applied")
+    ).to_be_visible()
+    watched.shot("03-poison-dead-lettered-and-parked")
+
+    # the consumers page shows the dead letter and why
+    lab_url = page.url
+    watched.go("/consumers")
+    expect(
+        page.locator('[data-queue="ledger.dead"] [data-field="waiting"]')
+    ).to_have_text("1")
+    expect(page.locator('[data-trouble="ledger:dead_lettered"]')).to_contain_text(
+        "contract:"
+    )
+    expect(page.locator('[data-trouble="ledger:parked"]')).to_be_visible()
+    watched.shot("04-consumers-show-the-dead-letter")
+
+    # redriven as it is, it dead-letters again; repaired from the outbox, it applies
+    page.goto(lab_url)
+    card["poison"].get_by_role("button", name="Redrive it as it is").click()
+    expect(card["poison"].locator("[data-result]")).to_contain_text("Moved 1")
+    expect(ledger.first).to_contain_text("deliveries")
+    card["poison"].get_by_role("button", name="Clear the fault").click()
+    expect(ledger.locator(".status-applied")).to_have_count(2)
+    watched.shot("05-repaired-from-the-outbox")
+
+    watched.assert_clean()
