@@ -2,9 +2,9 @@
 
 alice submits a payment; bob approves it; the flow shows all three consumers
 applying PaymentApproved; a redelivery is skipped by each; the ledger holds one
-entry and alice one approval notice. No console errors, no other host, and the
-pages fit 1280x800 and 390x844. Each step leaves a screenshot in
-test-artefacts/browser/.
+entry and alice one approval notice. bob approves with the keyboard alone. No
+console errors, no other host, and the pages fit 1280x800 and 390x844. Each
+step leaves a screenshot in test-artefacts/browser/.
 """
 
 import re
@@ -74,7 +74,16 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     page.get_by_role("button", name="bob", exact=True).click()
     expect(page.get_by_test_id("current-user")).to_have_text("bob")
     assert page.url == payment_url
-    page.get_by_role("button", name="Approve", exact=True).click()
+
+    # and approves it with the keyboard alone
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if approve.evaluate("button => button === document.activeElement"):
+            break
+    else:
+        pytest.fail("the Approve button cannot be reached with the Tab key")
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text("approved")
 
     # the flow shows PaymentApproved committed, published and applied by all three
