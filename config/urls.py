@@ -9,5 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "api.problems.not_found_view"
-handler500 = "api.problems.server_error_view"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -165,6 +165,10 @@ def failure_record(*, consumer: str, envelope: dict, error: str, final: bool) ->
                 event = Event.from_envelope(envelope)
             except (KeyError, TypeError, ValueError, LookupError):
                 return  # not even an envelope: the dead-letter queue holds it
+            if InboxEntry.objects.filter(
+                consumer=consumer, event_id=event.id, status=DeliveryStatus.APPLIED
+            ).exists():
+                return  # a bad copy of an applied event: the effect stands
             InboxEntry.objects.update_or_create(
                 consumer=consumer,
                 event_id=event.id,

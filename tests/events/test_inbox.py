@@ -390,3 +390,22 @@ def test_events_of_other_payments_are_not_held_back_by_a_gap(acme, alice, stream
     # then
     assert outcome == APPLIED
     assert recorder.calls == [("PaymentSubmitted", 1)]
+
+
+def test_a_dead_lettered_copy_of_an_applied_event_leaves_it_applied(stream):
+    # given: an applied event
+    recorder = Recorder("PaymentSubmitted")
+    submitted = stream(1)
+    consume(consumer="ledger", envelope=submitted, handlers=recorder.handlers)
+
+    # when: a broken copy of it is dead-lettered
+    failure_record(
+        consumer="ledger", envelope=submitted, error="contract: broken", final=True
+    )
+
+    # then: the delivery is on record, but the event still counts as applied
+    entry = InboxEntry.objects.get(consumer="ledger", event_id=submitted["id"])
+    assert entry.status == APPLIED
+    assert Delivery.objects.filter(
+        event_id=submitted["id"], status="dead_lettered"
+    ).exists()
