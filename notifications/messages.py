@@ -1,18 +1,18 @@
 """The words of each notification, built from the event payload alone."""
 
-from notifications.amounts import amount_format
+from contracts.currencies import format_amount
 
 
 def _payment_line(data: dict) -> str:
     reference = f", reference {data['reference']!r}" if data["reference"] else ""
     return (
-        f"{amount_format(data['amount'], data['currency'])} to "
+        f"{format_amount(data['amount'], data['currency'])} to "
         f"{data['creditor_name']} from {data['debtor_iban']}{reference}"
     )
 
 
 def submitted_message(data: dict) -> tuple[str, str]:
-    amount = amount_format(data["amount"], data["currency"])
+    amount = format_amount(data["amount"], data["currency"])
     subject = f"Approval needed: {amount} to {data['creditor_name']}"
     body = (
         f"{data['submitted_by']['username']} submitted a payment of "
@@ -24,7 +24,7 @@ def submitted_message(data: dict) -> tuple[str, str]:
 
 
 def approved_message(data: dict) -> tuple[str, str]:
-    amount = amount_format(data["amount"], data["currency"])
+    amount = format_amount(data["amount"], data["currency"])
     subject = f"Approved: your payment of {amount} to {data['creditor_name']}"
     body = (
         f"{data['actor']['username']} approved your payment of "
@@ -35,7 +35,7 @@ def approved_message(data: dict) -> tuple[str, str]:
 
 
 def rejected_message(data: dict) -> tuple[str, str]:
-    amount = amount_format(data["amount"], data["currency"])
+    amount = format_amount(data["amount"], data["currency"])
     subject = f"Rejected: your payment of {amount} to {data['creditor_name']}"
     body = (
         f"{data['actor']['username']} rejected your payment of "

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from api.errors import Invalid
+from contracts.currencies import minor_units
 from organisations.selectors import NoOrganisation, membership_get
-from payments.currencies import minor_units
 from payments.errors import (
     AccountNotFound,
     InvalidAmount,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from payments.currencies import minor_units
+from contracts.currencies import minor_units
 
 PLAIN = re.compile(r"^\d+(\.\d+)?$")
 GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,250.50

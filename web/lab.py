@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db.models import Count, Min
 
 from api.errors import Conflict, NotFound
+from contracts.currencies import minor_units
 from events.faults import BrokerUnreachable, consumer_check
 from events.models import ConsumerPosition, ConsumerState, Delivery
 from events.publishers import BrokerUnavailable
@@ -25,7 +26,6 @@ from events.queues import send, taken, to_queue
 from events.replay import events_replay
 from events.topology import dead_letter_queue_name, partition_of, partition_queue_name
 from organisations.models import Membership
-from payments.currencies import minor_units
 from payments.selectors import account_list
 from payments.services import payment_approve, payment_submit
 from web.demo import DEMO_USERNAMES

@@ -4,8 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contracts.currencies import MINOR_UNITS
 from events.api.serializers import DeliverySerializer
-from payments.currencies import MINOR_UNITS
 from payments.iban import iban_error, iban_normalise
 from payments.models import DebtorAccount, Payment, PaymentStatus
 

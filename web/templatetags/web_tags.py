@@ -4,7 +4,7 @@ import json
 
 from django import template
 
-from payments.currencies import format_amount
+from contracts.currencies import format_amount
 
 register = template.Library()
 

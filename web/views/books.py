@@ -6,10 +6,10 @@ import uuid
 
 from django.core.paginator import Paginator
 
+from contracts.currencies import format_amount
 from ledger import selectors as ledger_selectors
 from notifications import selectors as notification_selectors
 from organisations.selectors import membership_get
-from payments.currencies import format_amount
 from reconciliation import selectors as reconciliation_selectors
 from web.pages import no_organisation, render_page, signed_in
 

@@ -13,12 +13,12 @@ from rest_framework.response import Response
 
 from api.errors import Invalid
 from api.idempotency import idempotent
+from contracts.currencies import format_amount
 from events.api.serializers import ConsumerField
 from events.api.views import FaultControlApi
 from events.relay_switch import relay_pause_set
 from organisations.selectors import membership_get
 from payments import selectors
-from payments.currencies import format_amount
 from web import lab
 from web.flow import relay_status
 from web.pages import not_found, render_page, signed_in

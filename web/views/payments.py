@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import DomainError, Invalid
+from contracts.currencies import format_amount
 from events.api.views import RoleRequired
 from organisations.selectors import membership_get
 from payments import selectors, services
-from payments.currencies import format_amount
 from payments.errors import PaymentNotFound
 from payments.models import PaymentStatus
 from web.decisions import approval_decision, cancel_decision

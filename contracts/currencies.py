@@ -1,4 +1,8 @@
-"""ISO 4217 currencies and their minor units: how many decimals an amount has."""
+"""ISO 4217 currencies and their minor units: how many decimals an amount has.
+
+Part of the public contract: event amounts are integers in minor units, so the
+producer and every consumer read them with this same table.
+"""
 
 # Active ISO 4217 codes with their minor units (ISO 4217 list, 2024 edition);
 # funds codes, precious metals and testing codes are left out: nobody pays in them.
