@@ -93,11 +93,28 @@ def _cpu_ms(ctx: Context, before: dict, after: dict, units: int) -> dict:
     }
 
 
+def _db_snapshot(ctx: Context) -> dict:
+    return {"db": ctx.probe.db_stats(), "tables": ctx.probe.table_stats()}
+
+
 def _db_per_unit(ctx: Context, before: dict, units: int) -> dict:
-    """PostgreSQL counters per unit of work (backends flush them within ~1 s)."""
+    """PostgreSQL counters per unit of work (backends flush them within ~1 s):
+    the database's, and the tables read most (rows read by sequential scans
+    and fetched through indexes), system catalogs summed as one."""
     time.sleep(1.2)
-    after = ctx.probe.db_stats()
-    return {k: (after[k] - before[k]) / units for k in after if units}
+    after = _db_snapshot(ctx)
+    units = max(1, units)
+    per = {k: (v - before["db"][k]) / units for k, v in after["db"].items()}
+    tables = {}
+    for name, stats in after["tables"].items():
+        earlier = before["tables"].get(name, {})
+        tables[name] = {k: (v - earlier.get(k, 0.0)) / units for k, v in stats.items()}
+    busiest = sorted(
+        tables,
+        key=lambda t: -(tables[t]["seq_tup_read"] + tables[t]["idx_tup_fetch"]),
+    )[:8]
+    per["tables"] = {name: tables[name] for name in busiest}
+    return per
 
 
 def login(ctx: Context) -> None:
@@ -112,7 +129,7 @@ def throughput_run(ctx: Context, clients: int, count: int) -> dict:
     """Closed-loop approvals; the rate counts until the last consumer applied."""
     ids = ctx.take(count)
     base = ctx.probe.inbox_max_id()
-    stats = ctx.probe.db_stats()
+    stats = _db_snapshot(ctx)
     before = ctx.meter.snapshot()
     result = closed_loop("127.0.0.1", ctx.stack.port, ctx.token, ids, clients)
     client_cpu = ctx.meter.snapshot()[CLIENT][0] - before[CLIENT][0]
@@ -251,7 +268,7 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
     while min(started.values()) == 0:
         time.sleep(0.05)
         started = ctx.probe.applied_since(base)
-    stats = ctx.probe.db_stats()
+    stats = _db_snapshot(ctx)
     before = ctx.meter.snapshot()
     ctx.probe.wait_applied(base, events, timeout=120 + events)
     after = ctx.meter.snapshot()

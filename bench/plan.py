@@ -9,7 +9,7 @@ class Plan:
     # approvals per throughput run, by number of concurrent clients
     throughput: dict[int, int] = field(default_factory=dict)
     moderate_rate: float = 50.0  # approvals/s, open loop
-    latency_seconds: float = 10.0  # per latency run
+    latency_seconds: float = 8.0  # per latency run
     saturation_share: float = 0.9  # of the best sustained fan-out throughput
     saturation_guess: float = 30.0  # approvals/s, to size the payments made first
     # The consumer backlog: the pool's PaymentSubmitted events, topped up with
@@ -19,11 +19,11 @@ class Plan:
     drain_windows: int = 5  # the consumer drain's spread is over its windows
     relay_backlog: int = 20_000
     relay_batch: int = 500  # the relay's default RELAY_BATCH_SIZE
-    pg_seconds: float = 3.0
-    amqp_batched: int = 20_000
+    pg_seconds: float = 2.0
+    amqp_batched: int = 10_000
     amqp_single: int = 2_000
-    celery_tasks: int = 2_000
-    celery_round_trips: int = 300
+    celery_tasks: int = 1_000
+    celery_round_trips: int = 200
     profile_approvals: int = 400
     profile: bool = True
 
@@ -42,7 +42,7 @@ class Plan:
         )
 
 
-FULL = Plan(repeats=3, throughput={1: 150, 8: 300, 32: 450})
+FULL = Plan(repeats=3, throughput={1: 100, 8: 250, 32: 400})
 
 QUICK = Plan(
     repeats=1,

@@ -29,6 +29,21 @@ class Probe:
         )  # fmt: skip
         return dict(zip(keys, (float(v) for v in row), strict=True))
 
+    def table_stats(self) -> dict:
+        """Scans per table of this database; the system catalogs summed as one."""
+        rows = self.stack.sql(
+            "SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0),"
+            " coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables "
+            "UNION ALL SELECT '(system catalogs)', sum(seq_scan), sum(seq_tup_read),"
+            " sum(coalesce(idx_scan, 0)), sum(coalesce(idx_tup_fetch, 0))"
+            " FROM pg_stat_sys_tables"
+        )
+        keys = ("seq_scan", "seq_tup_read", "idx_scan", "idx_tup_fetch")
+        return {
+            name: dict(zip(keys, (float(v or 0) for v in values), strict=True))
+            for name, *values in rows
+        }
+
     def outbox_pending(self) -> int:
         return self.stack.sql(
             "SELECT count(*) FROM events_outboxmessage WHERE published_at IS NULL"

@@ -15,6 +15,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# The application's own packages: their frames show where its time goes.
+APP_PACKAGES = (
+    "events/", "payments/", "ledger/", "notifications/", "reconciliation/",
+    "api/", "organisations/", "contracts/", "config/", "web/",
+)  # fmt: skip
+
 # Frames that stand for waiting rather than computing, by function name.
 WAITING = (
     "poll",
@@ -61,6 +67,11 @@ class Recording:
             self.process.kill()
             self.process.wait()
         return self.out if self.out.exists() else None
+
+
+def _is_app(frame: str) -> bool:
+    where = frame.rsplit(" (", 1)[-1]
+    return where.startswith(APP_PACKAGES) and "site-packages" not in where
 
 
 def _function(frame: str) -> str:
@@ -118,4 +129,10 @@ def summarize(path: Path, top: int = 12) -> dict:
         # the process computes (shares of its busy samples).
         "top_self_busy": share(busy_self, top, of=busy),
         "top_inclusive_busy": share(busy_inclusive, top * 3, ceiling=0.97, of=busy),
+        # The application's frames only (inclusive, busy samples).
+        "top_app_busy": share(
+            Counter({f: n for f, n in busy_inclusive.items() if _is_app(f)}),
+            top * 2,
+            of=busy,
+        ),
     }

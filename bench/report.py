@@ -170,8 +170,15 @@ def table(results: dict) -> str:
     per_db = _get(results, "throughput", "32", "db_per_approval") or {}
     add(
         "  PostgreSQL per approval (32 clients): "
-        + ", ".join(f"{k} {_spread(v)}" for k, v in per_db.items())
+        + ", ".join(f"{k} {_spread(v)}" for k, v in per_db.items() if k != "tables")
     )
+    for name, stats in (per_db.get("tables") or {}).items():
+        add(
+            f"    {name:<32} seq scans {_spread(stats.get('seq_scan'), 2)}, rows "
+            f"read by them {_spread(stats.get('seq_tup_read'))}, index scans "
+            f"{_spread(stats.get('idx_scan'), 2)}, rows fetched "
+            f"{_spread(stats.get('idx_tup_fetch'))}"
+        )
     add("")
     memory = results.get("memory", {})
     add("PEAK RSS (VmHWM), MiB, per service (largest process):")
@@ -201,8 +208,8 @@ def table(results: dict) -> str:
             )
             for row in summary["top_self"][:5]:
                 add(f"    {100 * row['share']:5.1f}%  {row['frame']}")
-            add("    busy samples only, inclusive:")
-            for row in summary.get("top_inclusive_busy", [])[:12]:
+            add("    the application's frames, share of busy samples (inclusive):")
+            for row in summary.get("top_app_busy", [])[:12]:
                 add(f"    {100 * row['share']:5.1f}%  {row['frame']}")
     for note in results.get("notes", []):
         add(f"Note: {note}")
