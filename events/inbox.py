@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contracts.registry import validate
@@ -28,14 +28,24 @@ def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
 
     Must run inside transaction.atomic(); the lock serialises two deliveries of
     one aggregate's events that reach two workers (e.g. a replay and a live event).
+    One upsert both creates the row and takes its lock, in a single round trip:
+    this runs for every delivery, so it is the consumer's hottest statement.
     """
-    try:
-        with transaction.atomic():
-            ConsumerPosition.objects.get_or_create(consumer=consumer, subject=subject)
-    except IntegrityError:
-        pass  # created concurrently; the locking read below finds it
-    return ConsumerPosition.objects.select_for_update().get(
-        consumer=consumer, subject=subject
+    table = connection.ops.quote_name(ConsumerPosition._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (consumer, subject, last_sequence) "  # noqa: S608
+            "VALUES (%s, %s, 0) ON CONFLICT (consumer, subject) "
+            f"DO UPDATE SET last_sequence = {table}.last_sequence "
+            "RETURNING id, last_sequence",
+            [consumer, subject],
+        )
+        position_id, last_sequence = cursor.fetchone()
+    return ConsumerPosition(
+        id=position_id,
+        consumer=consumer,
+        subject=subject,
+        last_sequence=last_sequence,
     )
 
 

@@ -6,14 +6,15 @@ transaction (FOR UPDATE SKIP LOCKED), publish with no transaction open, then mar
 the confirmed rows, fenced by the claim token. See docs/lessons/relay.md.
 """
 
+import json
 import logging
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.messages import task_message
@@ -33,31 +34,46 @@ class Claim:
 def outbox_claim(*, batch_size: int) -> Claim:
     """Claim the oldest unpublished rows for this relay, in id order.
 
-    A row a dead relay had claimed is claimed again: only the leader publishes, so
-    an older claim belongs to a relay that lost its lock. Rows locked by a claim
-    still in flight elsewhere are skipped, never waited on.
+    One statement claims and returns the batch. A row a dead relay had claimed is
+    claimed again: only the leader publishes, so an older claim belongs to a relay
+    that lost its lock. Rows locked by a claim still in flight elsewhere are
+    skipped, never waited on (SQLite has one writer at a time and needs no lock).
     """
     claim = Claim(token=uuid.uuid4())
-    with transaction.atomic():
-        ids = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(published_at__isnull=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:batch_size]
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    field = OutboxMessage._meta.get_field
+    params = [
+        field("claim_token").get_db_prep_value(claim.token, connection),
+        field("claimed_until").get_db_prep_value(
+            timezone.now() + timedelta(minutes=5), connection
+        ),
+        batch_size,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET claim_token = %s, claimed_until = %s, "  # noqa: S608
+            "attempts = attempts + 1 WHERE id IN ("
+            f"SELECT id FROM {table} WHERE published_at IS NULL "
+            f"ORDER BY id LIMIT %s{skip_locked}) "
+            "RETURNING id, envelope, event_type, partition_key",
+            params,
         )
-        if not ids:
-            return claim
-        now = timezone.now()
-        OutboxMessage.objects.filter(id__in=ids).update(
-            claim_token=claim.token,
-            claimed_until=now + timezone.timedelta(minutes=5),
-            attempts=F("attempts") + 1,
-        )
-        claim.rows = list(
-            OutboxMessage.objects.filter(id__in=ids)
-            .only("id", "envelope", "event_type", "partition_key")
-            .order_by("id")
-        )
+        rows = cursor.fetchall()
+    claim.rows = sorted(
+        (
+            OutboxMessage(
+                id=row_id,
+                envelope=envelope
+                if isinstance(envelope, dict)
+                else json.loads(envelope),
+                event_type=event_type,
+                partition_key=partition_key,
+            )
+            for row_id, envelope, event_type, partition_key in rows
+        ),
+        key=lambda row: row.id,
+    )
     return claim
 
 
