@@ -203,6 +203,7 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
         results["targets"] = targets_check(results["figures"])
     finally:
         ctx.meter.sample_rss()
+        ctx.probe.close()
         _log("stopping the stack, dropping its database and vhost")
         stack_down(stack)
         tmp.cleanup()

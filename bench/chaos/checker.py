@@ -325,6 +325,11 @@ def order_check(db: Connection) -> dict:
         "ambiguous_republished": len(ambiguous),
         "payment_examples": [list(v) for v in payment_violations[:EXAMPLES]],
         "account_examples": account_violations[:EXAMPLES],
+        # Every inversion, for attribution: which event arrived late, and where.
+        "account_late_events": [
+            [v["consumer"], v["applied_second"]["event"]]
+            for v in account_violations[:5000]
+        ],
         "ambiguous_examples": ambiguous[:EXAMPLES],
     }
 

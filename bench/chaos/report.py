@@ -181,8 +181,9 @@ def report_text(result: dict) -> str:
         _line(
             "sequence-order violations",
             f"{o['total']} ({o['per_payment']} per "
-            f"payment, {o['per_account']} per account; {o['ambiguous_republished']} "
-            "ambiguous)",
+            f"payment, {o['per_account']} per account, of which "
+            f"{o.get('per_account_late_event_was_retried', 0)} after a task retry; "
+            f"{o['ambiguous_republished']} ambiguous)",
             _ok(not o["total"]),
         ),
         _line(

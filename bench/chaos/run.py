@@ -89,8 +89,30 @@ def log_lines(supervisor: Supervisor, service: str, needles, limit: int = 12):
     return found[:limit]
 
 
+RETRIED = re.compile(r"Task payments\.events\[([0-9a-f-]+)\] retry:")
+
+
+def retried_events(supervisor: Supervisor, service: str) -> set[str]:
+    """The events a worker's log shows it retried (Celery's `retry:` lines)."""
+    try:
+        return set(
+            RETRIED.findall(supervisor.log_path(service).read_text(errors="replace"))
+        )
+    except OSError:
+        return set()
+
+
 def evidence_attach(result: dict, supervisor: Supervisor) -> None:
-    """Put the consumers' own log lines next to each lost or reordered event."""
+    """Put the consumers' own log lines next to each lost or reordered event, and
+    count the account-order inversions whose late event had been retried."""
+    order = result["order"]
+    retried = {
+        consumer: retried_events(supervisor, f"{consumer}-worker")
+        for consumer in {c for c, _ in order["account_late_events"]}
+    }
+    order["per_account_late_event_was_retried"] = sum(
+        1 for c, event in order["account_late_events"] if event in retried[c]
+    )
     for example in result["order"]["account_examples"]:
         needles = [
             example["applied_first"]["event"],
