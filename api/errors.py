@@ -52,3 +52,11 @@ class ConcurrentChange(Conflict):
 
     code = "concurrent-change"
     title = "Changed by a concurrent request"
+
+
+class ServiceUnavailable(DomainError):
+    """The database is away for a moment (a restart, a failover): retry shortly."""
+
+    kind = "unavailable"
+    code = "service-unavailable"
+    title = "Temporarily unavailable"

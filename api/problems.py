@@ -6,14 +6,14 @@ and DRF raises its own exceptions, and both end up here.
 
 import logging
 
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from api.errors import ConcurrentChange, DomainError, Invalid
+from api.errors import ConcurrentChange, DomainError, Invalid, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,17 @@ def problem_exception_handler(exc, context):
         # the loser's transaction rolled back whole and may simply retry.
         logger.warning("integrity error answered as 409: %s", exc)
         exc = ConcurrentChange("Another request changed this at the same time; retry.")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # Nothing was written (the transaction died with the connection): a 503
+        # tells the client to retry, where a 500 would say "our bug".
+        logger.warning("database unavailable, answered 503: %s", exc)
+        return problem_response(
+            status_code=503,
+            code=ServiceUnavailable.code,
+            title=ServiceUnavailable.title,
+            detail="The database is unavailable; retry in a moment.",
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, DomainError):
         errors = exc.errors if isinstance(exc, Invalid) else None
         detail = exc.detail

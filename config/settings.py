@@ -247,6 +247,11 @@ RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "1
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))
 
 CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
+# A worker holds an event (and so its partition's order) this long while the
+# database is away, then hands it back to the head of its queue.
+CONSUMER_DATABASE_WAIT_SECONDS = float(
+    os.environ.get("CONSUMER_DATABASE_WAIT_SECONDS", "300")
+)
 CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF", "0.5"))
 CONSUMER_RETRY_BACKOFF_MAX_SECONDS = float(
     os.environ.get("CONSUMER_RETRY_BACKOFF_MAX", "30")

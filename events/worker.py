@@ -9,16 +9,19 @@ docs/adr/0006-events-as-celery-messages.md.
 import json
 import logging
 import random
+import time
 import uuid
 from functools import partial
 
 from celery import Celery, bootsteps
+from celery.exceptions import Reject
 from django.conf import settings
 from django.db import (
     DatabaseError,
     InterfaceError,
     OperationalError,
     close_old_connections,
+    connection,
 )
 from django.utils import timezone
 
@@ -95,6 +98,29 @@ def redeliver_to_own_queue(app: Celery, consumer: str, envelope: dict) -> None:
         )
 
 
+def consume_waiting_for_database(consume_call) -> str:
+    """Run one consume, waiting out a database outage with the message held.
+
+    A lost database is not the event's fault, so it never counts as a failed
+    attempt. Holding the unacked message, rather than re-publishing it behind
+    later ones as a retry would, keeps the partition in order. After
+    CONSUMER_DATABASE_WAIT_SECONDS the message goes back to the head of its queue.
+    (An IntegrityError is the event's fault: it takes the bounded retry path.)
+    """
+    deadline = time.monotonic() + settings.CONSUMER_DATABASE_WAIT_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return consume_call()
+        except (OperationalError, InterfaceError) as exc:
+            connection.close()
+            if time.monotonic() >= deadline:
+                raise Reject(exc, requeue=True) from exc
+            logger.warning("database unavailable (%s); holding the event", exc)
+            time.sleep(min(2.0, retry_delay(attempt)))
+            attempt += 1
+
+
 class PauseSwitch(bootsteps.StartStopStep):
     """Poll the consumer's pause flag; stop or resume consuming its queues.
 
@@ -169,26 +195,21 @@ def consumer_app(name: str, handlers: Handlers) -> Celery:
         # dead-lettered here instead of failing in Celery and being acked away.
         envelope = args[0] if len(args) == 1 and not kwargs else {"args": args}
         try:
-            return consume(
-                consumer=name,
-                envelope=envelope,
-                handlers=handlers,
-                on_stuck=partial(redeliver_to_own_queue, self.app, name),
+            return consume_waiting_for_database(
+                partial(
+                    consume,
+                    consumer=name,
+                    envelope=envelope,
+                    handlers=handlers,
+                    on_stuck=partial(redeliver_to_own_queue, self.app, name),
+                )
             )
+        except Reject:
+            raise
         except (ContractViolation, UnknownContract) as exc:
             # A message that breaks its contract will never succeed: no retries.
             dead_letter(self.app, name, envelope, f"contract: {exc}")
             return DeliveryStatus.DEAD_LETTERED
-        except (OperationalError, InterfaceError) as exc:
-            # The database is away: not the event's fault, so it never dead-letters.
-            # (An IntegrityError is the event's: it takes the bounded path below.)
-            close_old_connections()
-            raise self.retry(
-                exc=exc,
-                countdown=retry_delay(self.request.retries),
-                exchange="",
-                routing_key=_own_queue(name, envelope),
-            ) from exc
         except Exception as exc:
             error = f"{exc.__class__.__name__}: {exc}"
             if self.request.retries >= settings.CONSUMER_MAX_RETRIES:

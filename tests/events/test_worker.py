@@ -8,8 +8,8 @@ from the consumer's queues. A real worker process is in test_worker_process.py.
 import uuid
 
 import pytest
-from celery.exceptions import Retry
-from django.db import IntegrityError
+from celery.exceptions import Reject, Retry
+from django.db import IntegrityError, InterfaceError, OperationalError
 
 from events.models import Delivery, DeliveryStatus, InboxEntry
 from events.topology import (
@@ -18,7 +18,7 @@ from events.topology import (
     partition_of,
     partition_queue_name,
 )
-from events.worker import consumer_app, retry_delay
+from events.worker import consume_waiting_for_database, consumer_app, retry_delay
 from ledger.handlers import HANDLERS as LEDGER_HANDLERS
 from ledger.models import JournalEntry
 from tests.events_builders import payment_event
@@ -269,3 +269,37 @@ def test_retry_delay_backs_off_exponentially_with_jitter_and_a_cap(settings):
     assert 2.0 <= delays[3] <= 4.0
     assert 15 <= delays[10] <= 30
     assert 15 <= delays[40] <= 30
+
+
+def test_a_database_outage_holds_the_event_instead_of_retrying_it_behind_others(
+    settings, monkeypatch
+):
+    # given: a database that fails twice, then answers
+    monkeypatch.setattr("events.worker.time.sleep", lambda seconds: None)
+    outcomes = [OperationalError("server closed"), InterfaceError("closed"), "applied"]
+
+    def consume_call():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # when / then: the same delivery is applied once the database is back
+    assert consume_waiting_for_database(consume_call) == "applied"
+    assert outcomes == []
+
+
+def test_an_outage_longer_than_the_wait_hands_the_event_back_to_its_queue_head(
+    settings, monkeypatch
+):
+    # given: no patience at all, and a database that stays away
+    settings.CONSUMER_DATABASE_WAIT_SECONDS = 0
+    monkeypatch.setattr("events.worker.time.sleep", lambda seconds: None)
+
+    def consume_call():
+        raise OperationalError("the database system is shutting down")
+
+    # when / then: the message is rejected with requeue, never acked or dead-lettered
+    with pytest.raises(Reject) as rejected:
+        consume_waiting_for_database(consume_call)
+    assert rejected.value.requeue is True
