@@ -50,6 +50,7 @@ LOG_SIGNALS = {
     "relay_broker_unavailable": "broker unavailable",
     "relay_database_unavailable": "database unavailable",
     "task_retries": re.compile(r"Task payments\.events\[[^\]]+\] retry"),
+    "worker_held_event_for_database": "holding the event",
     "dead_lettered": "dead-lettered",
     "unrecoverable": "Unrecoverable error",
 }
