@@ -99,7 +99,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        # Keep connections: a new PostgreSQL session per request or event cost
+        # more CPU than the work itself (see docs/benchmark.md).
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -247,6 +250,8 @@ RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "1
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))
 
 CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
+# Tasks a worker runs on one database connection before it opens a fresh one.
+CONSUMER_DB_REUSE_MAX = int(os.environ.get("CONSUMER_DB_REUSE_MAX", "1000"))
 # A worker holds an event (and so its partition's order) this long while the
 # database is away, then hands it back to the head of its queue.
 CONSUMER_DATABASE_WAIT_SECONDS = float(

@@ -35,11 +35,18 @@ def relay_overview() -> dict:
 
 
 class RelaySwitch:
-    """What the running relay knows of its switch; reads at most once per cycle."""
+    """What the running relay knows of its switch, read at most twice a second.
+
+    The relay asks every cycle; reading the table every time cost a quarter of
+    its busy time under load, and half a second is soon enough for a pause.
+    """
+
+    READ_SECONDS = 0.5
 
     def __init__(self):
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
-        self._last_beat = 0.0
+        self._last_beat = self._last_read = -HEARTBEAT_SECONDS
+        self._paused = False
 
     def paused(self) -> bool:
         """Return the switch, writing a heartbeat at most once a second."""
@@ -50,4 +57,7 @@ class RelaySwitch:
                 pk=1,
                 defaults={"leader": self.identity, "heartbeat_at": timezone.now()},
             )
-        return RelayState.objects.filter(pk=1, paused=True).exists()
+        if now - self._last_read >= self.READ_SECONDS:
+            self._last_read = now
+            self._paused = RelayState.objects.filter(pk=1, paused=True).exists()
+        return self._paused

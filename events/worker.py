@@ -185,6 +185,10 @@ def consumer_app(name: str, handlers: Handlers) -> Celery:
         worker_send_task_events=False,
         enable_utc=True,
     )
+    # Celery's Django fix-up closes the database connection around every task
+    # unless told to reuse it; a new session per event was the worker's largest
+    # cost. A broken connection is dropped by consume_waiting_for_database.
+    app.conf["CELERY_DB_REUSE_MAX"] = settings.CONSUMER_DB_REUSE_MAX
     app.steps["consumer"].add(PauseSwitch)
 
     # shared=False: a shared task is added to every Celery app finalized later in
