@@ -206,7 +206,10 @@ SPECTACULAR_SETTINGS = {
 # How long a completed Idempotency-Key is kept (at least 24 hours, as promised),
 # and how long an in-progress claim blocks a retry before it may be taken over.
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
-IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "60"))
+# Short is safe: a request that outlives its lease cannot commit (the completion
+# is fenced by the claim token and shares the effect's transaction), and a lease
+# left by a request that died with the database blocks retries only this long.
+IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
 
 # The amount ceiling, in major units of the payment's currency.
 PAYMENT_MAX_MAJOR_UNITS = int(os.environ.get("PAYMENT_MAX_MAJOR_UNITS", "1000000000"))

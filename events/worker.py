@@ -11,6 +11,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from celery import Celery, bootsteps
@@ -159,8 +160,25 @@ class PauseSwitch(bootsteps.StartStopStep):
         logger.info("%s %s", name, "paused" if self.paused else "resumed")
 
 
-def consumer_app(name: str, handlers: Handlers) -> Celery:
-    """Build the Celery app of one consumer, consuming only its partition queues."""
+def periodic_guarded(job: Callable[[], object]) -> None:
+    """Run a housekeeping job; a failure is logged and tried again next time."""
+    try:
+        close_old_connections()
+        job()
+    except Exception:
+        logger.exception("periodic job %s failed; will try again", job)
+
+
+def consumer_app(
+    name: str,
+    handlers: Handlers,
+    periodic: Sequence[tuple[float, Callable[[], object]]] = (),
+) -> Celery:
+    """Build the Celery app of one consumer, consuming only its partition queues.
+
+    `periodic` lists (seconds, job) pairs the worker runs on its own timer, such
+    as catching up on side effects an outage left undone.
+    """
     app = Celery(f"consumer.{name}")
     app.consumer_name = name
     app.conf.update(
@@ -190,6 +208,18 @@ def consumer_app(name: str, handlers: Handlers) -> Celery:
     # cost. A broken connection is dropped by consume_waiting_for_database.
     app.conf["CELERY_DB_REUSE_MAX"] = settings.CONSUMER_DB_REUSE_MAX
     app.steps["consumer"].add(PauseSwitch)
+    if periodic:
+
+        class Housekeeping(bootsteps.StartStopStep):
+            requires = {"celery.worker.consumer.tasks:Tasks"}
+
+            def start(self, parent):
+                for seconds, job in periodic:
+                    parent.timer.call_repeatedly(
+                        seconds, periodic_guarded, (job,), priority=20
+                    )
+
+        app.steps["consumer"].add(Housekeeping)
 
     # shared=False: a shared task is added to every Celery app finalized later in
     # the process, so two consumers' apps would share one dispatcher.

@@ -18,7 +18,12 @@ from events.topology import (
     partition_of,
     partition_queue_name,
 )
-from events.worker import consume_waiting_for_database, consumer_app, retry_delay
+from events.worker import (
+    consume_waiting_for_database,
+    consumer_app,
+    periodic_guarded,
+    retry_delay,
+)
 from ledger.handlers import HANDLERS as LEDGER_HANDLERS
 from ledger.models import JournalEntry
 from tests.events_builders import payment_event
@@ -303,3 +308,19 @@ def test_an_outage_longer_than_the_wait_hands_the_event_back_to_its_queue_head(
     with pytest.raises(Reject) as rejected:
         consume_waiting_for_database(consume_call)
     assert rejected.value.requeue is True
+
+
+def test_housekeeping_jobs_run_on_the_workers_timer_and_survive_failures(caplog):
+    # given: a consumer app with a periodic job
+    calls = []
+    app = consumer_app("ledger", LEDGER_HANDLERS, periodic=[(5.0, calls.append)])
+
+    # then: the worker's consumer blueprint runs it
+    assert any(step.__name__ == "Housekeeping" for step in app.steps["consumer"])
+
+    # and: a failing job is logged, never raised into the worker's timer
+    def broken():
+        raise OperationalError("the database system is shutting down")
+
+    periodic_guarded(broken)
+    assert "periodic job" in caplog.text
