@@ -7,22 +7,16 @@ downloaded browser); without it, or without playwright, the tests skip, and
 fail instead under REQUIRE_SERVICES=1.
 """
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import requests
 from django.conf import settings
 
-from stack.local import free_port
 from tests.conftest import service_missing
+from tests.demo_process import demo_running
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -64,44 +58,8 @@ def chromium():
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
     """Start `manage.py demo` on a free port; yield its base URL; stop it."""
-    var = tmp_path_factory.mktemp("demo")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DEMO_MODE": "1",
-        "VAR_DIR": str(var),
-        "PYTHONUNBUFFERED": "1",
-    }
-    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "TEST_DB_SUFFIX"):
-        env.pop(key, None)
-    log_path = var / "demo.log"
-    log = log_path.open("w+")
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "demo", "--port", str(port)],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(base + "/sign-in", timeout=5).status_code == 200:
-                break
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("the demo did not start:\n" + log_path.read_text())
-        time.sleep(0.3)
-    yield base
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    with demo_running(tmp_path_factory.mktemp("demo")) as demo:
+        yield demo.base
 
 
 @dataclass

@@ -6,52 +6,20 @@ processes), approves a payment through REST and watches every consumer apply it.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
-from django.conf import settings
 
-from stack.local import free_port
+from tests.demo_process import demo_running
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def demo(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DEMO_MODE": "1",
-        "VAR_DIR": str(tmp_path / "var"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "TEST_DB_SUFFIX"):
-        env.pop(key, None)
-    log = (tmp_path / "demo.log").open("w+")
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "demo", "--port", str(port)],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            requests.get(base + "/api/v1/problems/not-found", timeout=5)
-            break
-        except (requests.ConnectionError, requests.Timeout):
-            assert process.poll() is None, (tmp_path / "demo.log").read_text()
-            time.sleep(0.3)
-    yield base, process, tmp_path / "demo.log"
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    with demo_running(tmp_path) as running:
+        yield running.base, running.process, running.log
 
 
 def _headers(base: str, username: str) -> dict:
