@@ -186,16 +186,20 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
     # account's events in the order they were published, by every consumer
     rows = stack.sql(
         "SELECT d.consumer, o.subject, o.sequence, o.partition_key, "
-        "o.published_at, o.id FROM events_delivery d "
+        "o.published_at, o.id, o.attempts FROM events_delivery d "
         "JOIN events_outboxmessage o ON o.event_id = d.event_id "
         "WHERE d.status = 'applied' ORDER BY d.id"
     )
     applied_order = defaultdict(list)
-    for consumer, subject, sequence, partition_key, published_at, row_id in rows:
+    for consumer, subject, sequence, partition_key, published_at, row_id, tries in rows:
         applied_order[(consumer, "payment", subject)].append(sequence)
-        applied_order[(consumer, "account", partition_key)].append(
-            (published_at, row_id)
-        )
+        # published_at is when a row was marked. A row the SIGKILLed relay had
+        # already published is published again and marked by its successor, so
+        # its stamp is not its first publication: compare the rows published once.
+        if tries == 1:
+            applied_order[(consumer, "account", partition_key)].append(
+                (published_at, row_id)
+            )
     for (_, kind, _), order in applied_order.items():
         if kind == "payment":
             assert order == [1, 2]
