@@ -13,6 +13,13 @@ class NoOrganisation(Forbidden):
     title = "You do not belong to an organisation"
 
 
+class RoleRequired(Forbidden):
+    """The caller's roles (maker, approver) do not allow this action."""
+
+    code = "role-required"
+    title = "Your role does not allow this"
+
+
 def membership_get(*, user) -> Membership | None:
     """Return the user's membership, or None for a user outside every organisation."""
     if not user or not user.is_authenticated:
@@ -51,6 +58,7 @@ __all__ = [
     "Membership",
     "NoOrganisation",
     "Organisation",
+    "RoleRequired",
     "approver_list",
     "membership_get",
     "organisation_id_for",

@@ -1,6 +1,7 @@
 """Why a payment command is refused; each maps to one problem type."""
 
 from api.errors import Conflict, Forbidden, Invalid, NotFound
+from organisations.selectors import RoleRequired  # noqa: F401 - payments raises it
 
 
 class PaymentNotFound(NotFound):
@@ -11,11 +12,6 @@ class PaymentNotFound(NotFound):
 class AccountNotFound(Invalid):
     code = "account-not-found"
     title = "Debtor account not found"
-
-
-class RoleRequired(Forbidden):
-    code = "role-required"
-    title = "Your role does not allow this"
 
 
 class SelfApprovalForbidden(Forbidden):

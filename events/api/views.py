@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import Forbidden, NotFound
+from api.errors import NotFound
 from api.idempotency import idempotent
 from api.schema import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, ProblemSerializer
 from events import faults
@@ -26,13 +26,11 @@ from events.api.serializers import (
 )
 from events.monitoring import consumer_overview
 from events.relay_switch import relay_overview, relay_pause_set
-from organisations.selectors import membership_get, organisation_id_for
-
-
-class RoleRequired(Forbidden):
-    # The same problem type payments answers with for a missing role.
-    code = "role-required"
-    title = "Your role does not allow this"
+from organisations.selectors import (
+    RoleRequired,
+    membership_get,
+    organisation_id_for,
+)
 
 
 def _reader_check(request) -> None:

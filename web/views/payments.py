@@ -12,8 +12,7 @@ from rest_framework.views import APIView
 
 from api.errors import DomainError, Invalid
 from contracts.currencies import format_amount
-from events.api.views import RoleRequired
-from organisations.selectors import membership_get
+from organisations.selectors import RoleRequired, membership_get
 from payments import selectors, services
 from payments.errors import PaymentNotFound
 from payments.models import PaymentStatus
