@@ -260,6 +260,13 @@ CONSUMER_DB_REUSE_MAX = int(os.environ.get("CONSUMER_DB_REUSE_MAX", "1000"))
 CONSUMER_DATABASE_WAIT_SECONDS = float(
     os.environ.get("CONSUMER_DATABASE_WAIT_SECONDS", "300")
 )
+# How often a worker looks for parked events whose gap has filled but whose
+# release was lost (a crash between the commit and the re-send), and how many
+# it applies per look.
+CONSUMER_PARKED_SWEEP_SECONDS = float(
+    os.environ.get("CONSUMER_PARKED_SWEEP_SECONDS", "10")
+)
+CONSUMER_PARKED_SWEEP_BATCH = int(os.environ.get("CONSUMER_PARKED_SWEEP_BATCH", "100"))
 CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF", "0.5"))
 CONSUMER_RETRY_BACKOFF_MAX_SECONDS = float(
     os.environ.get("CONSUMER_RETRY_BACKOFF_MAX", "30")

@@ -9,16 +9,20 @@ position and the handler's effect commit in one transaction:
 See docs/lessons/idempotent-consumers.md.
 """
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from functools import partial
 
 from django.db import connection, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from contracts.registry import validate
 from events.envelope import Event
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
+
+logger = logging.getLogger("events.inbox")
 
 Handlers = Mapping[tuple[str, int], Callable[[Event], None]]
 
@@ -138,11 +142,45 @@ def consume(
                 InboxEntry.objects.filter(pk=parked.pk).update(error=error)
                 _record(consumer, parked.event_id, DeliveryStatus.FAILED, error)
                 if on_stuck is not None:
-                    transaction.on_commit(partial(on_stuck, parked.envelope))
+                    transaction.on_commit(
+                        partial(_hand_over, on_stuck, parked.envelope)
+                    )
                 break
             position.last_sequence = parked.sequence
         position.save(update_fields=["last_sequence"])
     return DeliveryStatus.APPLIED
+
+
+def _hand_over(on_stuck: Callable[[dict], None], envelope: dict) -> None:
+    """Re-send a successor that failed on release; a lost re-send costs latency only.
+
+    Runs after the commit that applied its predecessor, so it must not fail the
+    delivery that is being acked: the worker's sweep of parked events
+    (events.worker.release_parked) applies the successor if this never arrives.
+    """
+    try:
+        on_stuck(envelope)
+    except Exception:
+        logger.exception("re-send of parked event %s failed", envelope.get("id"))
+
+
+def parked_ready(consumer: str, *, limit: int) -> list[InboxEntry]:
+    """Parked events of `consumer` whose predecessor is applied: the gap is filled."""
+    position = ConsumerPosition.objects.filter(
+        consumer=consumer, subject=OuterRef("subject")
+    ).values("last_sequence")[:1]
+    return list(
+        InboxEntry.objects.filter(consumer=consumer, status=DeliveryStatus.PARKED)
+        .annotate(position=Subquery(position))
+        .filter(sequence=F("position") + 1)
+        .order_by("id")[:limit]
+    )
+
+
+def failed_attempts(consumer: str, event_id) -> int:
+    return Delivery.objects.filter(
+        consumer=consumer, event_id=event_id, status=DeliveryStatus.FAILED
+    ).count()
 
 
 def _parked_successors(consumer: str, subject: str, sequence: int):

@@ -44,7 +44,13 @@ def partition_queues(consumer: str) -> list[Queue]:
             exchange=EXCHANGE,
             routing_key=f"payments.*.{n}",
             durable=True,
-            queue_arguments={"x-single-active-consumer": True},
+            queue_arguments={
+                "x-single-active-consumer": True,
+                # A message a worker rejects without requeue (its failure path
+                # failed too) is moved here by the broker, never dropped.
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+                "x-dead-letter-routing-key": consumer,
+            },
         )
         for n in range(settings.EVENT_PARTITIONS)
     ]

@@ -6,6 +6,7 @@ happened; each app decides what that means for it. See
 docs/adr/0006-events-as-celery-messages.md.
 """
 
+import contextlib
 import json
 import logging
 import random
@@ -17,17 +18,18 @@ from functools import partial
 from celery import Celery, bootsteps
 from celery.exceptions import Reject
 from django.conf import settings
-from django.db import (
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
-    close_old_connections,
-    connection,
-)
+from django.db import DatabaseError, Error, close_old_connections, connection
 from django.utils import timezone
 
 from contracts.registry import ContractViolation, UnknownContract
-from events.inbox import Handlers, consume, failure_record
+from events.db_errors import Fault, classify
+from events.inbox import (
+    Handlers,
+    consume,
+    failed_attempts,
+    failure_record,
+    parked_ready,
+)
 from events.messages import task_message
 from events.models import ConsumerState, DeliveryStatus
 from events.topology import (
@@ -57,12 +59,58 @@ def _own_queue(consumer: str, envelope) -> str:
     return partition_queue_name(consumer, partition_of(str(key)))
 
 
-def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
-    """Record the failure and park the message in the consumer's dead-letter queue."""
+# A publish on the failure path is tried a few times, then the event goes back
+# to its queue: never an endless wait inside a task, never a silent drop.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
+
+
+def requeue(step: str, exc: BaseException) -> Reject:
+    """Give the message back to the head of its queue because `step` failed.
+
+    The caller raises the result. The message was never acked, so nothing is
+    lost; a short pause keeps a broken dependency from being hammered.
+    """
+    logger.warning("could not %s (%s); the event goes back to its queue", step, exc)
+    if classify(exc) is not None:
+        connection.close()
+    time.sleep(min(2.0, retry_delay(0)))
+    return Reject(exc, requeue=True)
+
+
+def record_or_requeue(record: Callable[[], None]) -> None:
+    """Write a failure's record; requeue while the database cannot take it.
+
+    A record the event itself makes impossible (garbage in a field) is given
+    up on: the dead-letter queue or the retry still carries the event.
+    """
     try:
-        failure_record(consumer=consumer, envelope=envelope, error=error, final=True)
-    except DatabaseError:
-        logger.exception("could not record the dead letter of %s", consumer)
+        record()
+    except Exception as exc:
+        if classify(exc) in (Fault.UNAVAILABLE, Fault.CONFLICT):
+            raise requeue("record the failure", exc) from exc
+        logger.exception("the failure of an event for this consumer was not recorded")
+
+
+def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
+    """Record the failure and put a confirmed copy in the consumer's dead-letter queue.
+
+    Raises Reject(requeue=True) when either step fails, so the message is held
+    by the broker, never acked away without a copy in the dead-letter queue.
+    """
+    record_or_requeue(
+        partial(
+            failure_record,
+            consumer=consumer,
+            envelope=envelope,
+            error=error,
+            final=True,
+        )
+    )
     try:
         headers, properties, body = task_message(envelope)
     except (KeyError, TypeError):
@@ -72,29 +120,37 @@ def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
         properties = {"content_type": "application/json", "content_encoding": "utf-8"}
     headers["x-error"] = error[:1000]
     headers["x-consumer"] = consumer
-    with app.producer_or_acquire() as producer:
-        producer.publish(
-            body,
-            exchange=DEAD_LETTER_EXCHANGE,
-            routing_key=consumer,
-            headers=headers,
-            declare=[dead_letter_queue(consumer)],
-            retry=True,
-            **properties,
-        )
+    try:
+        # Declared first, so the copy cannot be unroutable; on RabbitMQ the
+        # publish waits for the broker's confirm (confirm_publish).
+        with app.producer_or_acquire() as producer:
+            producer.publish(
+                body,
+                exchange=DEAD_LETTER_EXCHANGE,
+                routing_key=consumer,
+                headers=headers,
+                declare=[dead_letter_queue(consumer)],
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+                **properties,
+            )
+    except Exception as exc:
+        raise requeue("publish to the dead-letter queue", exc) from exc
     logger.error("dead-lettered an event for %s: %s", consumer, error)
 
 
 def redeliver_to_own_queue(app: Celery, consumer: str, envelope: dict) -> None:
     """Put an event back on this consumer's own partition queue (no fan-out)."""
     headers, properties, body = task_message(envelope)
+    queue = _own_queue(consumer, envelope)
     with app.producer_or_acquire() as producer:
         producer.publish(
             body,
             exchange="",
-            routing_key=_own_queue(consumer, envelope),
+            routing_key=queue,
             headers=headers,
             retry=True,
+            retry_policy=PUBLISH_RETRY_POLICY,
             **properties,
         )
 
@@ -102,24 +158,72 @@ def redeliver_to_own_queue(app: Celery, consumer: str, envelope: dict) -> None:
 def consume_waiting_for_database(consume_call) -> str:
     """Run one consume, waiting out a database outage with the message held.
 
-    A lost database is not the event's fault, so it never counts as a failed
-    attempt. Holding the unacked message, rather than re-publishing it behind
-    later ones as a retry would, keeps the partition in order. After
-    CONSUMER_DATABASE_WAIT_SECONDS the message goes back to the head of its queue.
-    (An IntegrityError is the event's fault: it takes the bounded retry path.)
+    A database that is away or read-only (a failover) is not the event's fault,
+    so it never counts as a failed attempt. Holding the unacked message, rather
+    than re-publishing it behind later ones as a retry would, keeps the
+    partition in order. After CONSUMER_DATABASE_WAIT_SECONDS the message goes
+    back to the head of its queue. A deadlock or serialization failure is tried
+    again at once, CONSUMER_MAX_RETRIES times. Anything else the database
+    refuses (a value too long, a constraint, a statement timeout) is the
+    event's fault and is raised: the bounded retry path. See events/db_errors.py.
     """
     deadline = time.monotonic() + settings.CONSUMER_DATABASE_WAIT_SECONDS
-    attempt = 0
+    attempt = conflicts = 0
     while True:
         try:
             return consume_call()
-        except (OperationalError, InterfaceError) as exc:
+        except Error as exc:
+            fault = classify(exc)
+            if fault is Fault.EVENT:
+                raise
+            if fault is Fault.CONFLICT:
+                conflicts += 1
+                if conflicts > settings.CONSUMER_MAX_RETRIES:
+                    raise
+                logger.info("transaction conflict (%s); trying again", exc)
+                time.sleep(min(0.5, retry_delay(conflicts) / 10))
+                continue
             connection.close()
             if time.monotonic() >= deadline:
                 raise Reject(exc, requeue=True) from exc
             logger.warning("database unavailable (%s); holding the event", exc)
             time.sleep(min(2.0, retry_delay(attempt)))
             attempt += 1
+
+
+def release_parked(app: Celery, consumer: str, handlers: Handlers) -> int:
+    """Apply parked events whose gap has filled; return how many were released.
+
+    The release normally happens in the transaction that fills the gap, and a
+    successor whose handler fails there is re-sent to the queue after commit.
+    A worker killed between that commit and the re-send leaves it parked with
+    nothing on its way: this sweep finds it. A successor that keeps failing is
+    dead-lettered after CONSUMER_MAX_RETRIES failed attempts, like any event.
+    """
+    released = 0
+    for entry in parked_ready(consumer, limit=settings.CONSUMER_PARKED_SWEEP_BATCH):
+        try:
+            consume(consumer=consumer, envelope=entry.envelope, handlers=handlers)
+            released += 1
+        except Error as exc:
+            if classify(exc) is not Fault.EVENT:
+                raise  # the database is away: the next sweep tries again
+            _sweep_failure(app, consumer, entry.envelope, exc)
+        except Exception as exc:
+            _sweep_failure(app, consumer, entry.envelope, exc)
+    if released:
+        logger.info("released %d parked events of %s", released, consumer)
+    return released
+
+
+def _sweep_failure(app: Celery, consumer: str, envelope: dict, exc: Exception) -> None:
+    error = f"{exc.__class__.__name__}: {exc}"
+    if failed_attempts(consumer, envelope["id"]) >= settings.CONSUMER_MAX_RETRIES:
+        # A Reject means nothing was lost: the entry stays parked for next time.
+        with contextlib.suppress(Reject):
+            dead_letter(app, consumer, envelope, error)
+        return
+    failure_record(consumer=consumer, envelope=envelope, error=error, final=False)
 
 
 class PauseSwitch(bootsteps.StartStopStep):
@@ -169,6 +273,18 @@ def periodic_guarded(job: Callable[[], object]) -> None:
         logger.exception("periodic job %s failed; will try again", job)
 
 
+def broker_options(url: str) -> dict:
+    """The consumer's broker options: on RabbitMQ, every publish awaits its confirm.
+
+    A worker publishes retries, dead letters and re-sends of parked events; an
+    unconfirmed publish followed by the ack of the original could lose both.
+    """
+    options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    if url.split("://", 1)[0] in {"amqp", "pyamqp", "amqps"}:
+        options["confirm_publish"] = True
+    return options
+
+
 def consumer_app(
     name: str,
     handlers: Handlers,
@@ -177,13 +293,14 @@ def consumer_app(
     """Build the Celery app of one consumer, consuming only its partition queues.
 
     `periodic` lists (seconds, job) pairs the worker runs on its own timer, such
-    as catching up on side effects an outage left undone.
+    as catching up on side effects an outage left undone; the sweep of parked
+    events whose gap has filled always runs.
     """
     app = Celery(f"consumer.{name}")
     app.consumer_name = name
     app.conf.update(
         broker_url=settings.CELERY_BROKER_URL,
-        broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        broker_transport_options=broker_options(settings.CELERY_BROKER_URL),
         broker_connection_retry_on_startup=True,
         task_queues=partition_queues(name),
         task_create_missing_queues=False,
@@ -196,6 +313,10 @@ def consumer_app(
         # the message back if the worker process dies mid-task.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task that fails anyway (the failure path itself failed) is rejected
+        # without requeue, which the broker dead-letters (see topology.py),
+        # instead of being acked away.
+        task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts_level="INFO",
@@ -208,18 +329,24 @@ def consumer_app(
     # cost. A broken connection is dropped by consume_waiting_for_database.
     app.conf["CELERY_DB_REUSE_MAX"] = settings.CONSUMER_DB_REUSE_MAX
     app.steps["consumer"].add(PauseSwitch)
-    if periodic:
+    jobs = [
+        *periodic,
+        (
+            settings.CONSUMER_PARKED_SWEEP_SECONDS,
+            lambda: release_parked(app, name, handlers),
+        ),
+    ]
 
-        class Housekeeping(bootsteps.StartStopStep):
-            requires = {"celery.worker.consumer.tasks:Tasks"}
+    class Housekeeping(bootsteps.StartStopStep):
+        requires = {"celery.worker.consumer.tasks:Tasks"}
 
-            def start(self, parent):
-                for seconds, job in periodic:
-                    parent.timer.call_repeatedly(
-                        seconds, periodic_guarded, (job,), priority=20
-                    )
+        def start(self, parent):
+            for seconds, job in jobs:
+                parent.timer.call_repeatedly(
+                    seconds, periodic_guarded, (job,), priority=20
+                )
 
-        app.steps["consumer"].add(Housekeeping)
+    app.steps["consumer"].add(Housekeeping)
 
     # shared=False: a shared task is added to every Celery app finalized later in
     # the process, so two consumers' apps would share one dispatcher.
@@ -249,12 +376,26 @@ def consumer_app(
             if self.request.retries >= settings.CONSUMER_MAX_RETRIES:
                 dead_letter(self.app, name, envelope, error)
                 return DeliveryStatus.DEAD_LETTERED
-            failure_record(consumer=name, envelope=envelope, error=error, final=False)
-            raise self.retry(
-                exc=exc,
-                countdown=retry_delay(self.request.retries),
-                exchange="",
-                routing_key=_own_queue(name, envelope),
-            ) from exc
+            record_or_requeue(
+                partial(
+                    failure_record,
+                    consumer=name,
+                    envelope=envelope,
+                    error=error,
+                    final=False,
+                )
+            )
+            try:
+                raise self.retry(
+                    exc=exc,
+                    countdown=retry_delay(self.request.retries),
+                    exchange="",
+                    routing_key=_own_queue(name, envelope),
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                ) from exc
+            except Reject as not_published:
+                # Celery rejects without requeue when the retry cannot be
+                # published, which would drop the original as well: hold it.
+                raise requeue("publish the retry", not_published.reason) from exc
 
     return app

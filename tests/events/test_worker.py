@@ -71,6 +71,8 @@ def test_the_consumer_app_acks_late_prefetches_one_and_accepts_only_json(
     conf = app.conf
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
+    # a task that fails anyway is rejected into the dead-letter queue, not acked
+    assert conf.task_acks_on_failure_or_timeout is False
     assert conf.worker_prefetch_multiplier == 1
     assert list(conf.accept_content) == ["json"]
     assert conf.task_serializer == "json"
@@ -81,7 +83,12 @@ def test_the_consumer_app_acks_late_prefetches_one_and_accepts_only_json(
     ]
     assert dead_letter_queue_name("ledger") not in queues
     assert all(
-        queue.queue_arguments == {"x-single-active-consumer": True}
+        queue.queue_arguments
+        == {
+            "x-single-active-consumer": True,
+            "x-dead-letter-exchange": "payments.dead",
+            "x-dead-letter-routing-key": "ledger",
+        }
         for queue in conf.task_queues
     )
     assert STREAM in app.tasks

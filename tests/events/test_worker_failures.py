@@ -1,0 +1,367 @@
+"""Every way out of a consumer's task: the effect committed, the message requeued,
+or a copy in the dead-letter queue. Never acked away with nothing to show for it.
+
+The task runs in-process as a worker would run it (not eager), against a private
+filesystem broker; the RabbitMQ-specific guarantees (publisher confirms, the
+broker's own dead-lettering) are at the end, in a private vhost.
+"""
+
+import contextlib
+import time
+
+import psycopg
+import pytest
+from celery.exceptions import Reject, Retry
+from django.db import DataError, InternalError, OperationalError, connection
+from kombu import Connection
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from events.db_errors import Fault, classify
+from events.inbox import consume
+from events.models import Delivery, DeliveryStatus, InboxEntry
+from events.topology import (
+    STREAM,
+    consumer_queues,
+    dead_letter_queue_name,
+    partition_of,
+    partition_queue_name,
+    topology_declare,
+)
+from events.worker import broker_options, consume_waiting_for_database, consumer_app
+from ledger.handlers import HANDLERS as LEDGER_HANDLERS
+from tests.events.test_relay_rabbitmq import (
+    RABBITMQ,
+    rabbitmq_vhost,  # noqa: F401 - a session fixture shared with the relay's tests
+)
+from tests.events_builders import payment_event
+
+pytestmark = pytest.mark.django_db
+
+
+def django_error(django_class, psycopg_class, message="boom"):
+    """A Django database error caused by psycopg's, as the ORM raises it."""
+    error = django_class(message)
+    error.__cause__ = psycopg_class(message)
+    return error
+
+
+READ_ONLY = (InternalError, psycopg.errors.ReadOnlySqlTransaction)
+TOO_LONG = (DataError, psycopg.errors.StringDataRightTruncation)
+STATEMENT_TIMEOUT = (OperationalError, psycopg.errors.QueryCanceled)
+DEADLOCK = (OperationalError, psycopg.errors.DeadlockDetected)
+SERVER_GONE = (OperationalError, psycopg.errors.AdminShutdown)
+
+
+@pytest.fixture
+def submitted(acme, alice) -> dict:
+    return payment_event(
+        "PaymentSubmitted", organisation=acme, submitted_by=alice
+    ).envelope
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr("events.worker.time.sleep", lambda seconds: None)
+
+
+def run_as_worker(app, envelope: dict, retries: int = 0):
+    """Run the task body as a worker's request would (retries publish, not recurse)."""
+    task = app.tasks[STREAM]
+    task.push_request(
+        id=envelope["id"],
+        args=[envelope],
+        kwargs={},
+        retries=retries,
+        called_directly=False,
+    )
+    try:
+        return task.run(envelope)
+    finally:
+        task.pop_request()
+
+
+def failing_app(name: str = "ledger"):
+    def fails(event):
+        raise RuntimeError("the ledger is closed")
+
+    return consumer_app(name, {("PaymentSubmitted", 1): fails})
+
+
+@pytest.mark.parametrize(
+    ("error", "fault"),
+    [
+        (READ_ONLY, Fault.UNAVAILABLE),
+        (SERVER_GONE, Fault.UNAVAILABLE),
+        ((OperationalError, psycopg.errors.CannotConnectNow), Fault.UNAVAILABLE),
+        (DEADLOCK, Fault.CONFLICT),
+        ((InternalError, psycopg.errors.SerializationFailure), Fault.CONFLICT),
+        (TOO_LONG, Fault.EVENT),
+        (STATEMENT_TIMEOUT, Fault.EVENT),
+    ],
+    ids=lambda value: value.name if isinstance(value, Fault) else value[1].__name__,
+)
+def test_database_errors_are_classified_by_sqlstate_not_by_class(error, fault):
+    assert classify(django_error(*error)) is fault
+
+
+def test_a_lost_connection_without_a_sqlstate_is_an_outage():
+    assert classify(OperationalError("server closed the connection")) is (
+        Fault.UNAVAILABLE
+    )
+    assert classify(RuntimeError("not a database error")) is None
+
+
+def test_a_read_only_database_holds_the_event_instead_of_counting_an_attempt(
+    settings, no_sleep
+):
+    # given: a failover window (the old primary is read-only), then writes work
+    outcomes = [django_error(*READ_ONLY), django_error(*READ_ONLY), "applied"]
+
+    def consume_call():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # when / then: held through the window, applied once it ends
+    assert consume_waiting_for_database(consume_call) == "applied"
+    assert outcomes == []
+
+
+@pytest.mark.parametrize(
+    "error", [TOO_LONG, STATEMENT_TIMEOUT], ids=["long", "timeout"]
+)
+def test_an_error_caused_by_the_event_is_raised_at_once_not_held(error, no_sleep):
+    # given: a statement that fails because of what the event carries
+    calls = []
+
+    def consume_call():
+        calls.append(1)
+        raise django_error(*error)
+
+    # when / then: no hold; the bounded retry path takes it
+    with pytest.raises(type(django_error(*error))):
+        consume_waiting_for_database(consume_call)
+    assert calls == [1]
+
+
+def test_a_deadlock_is_retried_in_place_a_bounded_number_of_times(settings, no_sleep):
+    settings.CONSUMER_MAX_RETRIES = 2
+    calls = []
+
+    def consume_call():
+        calls.append(1)
+        raise django_error(*DEADLOCK)
+
+    with pytest.raises(OperationalError):
+        consume_waiting_for_database(consume_call)
+    assert len(calls) == 3
+
+
+def test_a_failure_that_cannot_be_recorded_requeues_the_event(
+    broker, submitted, monkeypatch, no_sleep
+):
+    # given: a failing handler, and a database that has gone read-only by the
+    # time the failure is recorded (pooled connections on a former primary)
+    def read_only(**kwargs):
+        raise django_error(*READ_ONLY)
+
+    monkeypatch.setattr("events.worker.failure_record", read_only)
+
+    # when
+    with pytest.raises(Reject) as rejected:
+        run_as_worker(failing_app(), submitted)
+
+    # then: back to the head of its queue, not acked away; nothing was published
+    assert rejected.value.requeue is True
+    assert broker.waiting() == {}
+
+
+def test_a_retry_that_cannot_be_published_requeues_the_original(
+    broker, submitted, monkeypatch, no_sleep
+):
+    # given: the broker refuses the retry's publish
+    app = failing_app()
+
+    def refused(*args, **kwargs):
+        raise KombuOperationalError("connection reset")
+
+    monkeypatch.setattr(app.tasks[STREAM], "apply_async", refused)
+
+    # when
+    with pytest.raises(Reject) as rejected:
+        run_as_worker(app, submitted)
+
+    # then: Celery would have rejected it without requeue (dropping it)
+    assert rejected.value.requeue is True
+    assert list(
+        Delivery.objects.filter(event_id=submitted["id"]).values_list(
+            "status", flat=True
+        )
+    ) == [DeliveryStatus.FAILED]
+
+
+def test_a_dead_letter_that_cannot_be_published_requeues_the_event(
+    broker, submitted, settings, monkeypatch, no_sleep
+):
+    # given: the last attempt fails and the dead-letter publish fails too
+    settings.CONSUMER_MAX_RETRIES = 0
+    app = failing_app()
+
+    @contextlib.contextmanager
+    def broken_producer(*args, **kwargs):
+        class Producer:
+            def publish(self, *args, **kwargs):
+                raise KombuOperationalError("nacked by the broker")
+
+        yield Producer()
+
+    monkeypatch.setattr(app, "producer_or_acquire", broken_producer)
+
+    # when
+    with pytest.raises(Reject) as rejected:
+        run_as_worker(app, submitted)
+
+    # then: held for another try, never acked without a copy anywhere
+    assert rejected.value.requeue is True
+    assert broker.waiting() == {}
+
+
+def test_a_retry_is_published_with_the_bounded_publish_policy(broker, submitted):
+    # a retry still goes to the event's own partition queue, counted
+    app = failing_app()
+    with pytest.raises(Retry):
+        run_as_worker(app, submitted)
+    own = partition_queue_name("ledger", partition_of(submitted["partitionkey"]))
+    [retry] = broker.drain(own)
+    assert retry.headers["retries"] == 1
+
+
+def test_rabbitmq_publishes_of_a_worker_await_confirms():
+    assert broker_options("amqp://guest:guest@127.0.0.1:5672//")["confirm_publish"]
+    assert "confirm_publish" not in broker_options("filesystem://")
+
+
+# --- against a real RabbitMQ ----------------------------------------------------
+
+
+def poll(get, seconds: float = 5.0):
+    """Dead-lettering is asynchronous in the broker: look until it shows."""
+    deadline = time.monotonic() + seconds
+    while (found := get()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+@pytest.fixture
+def rabbit(rabbitmq_vhost, settings) -> str:  # noqa: F811 - the fixture above
+    url = f"{RABBITMQ}/{rabbitmq_vhost}"
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    with Connection(url) as connection:
+        channel = connection.default_channel
+        for queue in consumer_queues("ledger"):
+            channel.queue_delete(queue.name)
+        topology_declare(channel, ["ledger"])
+    return url
+
+
+def test_rabbitmq_dead_letters_a_message_a_worker_rejects_without_requeue(rabbit):
+    # given: an event in a ledger partition queue
+    queue = partition_queue_name("ledger", 0)
+    with Connection(rabbit) as connection:
+        channel = connection.default_channel
+        message = channel.prepare_message(b'{"id": "x"}')
+        channel.basic_publish(message, exchange="", routing_key=queue)
+
+        # when: a worker rejects it without requeue (a task that failed anyway)
+        delivered = channel.basic_get(queue)
+        channel.basic_reject(delivered.delivery_info["delivery_tag"], requeue=False)
+
+        # then: the broker moved it to the dead-letter queue, not into the void
+        dead = poll(
+            lambda: channel.basic_get(dead_letter_queue_name("ledger"), no_ack=True)
+        )
+    assert dead is not None
+    assert dead.body == b'{"id": "x"}'
+    assert dead.headers["x-death"][0]["queue"] == queue
+
+
+def test_rabbitmq_dead_letter_publish_is_confirmed(rabbit, submitted, settings):
+    # given: a handler that fails on its last attempt
+    settings.CONSUMER_MAX_RETRIES = 0
+    app = failing_app()
+
+    # when
+    outcome = run_as_worker(app, submitted)
+
+    # then: the copy is in the dead-letter queue, published on a confirm channel
+    assert outcome == DeliveryStatus.DEAD_LETTERED
+    with app.producer_or_acquire() as producer:
+        assert producer.channel._confirm_selected is True
+    with Connection(rabbit) as connection:
+        channel = connection.default_channel
+        dead = poll(
+            lambda: channel.basic_get(dead_letter_queue_name("ledger"), no_ack=True)
+        )
+    assert dead is not None
+    assert dead.headers["x-consumer"] == "ledger"
+    entry = InboxEntry.objects.get(consumer="ledger", event_id=submitted["id"])
+    assert entry.status == DeliveryStatus.DEAD_LETTERED
+
+
+# --- against a real PostgreSQL ----------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_a_read_only_session_holds_the_event_until_writes_work(
+    submitted, no_sleep
+):
+    # given: the worker's pooled session is on a read-only server (a failover)
+    attempts = []
+
+    def consume_call():
+        attempts.append(1)
+        if len(attempts) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        return consume(consumer="ledger", envelope=submitted, handlers=LEDGER_HANDLERS)
+
+    # when
+    outcome = consume_waiting_for_database(consume_call)
+
+    # then: held, not counted as a failure; applied on a fresh session
+    assert outcome == DeliveryStatus.APPLIED
+    assert len(attempts) == 2
+    assert InboxEntry.objects.get(event_id=submitted["id"]).status == "applied"
+    assert not Delivery.objects.filter(status=DeliveryStatus.FAILED).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_a_statement_timeout_takes_the_bounded_retry_path(
+    submitted, settings, no_sleep
+):
+    # given: a handler whose statement outlives the statement timeout
+    settings.CONSUMER_DATABASE_WAIT_SECONDS = 60
+    attempts = []
+
+    def slow(event):
+        attempts.append(1)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '20ms'")
+            cursor.execute("SELECT pg_sleep(1)")
+
+    def consume_call():
+        return consume(
+            consumer="ledger",
+            envelope=submitted,
+            handlers={("PaymentSubmitted", 1): slow},
+        )
+
+    # when / then: raised at once (not held for a minute), nothing applied
+    with pytest.raises(OperationalError):
+        consume_waiting_for_database(consume_call)
+    assert attempts == [1]
+    assert not InboxEntry.objects.filter(event_id=submitted["id"]).exists()
