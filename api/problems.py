@@ -6,7 +6,7 @@ and DRF raises its own exceptions, and both end up here.
 
 import logging
 
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api.errors import ConcurrentChange, DomainError, Invalid, ServiceUnavailable
+from events.db_errors import is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +90,10 @@ def problem_exception_handler(exc, context):
         # the loser's transaction rolled back whole and may simply retry.
         logger.warning("integrity error answered as 409: %s", exc)
         exc = ConcurrentChange("Another request changed this at the same time; retry.")
-    if isinstance(exc, OperationalError | InterfaceError):
-        # Nothing was written (the transaction died with the connection): a 503
-        # tells the client to retry, where a 500 would say "our bug".
+    if is_unavailable(exc):
+        # Nothing was written (the transaction died with the connection, or a
+        # failover left us on a read-only server): a 503 tells the client to
+        # retry, where a 500 would say "our bug". See events/db_errors.py.
         logger.warning("database unavailable, answered 503: %s", exc)
         return problem_response(
             status_code=503,

@@ -17,6 +17,7 @@ from bench.chaos.nemesis import Fault
 from bench.chaos.options import (
     DUPLICATES,
     POOL_CHILD_KILL,
+    POSTGRES_READ_ONLY,
     POSTGRES_RESTART,
     RABBITMQ_RESTART,
     RELAY_KILL,
@@ -120,8 +121,14 @@ def lost_check(db: Connection) -> dict:
     )
     per_consumer = Counter(consumer for consumer, *_ in rows)
     statuses = Counter(status or "no inbox row" for *_, status in rows)
+    # Every event of the workload is valid: a dead letter can only mean that a
+    # fault (a read-only window, say) was blamed on an event.
+    dead = db.rows(
+        "SELECT count(*) FROM events_inboxentry WHERE status = %s", ("dead_lettered",)
+    )
     return {
         "total": len(rows),
+        "dead_lettered": dead[0][0],
         "per_consumer": dict(per_consumer),
         "by_inbox_status": dict(statuses),
         "examples": [list(r) for r in rows[:EXAMPLES]],
@@ -392,6 +399,7 @@ def faults_check(faults: list[Fault], enabled, copies: Counter, db: Connection):
         "pool_child_kills_between_effect_and_ack": confirmed[POOL_CHILD_KILL],
         "rabbitmq_restarts": count[RABBITMQ_RESTART],
         "postgres_restarts": count[POSTGRES_RESTART],
+        "postgres_read_only_windows": count[POSTGRES_READ_ONLY],
         "duplicate_injections": count[DUPLICATES],
         "duplicates_injected": sum(copies.values()),
         "faults_that_did_not_fire": [
@@ -417,6 +425,8 @@ def verdict(result: dict) -> tuple[str, list[str]]:
 
     a, e, o = result["approvals"], result["effects"], result["order"]
     require(result["lost"]["total"] == 0, f"lost events: {result['lost']['total']}")
+    dead = result["lost"].get("dead_lettered", 0)
+    require(dead == 0, f"dead-lettered events: {dead}")
     require(
         e["double_applied_total"] == 0, f"double-applied effects: {e['double_applied']}"
     )

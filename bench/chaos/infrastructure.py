@@ -109,6 +109,81 @@ def postgres_restart(mode: str, down_seconds: float) -> Restart:
     return Restart(before, after, time.monotonic() - start)
 
 
+@dataclass
+class ReadOnlyWindow:
+    seconds: float
+    sqlstate: str | None  # what a write got while the window was open
+
+    @property
+    def refused_writes(self) -> bool:
+        return self.sqlstate == "25006"
+
+
+def _set_read_only(on: bool) -> None:
+    with psycopg.connect(
+        **PG, dbname="postgres", autocommit=True, connect_timeout=5
+    ) as conn:
+        conn.execute("SET default_transaction_read_only = off")  # this session
+        if on:
+            conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+        else:
+            conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def _write_refused_with() -> str | None:
+    """The SQLSTATE a write gets from a new session now (None: it succeeded)."""
+    with psycopg.connect(
+        **PG, dbname="postgres", autocommit=True, connect_timeout=5
+    ) as conn:
+        try:
+            conn.execute("CREATE TABLE chaos_read_only_probe (id int)")
+            conn.execute("DROP TABLE chaos_read_only_probe")
+        except psycopg.Error as exc:
+            return exc.sqlstate
+    return None
+
+
+def postgres_read_only(seconds: float) -> ReadOnlyWindow:
+    """Make the server refuse writes for `seconds`, connections left open.
+
+    ALTER SYSTEM plus a reload reaches every open session at its next statement,
+    as a failover does to pooled connections still on the former primary; no
+    connection drops, so only SQLSTATE 25006 tells the app what happened.
+    """
+    start = time.monotonic()
+    _set_read_only(True)
+    try:
+        refused = None
+        deadline = time.monotonic() + 5
+        while refused is None and time.monotonic() < deadline:
+            refused = _write_refused_with()
+            if refused is None:
+                time.sleep(0.05)
+        time.sleep(max(0.0, seconds - (time.monotonic() - start)))
+    finally:
+        _set_read_only(False)
+    return ReadOnlyWindow(seconds=time.monotonic() - start, sqlstate=refused)
+
+
+def postgres_read_write() -> bool:
+    """End a read-only window a run left behind; True if one was open."""
+    try:
+        with psycopg.connect(
+            **PG, dbname="postgres", autocommit=True, connect_timeout=5
+        ) as conn:
+            conn.execute("SET default_transaction_read_only = off")
+            left = conn.execute(
+                "SELECT setting FROM pg_file_settings"
+                " WHERE name = 'default_transaction_read_only' AND applied"
+            ).fetchall()
+    except psycopg.Error:
+        return False
+    if left:
+        _set_read_only(False)
+    return bool(left)
+
+
 # --- RabbitMQ ---------------------------------------------------------------
 
 
@@ -216,6 +291,8 @@ def rabbitmq_ensure() -> bool:
 def restore(as_found: Found) -> list[str]:
     """Bring back whatever was running when the run started; say what was done."""
     notes = []
+    if as_found.postgres and postgres_read_write():
+        notes.append("PostgreSQL was left read-only and was made writable again")
     for name, was_up, ensure in (
         ("PostgreSQL", as_found.postgres, postgres_ensure),
         ("RabbitMQ", as_found.rabbitmq, rabbitmq_ensure),

@@ -30,6 +30,7 @@ from bench.chaos.duplicates import Injector
 from bench.chaos.options import (
     DUPLICATES,
     POOL_CHILD_KILL,
+    POSTGRES_READ_ONLY,
     POSTGRES_RESTART,
     RABBITMQ_RESTART,
     RELAY_KILL,
@@ -47,6 +48,7 @@ WEIGHTS = {
     POOL_CHILD_KILL: 1,
     RABBITMQ_RESTART: 1,
     POSTGRES_RESTART: 1,
+    POSTGRES_READ_ONLY: 1,
 }
 VARIANTS = {
     RELAY_KILL: ("mid_batch", "random"),
@@ -54,6 +56,7 @@ VARIANTS = {
     POOL_CHILD_KILL: ("after_effect",),
     RABBITMQ_RESTART: ("",),
     POSTGRES_RESTART: ("",),
+    POSTGRES_READ_ONLY: ("",),
     DUPLICATES: ("",),
 }
 # The deck: every variant that must be seen at least once.
@@ -64,10 +67,15 @@ REQUIRED = [
     (POOL_CHILD_KILL, "after_effect"),
     (RABBITMQ_RESTART, ""),
     (POSTGRES_RESTART, ""),
+    (POSTGRES_READ_ONLY, ""),
     (DUPLICATES, ""),
 ]
 RETRIES = 3  # a required fault that did not take effect is dealt again this often
-SHARED = (RABBITMQ_RESTART, POSTGRES_RESTART)  # services other work depends on
+SHARED = (
+    RABBITMQ_RESTART,
+    POSTGRES_RESTART,
+    POSTGRES_READ_ONLY,
+)  # services other work depends on
 
 
 def _ms(value: float | None) -> float | None:
@@ -296,6 +304,14 @@ class Nemesis:
             "started_before": restart.before,
             "started_after": restart.after,
             "outage_s": round(restart.seconds_down, 1),
+        }
+
+    def _postgres_read_only(self, fault: Fault) -> None:
+        window = infrastructure.postgres_read_only(seconds=self.rng.uniform(2.0, 4.0))
+        fault.fired = window.refused_writes
+        fault.detail = {
+            "read_only_s": round(window.seconds, 1),
+            "write_refused_with": window.sqlstate,
         }
 
     def _duplicates(self, fault: Fault) -> None:

@@ -14,6 +14,9 @@ WORKER_KILL = "worker_kill"
 POOL_CHILD_KILL = "pool_child_kill"
 RABBITMQ_RESTART = "rabbitmq_restart"
 POSTGRES_RESTART = "postgres_restart"
+# PostgreSQL answers but refuses writes for a few seconds: what pooled connections
+# see on a former primary during a failover (SQLSTATE 25006).
+POSTGRES_READ_ONLY = "postgres_read_only"
 DUPLICATES = "duplicates"
 ALL_FAULTS = (
     RELAY_KILL,
@@ -21,6 +24,7 @@ ALL_FAULTS = (
     POOL_CHILD_KILL,
     RABBITMQ_RESTART,
     POSTGRES_RESTART,
+    POSTGRES_READ_ONLY,
     DUPLICATES,
 )
 

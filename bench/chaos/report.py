@@ -130,6 +130,7 @@ def report_text(result: dict) -> str:
         ),
         _line("RabbitMQ restarts", f["rabbitmq_restarts"]),
         _line("PostgreSQL restarts", f["postgres_restarts"]),
+        _line("PostgreSQL read-only windows", f["postgres_read_only_windows"]),
         _line(
             "duplicate copies injected",
             f"{f['duplicates_injected']} in {f['duplicate_injections']} injections",

@@ -18,3 +18,25 @@ def test_a_lost_database_connection_is_a_503_to_retry(client_for, alice, monkeyp
     # then
     assert_problem(response, 503, "service-unavailable")
     assert response["Retry-After"] == "1"
+
+
+def test_a_read_only_database_after_a_failover_is_a_503_to_retry(
+    client_for, alice, monkeypatch
+):
+    # given: the pooled connection is on a former primary that refuses writes
+    import psycopg
+    from django.db import InternalError
+
+    def read_only(**kwargs):
+        error = InternalError("cannot execute INSERT in a read-only transaction")
+        error.__cause__ = psycopg.errors.ReadOnlySqlTransaction("read-only")
+        raise error
+
+    monkeypatch.setattr("payments.selectors.payment_list", read_only)
+
+    # when
+    response = client_for(alice).get("/api/v1/payments")
+
+    # then: retry later, not "our bug"
+    assert_problem(response, 503, "service-unavailable")
+    assert response["Retry-After"] == "1"
