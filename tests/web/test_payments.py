@@ -1,6 +1,7 @@
 """The payment pages: the list and its form, one payment's decisions, its flow."""
 
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -292,3 +293,26 @@ def test_the_flow_shows_each_event_with_its_hops(alice, bob, acme_eur, browser_f
     assert flow["events"][0]["effects"]["ledger"].startswith("nothing to do")
     assert flow["pending"] is True
     assert flow["payment"]["status"] == "approved"
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_form_post_over_the_body_limit_is_a_413_and_writes_nothing(
+    settings, alice, acme_eur, browser_for, encoding
+):
+    # given
+    settings.MAX_REQUEST_BODY_BYTES = 2048
+    data = form(acme_eur, reference="x" * 3000)
+    before = written_state()
+    # when
+    if encoding == "urlencoded":
+        response = browser_for(alice).post(
+            "/payments/new",
+            urlencode(data),
+            content_type="application/x-www-form-urlencoded",
+        )
+    else:
+        response = browser_for(alice).post("/payments/new", data)
+    # then
+    assert response.status_code == 413
+    assert "at most 2048 bytes" in response.content.decode()
+    assert written_state() == before
