@@ -21,7 +21,11 @@ from rest_framework.views import APIView
 from events.models import ConsumerState, OutboxMessage, RelayState
 from payments.models import Payment
 from tests.assertions import assert_problem, written_state
-from tests.factories import payment_request_body, payment_submitted
+from tests.factories import (
+    VALID_CREDITOR_IBAN,
+    payment_request_body,
+    payment_submitted,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +314,137 @@ def test_the_problem_type_of_a_413_is_documented(client):
     # then
     assert response.status_code == 200
     assert response.json()["title"]
+
+
+# --- control and invisible characters in free text ---------------------------------
+
+# Each inside the text: whitespace at either end is trimmed before any check.
+HIDDEN = {
+    "header-injection": "Acme\nBcc: x@example.org",
+    "carriage-return": "Acme\rLtd",
+    "tab": "Acme\tLtd",
+    "nul": "Acme\x00Ltd",
+    "delete": "Acme\x7fLtd",
+    "c1-next-line": "Acme\x85Ltd",
+    "c1-csi": "Acme\x9b31mLtd",
+    "bidi-override": "Acme \u202egnp.exe",
+    "bidi-isolate": "Acme \u2066Ltd\u2069",
+    "zero-width-space": "Ac\u200bme",
+    "zero-width-joiner": "Ac\u200dme",
+    "byte-order-mark": "Ac\ufeffme",
+    "soft-hyphen": "Ac\u00adme",
+    "tag-character": "Acme\U000e0041",
+    "line-separator": "Acme\u2028Bcc: x@example.org",
+    "lone-surrogate": "Acme\ud800",
+}
+VISIBLE = [
+    "Müller & Söhne GmbH",
+    "Zoë O'Brien-Smith",
+    "株式会社テスト",
+    "Ελληνικά",
+    "Café №1 (Ünïcödé) — 50% off!",
+    "Plant Shop 🌱",
+]
+
+
+def _post_json(client, path, body, **headers):
+    # json.dumps escapes a lone surrogate, as a hostile client's JSON would.
+    return client.post(
+        path, data=json.dumps(body), content_type="application/json", **headers
+    )
+
+
+@pytest.mark.parametrize("text", HIDDEN.values(), ids=HIDDEN.keys())
+@pytest.mark.parametrize("field", ["name", "reference"])
+def test_hidden_characters_in_a_submit_are_a_400_naming_the_field(
+    client_for, alice, acme_eur, field, text
+):
+    # given
+    if field == "name":
+        body = payment_request_body(
+            acme_eur, creditor={"name": text, "iban": VALID_CREDITOR_IBAN}
+        )
+    else:
+        body = payment_request_body(acme_eur, reference=text)
+    before = everything_written()
+
+    # when
+    response = _post_json(
+        client_for(alice), "/api/v1/payments", body, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+
+    # then
+    problem = assert_problem(response, 400, "validation-error")
+    errors = problem["errors"]["creditor"] if field == "name" else problem["errors"]
+    assert list(errors) == [field]
+    assert everything_written() == before
+
+
+@pytest.mark.parametrize("text", HIDDEN.values(), ids=HIDDEN.keys())
+def test_hidden_characters_in_a_rejection_reason_are_a_400_naming_it(
+    client_for, alice, bob, acme_eur, text
+):
+    # given
+    payment = payment_submitted(by=alice, account=acme_eur)
+    before = everything_written()
+
+    # when
+    response = _post_json(
+        client_for(bob),
+        f"/api/v1/payments/{payment.id}/reject",
+        {"reason": text},
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+
+    # then
+    problem = assert_problem(response, 400, "validation-error")
+    assert list(problem["errors"]) == ["reason"]
+    assert everything_written() == before
+
+
+def test_the_refusal_says_which_character_and_where(client_for, alice, acme_eur):
+    # when
+    response = _post_json(
+        client_for(alice),
+        "/api/v1/payments",
+        payment_request_body(acme_eur, reference="INV\u202e1"),
+    )
+
+    # then
+    message = assert_problem(response, 400)["errors"]["reference"][0]
+    assert "U+202E" in message
+    assert "character 4" in message
+
+
+@pytest.mark.parametrize("name", VISIBLE)
+def test_visible_text_in_any_script_is_accepted(client_for, alice, acme_eur, name):
+    # when
+    response = _post_json(
+        client_for(alice),
+        "/api/v1/payments",
+        payment_request_body(
+            acme_eur,
+            creditor={"name": name, "iban": VALID_CREDITOR_IBAN},
+            reference=name,
+        ),
+    )
+
+    # then
+    assert response.status_code == 201, response.content
+    payment = Payment.objects.get()
+    assert (payment.creditor_name, payment.reference) == (name, name)
+
+
+def test_whitespace_around_a_name_is_trimmed_not_refused(client_for, alice, acme_eur):
+    # when
+    response = _post_json(
+        client_for(alice),
+        "/api/v1/payments",
+        payment_request_body(
+            acme_eur, creditor={"name": "\tAcme Ltd\r\n", "iban": VALID_CREDITOR_IBAN}
+        ),
+    )
+
+    # then
+    assert response.status_code == 201, response.content
+    assert Payment.objects.get().creditor_name == "Acme Ltd"
