@@ -8,7 +8,8 @@ exception handler in api/problems.py turns that into RFC 9457 problem details.
 class DomainError(Exception):
     """Base of every refusal; `kind` picks the HTTP status, `code` the problem type."""
 
-    kind = "conflict"  # invalid, forbidden, not_found, conflict, unprocessable
+    # invalid, forbidden, not_found, conflict, unprocessable, too_large, unavailable
+    kind = "conflict"
     code = "domain-error"
     title = "The request was refused"
 
@@ -60,3 +61,11 @@ class ServiceUnavailable(DomainError):
     kind = "unavailable"
     code = "service-unavailable"
     title = "Temporarily unavailable"
+
+
+class PayloadTooLarge(DomainError):
+    """The body is over MAX_REQUEST_BODY_BYTES; answered before anything reads it."""
+
+    kind = "too_large"
+    code = "payload-too-large"
+    title = "The request body is too large"

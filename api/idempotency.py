@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from api.errors import Conflict, DomainError, Invalid
 from api.models import IdempotencyKey
+from api.parsers import json_loads
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -53,9 +54,10 @@ class Claim:
 
 
 def _fingerprint(request) -> str:
+    """Hash the method, path and body; JSON nested too deep is a 400 (JsonTooDeep)."""
     raw = request._request.body
     try:
-        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(json_loads(raw), sort_keys=True, separators=(",", ":"))
         body = canonical.encode()
     except (ValueError, UnicodeDecodeError):
         body = raw

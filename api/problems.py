@@ -7,25 +7,24 @@ and DRF raises its own exceptions, and both end up here.
 import logging
 
 from django.db import IntegrityError
-from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api.errors import ConcurrentChange, DomainError, Invalid, ServiceUnavailable
+from api.plain_problems import PROBLEM_CONTENT_TYPE, TYPE_BASE, plain_problem
 from events.db_errors import is_unavailable
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-TYPE_BASE = "/api/v1/problems/"
 
 KIND_STATUS = {
     "invalid": status.HTTP_400_BAD_REQUEST,
     "forbidden": status.HTTP_403_FORBIDDEN,
     "not_found": status.HTTP_404_NOT_FOUND,
     "conflict": status.HTTP_409_CONFLICT,
+    "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unprocessable": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
@@ -146,25 +145,11 @@ def problem_exception_handler(exc, context):
     )
 
 
-def _plain_problem(status_code: int, code: str, title: str, detail: str):
-    return JsonResponse(
-        {
-            "type": TYPE_BASE + code,
-            "title": title,
-            "status": status_code,
-            "detail": detail,
-            "code": code,
-        },
-        status=status_code,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
-
-
 def not_found_view(request, exception=None):
-    return _plain_problem(404, "not-found", "Not found", "No such resource.")
+    return plain_problem(404, "not-found", "Not found", "No such resource.")
 
 
 def server_error_view(request):
-    return _plain_problem(
+    return plain_problem(
         500, "server-error", "Internal error", "Something went wrong on our side."
     )

@@ -23,7 +23,10 @@ def _problem(description: str) -> OpenApiResponse:
 
 
 PROBLEM_RESPONSES = {
-    400: _problem("Bad input (malformed JSON, invalid fields); nothing changed."),
+    400: _problem(
+        "Bad input (malformed or too deeply nested JSON, invalid fields or query "
+        "parameters, a tampered cursor); nothing changed."
+    ),
     429: _problem("Too many requests."),
 }
 READ_PROBLEMS = {
@@ -38,6 +41,7 @@ WRITE_PROBLEMS = {
     409: _problem(
         "Wrong state, concurrent change, or the same Idempotency-Key still running."
     ),
+    413: _problem("The body is over MAX_REQUEST_BODY_BYTES (default 64 KiB)."),
     415: _problem("The body must be application/json."),
     422: _problem("Idempotency-Key reused with a different request."),
 }

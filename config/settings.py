@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.RequestBodyLimitMiddleware",
     # Serves the app's own assets (Swagger UI, the demo's JS and CSS) under
     # gunicorn too: no CDN, no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -168,7 +169,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         # So a client that accepts only problem details is not refused with 406.
@@ -210,6 +211,11 @@ IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"
 # is fenced by the claim token and shares the effect's transaction), and a lease
 # left by a request that died with the database blocks retries only this long.
 IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
+
+# The largest request body read, API or form post; larger is a 413 before any of
+# it is read. A payment command is well under 1 KiB.
+MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(64 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # The amount ceiling, in major units of the payment's currency.
 PAYMENT_MAX_MAJOR_UNITS = int(os.environ.get("PAYMENT_MAX_MAJOR_UNITS", "1000000000"))

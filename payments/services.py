@@ -20,6 +20,7 @@ from payments.errors import (
     SelfApprovalForbidden,
 )
 from payments.events import payment_event_publish
+from payments.free_text import free_text_error
 from payments.iban import iban_error, iban_normalise
 from payments.locks import payment_lock
 from payments.models import DebtorAccount, Payment, PaymentStatus
@@ -48,6 +49,21 @@ def amount_check(*, amount: int, currency: str) -> None:
         )
 
 
+def _free_text_check(
+    *, creditor_name: str = "", reference: str = "", reason: str = ""
+) -> None:
+    """Refuse control and invisible characters, naming every field that holds one."""
+    errors: dict = {}
+    if error := free_text_error(creditor_name):
+        errors["creditor"] = {"name": [error]}
+    if error := free_text_error(reference):
+        errors["reference"] = [error]
+    if error := free_text_error(reason):
+        errors["reason"] = [error]
+    if errors:
+        raise Invalid(errors=errors)
+
+
 def payment_submit(
     *,
     actor,
@@ -68,6 +84,7 @@ def payment_submit(
         raise Invalid(errors={"creditor": {"name": ["Give 1 to 140 characters."]}})
     if len(reference) > 140:
         raise Invalid(errors={"reference": ["Give at most 140 characters."]})
+    _free_text_check(creditor_name=creditor_name, reference=reference)
     iban = iban_normalise(creditor_iban)
     if error := iban_error(iban):
         raise Invalid(errors={"creditor": {"iban": [error]}})
@@ -155,6 +172,7 @@ def payment_reject(*, payment_id, actor, reason: str) -> Payment:
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(errors={"reason": ["A rejection needs a reason."]})
+    _free_text_check(reason=reason)
 
     def apply(payment: Payment) -> None:
         payment.status = PaymentStatus.REJECTED

@@ -6,8 +6,15 @@ payments service remains the authority and checks again.
 
 from django import forms
 
+from payments.free_text import free_text_error
 from payments.iban import iban_error, iban_normalise
 from web.amounts import AmountError, amount_parse
+
+
+def printable_text(value: str) -> None:
+    """Refuse control and invisible characters (payments/free_text.py's rule)."""
+    if error := free_text_error(value):
+        raise forms.ValidationError(error)
 
 
 class PaymentSubmitForm(forms.Form):
@@ -18,14 +25,21 @@ class PaymentSubmitForm(forms.Form):
         help_text="In major units, e.g. 125.50",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
-    creditor_name = forms.CharField(label="Pay to (name)", max_length=140)
+    creditor_name = forms.CharField(
+        label="Pay to (name)", max_length=140, validators=[printable_text]
+    )
     creditor_iban = forms.CharField(
         label="Creditor IBAN",
         max_length=42,
         help_text="Spaces are fine, e.g. DE89 3704 0044 0532 0130 00",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    reference = forms.CharField(label="Reference", max_length=140, required=False)
+    reference = forms.CharField(
+        label="Reference",
+        max_length=140,
+        required=False,
+        validators=[printable_text],
+    )
 
     def __init__(self, *args, accounts, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,4 +96,5 @@ class RejectForm(forms.Form):
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": "e.g. Wrong creditor IBAN"}),
         error_messages={"required": "A rejection needs a reason."},
+        validators=[printable_text],
     )

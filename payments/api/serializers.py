@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from contracts.currencies import MINOR_UNITS
 from events.api.serializers import DeliverySerializer
+from payments.free_text import free_text_error
 from payments.iban import iban_error, iban_normalise
 from payments.models import DebtorAccount, Payment, PaymentStatus
 
@@ -27,8 +28,14 @@ class MinorUnitsField(serializers.Field):
         return value
 
 
+def printable_text(value: str) -> None:
+    """Refuse control and invisible characters (payments/free_text.py's rule)."""
+    if error := free_text_error(value):
+        raise serializers.ValidationError(error)
+
+
 class CreditorSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=140)
+    name = serializers.CharField(max_length=140, validators=[printable_text])
     iban = serializers.CharField(max_length=42)
 
     def validate_iban(self, value: str) -> str:
@@ -44,7 +51,11 @@ class PaymentSubmitSerializer(serializers.Serializer):
     currency = serializers.CharField(min_length=3, max_length=3)
     creditor = CreditorSerializer()
     reference = serializers.CharField(
-        max_length=140, required=False, allow_blank=True, default=""
+        max_length=140,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[printable_text],
     )
 
     def validate_currency(self, value: str) -> str:
@@ -54,7 +65,7 @@ class PaymentSubmitSerializer(serializers.Serializer):
 
 
 class PaymentRejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.CharField(max_length=500, validators=[printable_text])
 
 
 class PaymentStatusFilterSerializer(serializers.Serializer):

@@ -1,6 +1,7 @@
 """The payment pages: the list and its form, one payment's decisions, its flow."""
 
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -292,3 +293,67 @@ def test_the_flow_shows_each_event_with_its_hops(alice, bob, acme_eur, browser_f
     assert flow["events"][0]["effects"]["ledger"].startswith("nothing to do")
     assert flow["pending"] is True
     assert flow["payment"]["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("creditor_name", "Acme\nBcc: x@example.org"),
+        ("creditor_name", "Acme \u202egnp.exe"),
+        ("reference", "INV\u200b-1"),
+        ("reference", "INV\x7f-1"),
+    ],
+)
+def test_control_and_invisible_characters_are_refused_beside_their_field(
+    alice, acme_eur, browser_for, field, value
+):
+    # given
+    before = written_state()
+    # when
+    response = browser_for(alice).post(
+        "/payments/new", form(acme_eur, **{field: value})
+    )
+    # then
+    page = response.content.decode()
+    assert response.status_code == 200
+    error_block = page.split(f'id="id_{field}_error"', 1)[1].split("</div>", 1)[0]
+    assert "Must not contain" in error_block
+    assert written_state() == before
+
+
+def test_a_hidden_character_in_a_rejection_reason_is_refused_and_said(
+    alice, bob, acme_eur, browser_for
+):
+    # given
+    payment = payment_submitted(by=alice, account=acme_eur)
+    before = written_state()
+    # when
+    refused = browser_for(bob).post(
+        f"/payments/{payment.id}/reject", {"reason": "No\r\nBcc: x"}, follow=True
+    )
+    # then
+    assert "Must not contain a control character (U+000D" in refused.content.decode()
+    assert written_state() == before
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_form_post_over_the_body_limit_is_a_413_and_writes_nothing(
+    settings, alice, acme_eur, browser_for, encoding
+):
+    # given
+    settings.MAX_REQUEST_BODY_BYTES = 2048
+    data = form(acme_eur, reference="x" * 3000)
+    before = written_state()
+    # when
+    if encoding == "urlencoded":
+        response = browser_for(alice).post(
+            "/payments/new",
+            urlencode(data),
+            content_type="application/x-www-form-urlencoded",
+        )
+    else:
+        response = browser_for(alice).post("/payments/new", data)
+    # then
+    assert response.status_code == 413
+    assert "at most 2048 bytes" in response.content.decode()
+    assert written_state() == before

@@ -194,7 +194,7 @@ def payment_approve(request, payment_id):
 def payment_reject(request, payment_id):
     form = RejectForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "A rejection needs a reason.")
+        messages.error(request, form.errors["reason"][0])
         return redirect("web:payment", payment_id=payment_id)
     return _decide(
         request,

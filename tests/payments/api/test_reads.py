@@ -76,8 +76,9 @@ def test_an_invalid_cursor_is_a_problem(client_for, alice):
     # when
     response = client_for(alice).get("/api/v1/payments?cursor=bm9uc2Vuc2U")
 
-    # then
-    assert_problem(response, 404, "not-found")
+    # then: a malformed query parameter, like a malformed ?status=
+    problem = assert_problem(response, 400, "validation-error")
+    assert list(problem["errors"]) == ["cursor"]
 
 
 @pytest.mark.parametrize(
