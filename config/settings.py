@@ -5,10 +5,11 @@ needed); `DATABASE_URL` and `CELERY_BROKER_URL` switch to PostgreSQL and RabbitM
 """
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from config.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -17,27 +18,17 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 def env_flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value is None:
+    # Empty counts as unset: docker-compose.yml passes `${NAME:-}` through.
+    if value is None or not value.strip():
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key() -> str:
-    # A key from the environment wins; otherwise one is made once per checkout and
-    # kept out of git, so no secret is ever committed and sessions survive restarts.
-    if key := os.environ.get("DJANGO_SECRET_KEY"):
-        return key
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
 DEBUG = env_flag("DJANGO_DEBUG")
-# Demo mode unlocks demo users with a known password and the fault controls.
+# Demo mode unlocks demo users with a known password and the fault controls;
+# off, the app refuses a published or empty key.
 DEMO_MODE = env_flag("DEMO_MODE")
+SECRET_KEY = secret_key(os.environ, demo_mode=DEMO_MODE, var_dir=VAR_DIR)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin
