@@ -25,14 +25,38 @@ def env_flag(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_flag("DJANGO_DEBUG")
-# Demo mode unlocks demo users with a known password and the fault controls;
-# off, the app refuses a published or empty key.
+# Demo mode unlocks demo users with a known password, the fault controls and
+# plain HTTP; off, the app refuses a published or empty key and expects HTTPS.
 DEMO_MODE = env_flag("DEMO_MODE")
 SECRET_KEY = secret_key(os.environ, demo_mode=DEMO_MODE, var_dir=VAR_DIR)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin
 ]
+
+# HTTPS, for a deployment behind a TLS-terminating proxy: on by default outside
+# demo mode and DEBUG, so `check --deploy` is clean with only DJANGO_SECRET_KEY
+# set; off in the demo, which serves plain HTTP on 127.0.0.1. Each can be set
+# on its own (docs/operations.md#production-settings).
+_https = not DEMO_MODE and not DEBUG
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", _https)
+SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", _https)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS") or (31_536_000 if _https else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", _https)
+# Which request header says the proxy received HTTPS, e.g. "X-Forwarded-Proto"
+# (value "https") or "X-Forwarded-Ssl=on". Unset, no header is trusted: set it
+# only when the proxy overwrites that header on every request, or a client could
+# claim HTTPS for a plain request.
+if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _name, _, _value = _proxy_header.partition("=")
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _name.strip().upper().replace("-", "_"),
+        _value.strip() or "https",
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
