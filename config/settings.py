@@ -5,10 +5,11 @@ needed); `DATABASE_URL` and `CELERY_BROKER_URL` switch to PostgreSQL and RabbitM
 """
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from config.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -17,31 +18,45 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 def env_flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value is None:
+    # Empty counts as unset: docker-compose.yml passes `${NAME:-}` through.
+    if value is None or not value.strip():
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key() -> str:
-    # A key from the environment wins; otherwise one is made once per checkout and
-    # kept out of git, so no secret is ever committed and sessions survive restarts.
-    if key := os.environ.get("DJANGO_SECRET_KEY"):
-        return key
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
 DEBUG = env_flag("DJANGO_DEBUG")
-# Demo mode unlocks demo users with a known password and the fault controls.
+# Demo mode unlocks demo users with a known password, the fault controls and
+# plain HTTP; off, the app refuses a published or empty key and expects HTTPS.
 DEMO_MODE = env_flag("DEMO_MODE")
+SECRET_KEY = secret_key(os.environ, demo_mode=DEMO_MODE, var_dir=VAR_DIR)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin
 ]
+
+# HTTPS, for a deployment behind a TLS-terminating proxy: on by default outside
+# demo mode and DEBUG, so `check --deploy` is clean with only DJANGO_SECRET_KEY
+# set; off in the demo, which serves plain HTTP on 127.0.0.1. Each can be set
+# on its own (docs/operations.md#production-settings).
+_https = not DEMO_MODE and not DEBUG
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", _https)
+SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", _https)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS") or (31_536_000 if _https else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", _https)
+# Which request header says the proxy received HTTPS, e.g. "X-Forwarded-Proto"
+# (value "https") or "X-Forwarded-Ssl=on". Unset, no header is trusted: set it
+# only when the proxy overwrites that header on every request, or a client could
+# claim HTTPS for a plain request.
+if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _name, _, _value = _proxy_header.partition("=")
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _name.strip().upper().replace("-", "_"),
+        _value.strip() or "https",
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -5,6 +5,7 @@ Each run gets its own database and RabbitMQ virtual host, so it cannot disturb
 """
 
 import contextlib
+import secrets
 import socket
 import subprocess
 import time
@@ -122,7 +123,11 @@ def stack_up(
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
             "CELERY_BROKER_URL": f"{RABBIT}:{broker_port}/{name}",
             "VAR_DIR": str(tmp_path / "var"),
-            "DJANGO_SECRET_KEY": "e2e-" + uuid.uuid4().hex,
+            # The e2e stacks sign in as the demo users over plain HTTP on
+            # 127.0.0.1: demo mode, with a fresh key per run (the compose
+            # file's published default is refused outside demo mode anyway).
+            "DEMO_MODE": "1",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "TEST_DB_SUFFIX": None,
             "CONSUMER_RETRY_BACKOFF": "0.2",

@@ -47,6 +47,18 @@ def _private_cache():
     override.disable()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http():
+    """Let the test client speak plain HTTP, as the demo does.
+
+    Tests run outside demo mode, where settings redirect every HTTP request to
+    HTTPS; only the redirect is switched off, so the cookies stay `Secure` and
+    tests/config/test_production_settings.py checks the real defaults.
+    """
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _postgres_gate(request):
     if (

@@ -51,6 +51,8 @@ class PaymentListCreateApi(APIView):
         ],
         responses={200: PaymentPageSerializer, **PROBLEM_RESPONSES, **READ_PROBLEMS},
         summary="List payments (cursor pagination, newest first)",
+        # An APIView's GET is named "retrieve", colliding with the detail view's.
+        operation_id="payments_list",
         tags=["payments"],
     )
     def get(self, request):
