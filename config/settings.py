@@ -161,6 +161,9 @@ DEFAULT_FROM_EMAIL = "payments@example.com"
 # drives hundreds of writes per second.
 WRITE_RATE_LIMIT = os.environ.get("WRITE_RATE_LIMIT") or None
 
+LOGIN_URL = "web:sign-in"
+LOGIN_REDIRECT_URL = "web:payments"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous call gets 401 with WWW-Authenticate.

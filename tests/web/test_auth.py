@@ -135,3 +135,85 @@ def test_the_switch_refuses_a_get_and_an_external_next(seeded, client):
     # then: signed in, but sent home rather than to another host
     assert signed_in_as(client) == "bob"
     assert switched["Location"] == "/payments"
+
+
+# --- where a sign-in lands (issue 14) ----------------------------------------------
+
+
+def test_signing_in_without_next_lands_on_the_payments_page(client, alice):
+    # when
+    signed = client.post("/sign-in", {"username": "alice", "password": "demo-password"})
+    # then
+    assert signed.status_code == 302
+    assert signed["Location"] == "/payments"
+    page = client.get(signed["Location"])
+    assert page.status_code == 200
+    assert '<strong data-testid="current-user">alice</strong>' in page.content.decode()
+
+
+def test_signing_in_follows_a_next_on_this_site(client, alice):
+    # when
+    signed = client.post(
+        "/sign-in",
+        {"username": "alice", "password": "demo-password", "next": "/ledger"},
+    )
+    # then
+    assert signed["Location"] == "/ledger"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/payments", "http://testserver.evil/"],
+)
+def test_a_next_off_the_site_is_ignored(client, alice, target):
+    # when
+    signed = client.post(
+        "/sign-in",
+        {"username": "alice", "password": "demo-password", "next": target},
+    )
+    # then: signed in, and sent to the payments, not to another host
+    assert signed_in_as(client) == "alice"
+    assert signed["Location"] == "/payments"
+
+
+def test_the_sign_in_page_does_not_carry_an_off_site_next(client):
+    # when
+    page = client.get("/sign-in?next=https://evil.example/").content.decode()
+    # then
+    assert "evil.example" not in page
+
+
+def test_signing_out_then_in_as_someone_else_lands_on_their_payments(
+    client, alice, bob
+):
+    # given
+    client.post("/sign-in", {"username": "alice", "password": "demo-password"})
+    signed_out = client.post("/sign-out")
+    assert signed_out["Location"] == "/sign-in"
+    # when
+    signed = client.post(
+        signed_out["Location"], {"username": "bob", "password": "demo-password"}
+    )
+    # then
+    assert signed["Location"] == "/payments"
+    page = client.get("/payments").content.decode()
+    assert '<strong data-testid="current-user">bob</strong>' in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/profile/",
+        "/no-such-page",
+        "/payments/00000000-0000-4000-8000-000000000000",
+    ],
+)
+def test_a_not_found_page_shows_no_lesson(alice, browser_for, path):
+    # when
+    response = browser_for(alice).get(path)
+    # then
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Not found</h1>" in html
+    assert 'class="lesson"' not in html
+    assert "Commands are not events" not in html

@@ -13,6 +13,8 @@ from web.pages import not_found, render_page
 
 
 class SignInView(LoginView):
+    """Django's LoginView: without a safe `next`, it lands on LOGIN_REDIRECT_URL."""
+
     template_name = "web/sign_in.html"
     redirect_authenticated_user = True
 
@@ -26,7 +28,7 @@ def _next_url(request) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return "web:payments"
+    return settings.LOGIN_REDIRECT_URL
 
 
 @require_POST
