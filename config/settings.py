@@ -190,11 +190,15 @@ for _name, _rate in (
 ):
     if _rate and not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
         raise ValueError(f"{_name} must look like 10/min, not {_rate!r}")
+# An API token is refused this long after it was issued; the client obtains another.
+API_TOKEN_TTL_HOURS = float(os.environ.get("API_TOKEN_TTL_HOURS", "24"))
+if API_TOKEN_TTL_HOURS <= 0:
+    raise ValueError("API_TOKEN_TTL_HOURS must be positive")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous call gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "api.auth_tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
