@@ -112,12 +112,14 @@ def sign_in_attempt(request, username: str | None) -> float | None:
     for key, allowed, window in limits:
         history = [at for at in stored.get(key, []) if at > now - window]
         if len(history) >= allowed:
-            # One attempt frees up when the oldest that fills the budget ages out.
-            waits.append(history[len(history) - allowed] + window - now)
+            # One attempt frees up when the oldest that fills the budget ages out
+            # (a budget of 0 never frees up: wait a whole window).
+            frees_at = history[-allowed] + window if allowed else now + window
+            waits.append(frees_at - now)
         histories[key] = (history, window)
     if waits:
         logger.warning(
-            "sign-in throttled: username %r from %s", (username or "")[:150], address
+            "sign-in throttled: username %r from %r", (username or "")[:150], address
         )
         return max(max(waits), 1.0)
     for key, (history, window) in histories.items():

@@ -175,6 +175,19 @@ def test_guessing_one_username_from_many_addresses_is_throttled(
     assert list(Token.objects.values_list("user__username", flat=True)) == ["bob"]
 
 
+def test_a_budget_of_zero_refuses_every_sign_in(anonymous, alice, settings):
+    # given
+    settings.AUTH_USER_RATE_LIMIT = "0/min"
+
+    # when
+    response = _login(anonymous)
+
+    # then
+    assert_problem(response, 429, "rate-limited")
+    assert int(response["Retry-After"]) == 60
+    assert not Token.objects.exists()
+
+
 @pytest.fixture
 def behind_a_proxy(settings):
     """The app behind a load balancer in 10.0.0.0/8 that appends X-Forwarded-For."""
