@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from api.auth_tokens import TokenExpired
 from api.errors import ConcurrentChange, DomainError, Invalid, ServiceUnavailable
 from api.plain_problems import PROBLEM_CONTENT_TYPE, TYPE_BASE, plain_problem
 from events.db_errors import is_unavailable
@@ -34,6 +35,8 @@ DRF_PROBLEMS = {
     exceptions.ParseError: ("malformed-request", "The request body is not valid JSON"),
     exceptions.ValidationError: ("validation-error", "The request is not valid"),
     exceptions.NotAuthenticated: ("not-authenticated", "Authentication required"),
+    # Before its base class: the first match names the problem.
+    TokenExpired: ("token-expired", "The token has expired"),
     exceptions.AuthenticationFailed: ("authentication-failed", "Authentication failed"),
     exceptions.PermissionDenied: ("forbidden", "Not allowed"),
     exceptions.NotFound: ("not-found", "Not found"),

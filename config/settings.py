@@ -4,7 +4,9 @@ Defaults give the embedded mode (SQLite and kombu's filesystem broker, no server
 needed); `DATABASE_URL` and `CELERY_BROKER_URL` switch to PostgreSQL and RabbitMQ.
 """
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -177,10 +179,42 @@ DEFAULT_FROM_EMAIL = "payments@example.com"
 # drives hundreds of writes per second.
 WRITE_RATE_LIMIT = os.environ.get("WRITE_RATE_LIMIT") or None
 
+# Sign-in: one backend for every door (web form, token endpoint, admin, sessions)
+# throttles password attempts and refuses demo accounts outside demo mode.
+AUTHENTICATION_BACKENDS = ["api.auth_backends.SignInBackend"]
+LOGIN_URL = "web:sign-in"
+LOGIN_REDIRECT_URL = "web:payments"
+# Sign-in attempts, right or wrong, per client address and per username ("" = off).
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10/min")
+AUTH_USER_RATE_LIMIT = os.environ.get("AUTH_USER_RATE_LIMIT", "10/min")
+# Proxies (addresses or networks) whose X-Forwarded-For names the client; with
+# none, the header is ignored, as anyone can send it.
+TRUSTED_PROXIES = [
+    entry.strip()
+    for entry in os.environ.get("TRUSTED_PROXIES", "").split(",")
+    if entry.strip()
+]
+# A typo fails at start rather than on every sign-in.
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"TRUSTED_PROXIES: {exc}") from None
+for _name, _rate in (
+    ("AUTH_RATE_LIMIT", AUTH_RATE_LIMIT),
+    ("AUTH_USER_RATE_LIMIT", AUTH_USER_RATE_LIMIT),
+):
+    if _rate and not re.fullmatch(r"\d+/[smhd][a-z]*", _rate):
+        raise ValueError(f"{_name} must look like 10/min, not {_rate!r}")
+# An API token is refused this long after it was issued; the client obtains another.
+API_TOKEN_TTL_HOURS = float(os.environ.get("API_TOKEN_TTL_HOURS", "24"))
+if API_TOKEN_TTL_HOURS <= 0:
+    raise ValueError("API_TOKEN_TTL_HOURS must be positive")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous call gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "api.auth_tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -192,7 +226,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.WriteRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "auth": os.environ.get("AUTH_RATE_LIMIT", "10/min"),
         "write": WRITE_RATE_LIMIT,
     },
     "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",

@@ -53,8 +53,9 @@ def render_page(
 
 
 def not_found(request, detail: str = "No such page."):
+    # No lesson: a missing page teaches nothing, and any banner would mislead.
     return render_page(
-        request, "web/not_found.html", {"detail": detail}, lesson="payments", status=404
+        request, "web/not_found.html", {"detail": detail}, lesson=None, status=404
     )
 
 

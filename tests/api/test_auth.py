@@ -3,7 +3,6 @@
 import pytest
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from payments.models import Payment
@@ -20,22 +19,6 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def auth_rate(settings):
-    """Set the token endpoint's rate, e.g. auth_rate("2/min")."""
-
-    def set_rate(rate: str) -> None:
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {
-                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-                "auth": rate,
-            },
-        }
-
-    return set_rate
 
 
 @pytest.fixture
@@ -112,10 +95,10 @@ def test_missing_credentials_are_a_400_problem(anonymous, alice, body):
 
 
 def test_password_guessing_is_throttled_with_429_and_retry_after(
-    anonymous, alice, auth_rate
+    anonymous, alice, settings
 ):
     # given
-    auth_rate("2/min")
+    settings.AUTH_RATE_LIMIT = "2/min"
     guesses = [_login(anonymous, password=f"guess-{n}") for n in range(2)]
 
     # when
@@ -128,9 +111,9 @@ def test_password_guessing_is_throttled_with_429_and_retry_after(
     assert not Token.objects.exists()
 
 
-def test_the_token_endpoint_is_throttled_by_default(anonymous, alice):
+def test_the_token_endpoint_is_throttled_by_default(anonymous, alice, settings):
     # given
-    allowed, _ = api_settings.DEFAULT_THROTTLE_RATES["auth"].split("/")
+    allowed, _ = settings.AUTH_RATE_LIMIT.split("/")
     answers = [
         _login(anonymous, password="guess").status_code for _ in range(int(allowed))
     ]
@@ -143,9 +126,9 @@ def test_the_token_endpoint_is_throttled_by_default(anonymous, alice):
     assert_problem(response, 429, "rate-limited")
 
 
-def test_the_throttle_counts_per_client_address(anonymous, alice, auth_rate):
+def test_the_throttle_counts_per_client_address(anonymous, alice, settings):
     # given
-    auth_rate("2/min")
+    settings.AUTH_RATE_LIMIT = "2/min"
     for _ in range(2):
         _login(anonymous, password="guess", REMOTE_ADDR="10.0.0.1")
 
@@ -157,15 +140,132 @@ def test_the_throttle_counts_per_client_address(anonymous, alice, auth_rate):
 
 
 def test_a_forged_forwarded_for_header_does_not_escape_the_throttle(
-    anonymous, alice, auth_rate
+    anonymous, alice, settings
 ):
     # given
-    auth_rate("2/min")
+    settings.AUTH_RATE_LIMIT = "2/min"
     for n in range(2):
         _login(anonymous, password="guess", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
 
     # when
     response = _login(anonymous, HTTP_X_FORWARDED_FOR="203.0.113.99")
+
+    # then
+    assert_problem(response, 429, "rate-limited")
+    assert not Token.objects.exists()
+
+
+def test_guessing_one_username_from_many_addresses_is_throttled(
+    anonymous, alice, bob, settings
+):
+    # given: each guess from another address, all at alice
+    settings.AUTH_USER_RATE_LIMIT = "2/min"
+    for n in range(2):
+        _login(anonymous, password="guess", REMOTE_ADDR=f"198.51.100.{n}")
+
+    # when
+    response = _login(anonymous, REMOTE_ADDR="198.51.100.9")
+    other_user = _login(anonymous, "bob", REMOTE_ADDR="198.51.100.9")
+
+    # then: alice is throttled from every address, bob is not
+    problem = assert_problem(response, 429, "rate-limited")
+    assert "sign-in attempts" in problem["detail"]
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert other_user.status_code == 200
+    assert list(Token.objects.values_list("user__username", flat=True)) == ["bob"]
+
+
+def test_a_budget_of_zero_refuses_every_sign_in(anonymous, alice, settings):
+    # given
+    settings.AUTH_USER_RATE_LIMIT = "0/min"
+
+    # when
+    response = _login(anonymous)
+
+    # then
+    assert_problem(response, 429, "rate-limited")
+    assert int(response["Retry-After"]) == 60
+    assert not Token.objects.exists()
+
+
+@pytest.fixture
+def behind_a_proxy(settings):
+    """The app behind a load balancer in 10.0.0.0/8 that appends X-Forwarded-For."""
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    settings.AUTH_RATE_LIMIT = "2/min"
+
+    def via_proxy(forwarded_for: str) -> dict:
+        return {"REMOTE_ADDR": "10.1.2.3", "HTTP_X_FORWARDED_FOR": forwarded_for}
+
+    return via_proxy
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_budget(
+    anonymous, alice, bob, behind_a_proxy
+):
+    # given: one client at 203.0.113.5 spends its budget, through the proxy
+    for username in ("alice", "bob"):
+        _login(anonymous, username, "guess", **behind_a_proxy("203.0.113.5"))
+
+    # when
+    same_client = _login(anonymous, **behind_a_proxy("203.0.113.5"))
+    other_client = _login(anonymous, **behind_a_proxy("203.0.113.6"))
+
+    # then
+    assert_problem(same_client, 429, "rate-limited")
+    assert other_client.status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_client_cannot_name_its_own_address(
+    anonymous, alice, bob, behind_a_proxy
+):
+    # given: a client writes a new X-Forwarded-For each time, and the proxy
+    # appends the address it really came from
+    for n, username in enumerate(("alice", "bob")):
+        _login(
+            anonymous, username, "guess", **behind_a_proxy(f"192.0.2.{n}, 203.0.113.5")
+        )
+
+    # when
+    response = _login(anonymous, **behind_a_proxy("192.0.2.99, 203.0.113.5"))
+
+    # then: every guess counted against 203.0.113.5
+    assert_problem(response, 429, "rate-limited")
+    assert not Token.objects.exists()
+
+
+def test_a_chain_of_trusted_proxies_is_read_from_the_right(
+    anonymous, alice, bob, behind_a_proxy
+):
+    # given: guesses from 203.0.113.5, straight to the front proxy and through
+    # an inner one (10.9.9.9, also trusted)
+    _login(anonymous, "alice", "guess", **behind_a_proxy("203.0.113.5"))
+    _login(anonymous, "bob", "guess", **behind_a_proxy("203.0.113.5, 10.9.9.9"))
+
+    # when
+    response = _login(anonymous, **behind_a_proxy("192.0.2.1, 203.0.113.5, 10.9.9.9"))
+
+    # then
+    assert_problem(response, 429, "rate-limited")
+
+
+def test_a_forwarded_for_header_from_an_untrusted_peer_is_ignored(
+    anonymous, alice, bob, behind_a_proxy
+):
+    # given: a client that reaches the app directly, not through the proxy
+    for n, username in enumerate(("alice", "bob")):
+        _login(
+            anonymous,
+            username,
+            "guess",
+            REMOTE_ADDR="203.0.113.5",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+
+    # when
+    response = _login(
+        anonymous, REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="198.51.100.99"
+    )
 
     # then
     assert_problem(response, 429, "rate-limited")

@@ -2,7 +2,8 @@
 
 alice submits a payment; bob approves it; the flow shows all three consumers
 applying PaymentApproved; a redelivery is skipped by each; the ledger holds one
-entry and alice one approval notice. bob approves with the keyboard alone. No
+entry and alice one approval notice; alice signs out and carol signs in with the
+form, landing on the payments. bob approves with the keyboard alone. No
 console errors, no other host, and the pages fit 1280x800 and 390x844. Each
 step leaves a screenshot in test-artefacts/browser/.
 """
@@ -136,7 +137,30 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     expect(page.get_by_text("bob approved your payment")).to_be_visible()
     watched.shot("07-alice-told-once")
 
+    # alice signs out, and carol signs in with the form (no `next`): she lands
+    # on her payments, not on a "Not found" page
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    page.get_by_label("Username", exact=True).fill("carol")
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_test_id("current-user")).to_have_text("carol")
+    assert page.url == watched.base + "/payments"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Payments")
+    expect(page.get_by_role("link", name="Bolt Supplies GmbH")).to_be_visible()
+    watched.shot("08-carol-signed-in-by-form")
     watched.assert_clean()
+
+    # a page that does not exist says so, under no unrelated lesson; its 404 is
+    # the one thing Chromium reports
+    response = watched.go("/accounts/profile/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(page.locator("aside.lesson")).to_have_count(0)
+    watched.shot("09-not-found-without-a-lesson")
+    assert watched.console_errors == [
+        "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    ]
 
 
 PAGES = ["/payments", "/ledger", "/notifications", "/reconciliation", "/events",

@@ -1,13 +1,24 @@
-"""Sign-in, sign-out and the demo user switch, which never works outside demo mode."""
+"""Sign-in (where it lands, its throttle), sign-out, and the demo user switch."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
 from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from payments.management.commands.seed_demo import seed_demo
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Sign-in attempts are counted in the cache: no test inherits another's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def signed_in_as(client: Client) -> str | None:
@@ -135,3 +146,182 @@ def test_the_switch_refuses_a_get_and_an_external_next(seeded, client):
     # then: signed in, but sent home rather than to another host
     assert signed_in_as(client) == "bob"
     assert switched["Location"] == "/payments"
+
+
+# --- where a sign-in lands (issue 14) ----------------------------------------------
+
+
+def test_signing_in_without_next_lands_on_the_payments_page(client, alice):
+    # when
+    signed = client.post("/sign-in", {"username": "alice", "password": "demo-password"})
+    # then
+    assert signed.status_code == 302
+    assert signed["Location"] == "/payments"
+    page = client.get(signed["Location"])
+    assert page.status_code == 200
+    assert '<strong data-testid="current-user">alice</strong>' in page.content.decode()
+
+
+def test_signing_in_follows_a_next_on_this_site(client, alice):
+    # when
+    signed = client.post(
+        "/sign-in",
+        {"username": "alice", "password": "demo-password", "next": "/ledger"},
+    )
+    # then
+    assert signed["Location"] == "/ledger"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/payments", "http://testserver.evil/"],
+)
+def test_a_next_off_the_site_is_ignored(client, alice, target):
+    # when
+    signed = client.post(
+        "/sign-in",
+        {"username": "alice", "password": "demo-password", "next": target},
+    )
+    # then: signed in, and sent to the payments, not to another host
+    assert signed_in_as(client) == "alice"
+    assert signed["Location"] == "/payments"
+
+
+def test_the_sign_in_page_does_not_carry_an_off_site_next(client):
+    # when
+    page = client.get("/sign-in?next=https://evil.example/").content.decode()
+    # then
+    assert "evil.example" not in page
+
+
+def test_signing_out_then_in_as_someone_else_lands_on_their_payments(
+    client, alice, bob
+):
+    # given
+    client.post("/sign-in", {"username": "alice", "password": "demo-password"})
+    signed_out = client.post("/sign-out")
+    assert signed_out["Location"] == "/sign-in"
+    # when
+    signed = client.post(
+        signed_out["Location"], {"username": "bob", "password": "demo-password"}
+    )
+    # then
+    assert signed["Location"] == "/payments"
+    page = client.get("/payments").content.decode()
+    assert '<strong data-testid="current-user">bob</strong>' in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/profile/",
+        "/no-such-page",
+        "/payments/00000000-0000-4000-8000-000000000000",
+    ],
+)
+def test_a_not_found_page_shows_no_lesson(alice, browser_for, path):
+    # when
+    response = browser_for(alice).get(path)
+    # then
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Not found</h1>" in html
+    assert 'class="lesson"' not in html
+    assert "Commands are not events" not in html
+
+
+# --- throttled sign-in (issue 8, item 7) -------------------------------------------
+
+
+@pytest.fixture
+def two_attempts_per_user(settings):
+    settings.AUTH_USER_RATE_LIMIT = "2/min"
+
+
+def test_a_throttled_sign_in_is_a_429_page_that_signs_nobody_in(
+    client, alice, two_attempts_per_user
+):
+    # given: two wrong guesses
+    for n in range(2):
+        client.post("/sign-in", {"username": "alice", "password": f"guess-{n}"})
+    # when: even the right password, once throttled
+    response = client.post(
+        "/sign-in", {"username": "alice", "password": "demo-password"}
+    )
+    # then
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    html = response.content.decode()
+    assert "Too many sign-in attempts" in html
+    assert "Please enter a correct username" not in html
+    assert signed_in_as(client) is None
+
+
+def test_the_web_form_and_the_token_endpoint_share_one_budget(
+    client, alice, two_attempts_per_user
+):
+    # given: two guesses on the web form
+    for n in range(2):
+        client.post("/sign-in", {"username": "alice", "password": f"guess-{n}"})
+    # when
+    response = APIClient().post(
+        "/api/v1/auth/token",
+        {"username": "alice", "password": "demo-password"},
+        format="json",
+    )
+    # then
+    assert response.status_code == 429
+    assert not Token.objects.exists()
+
+
+def test_the_admin_sign_in_counts_against_the_same_budget(
+    client, alice, two_attempts_per_user
+):
+    # given: two guesses at the admin's login
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    for n in range(2):
+        client.post("/admin/login/", {"username": "root", "password": f"guess-{n}"})
+    # when
+    response = client.post(
+        "/sign-in", {"username": "root", "password": "demo-password"}
+    )
+    # then
+    assert response.status_code == 429
+    assert signed_in_as(client) is None
+
+
+def test_the_address_budget_spans_usernames(client, alice, bob, settings):
+    # given
+    settings.AUTH_RATE_LIMIT = "2/min"
+    for username in ("alice", "bob"):
+        client.post("/sign-in", {"username": username, "password": "guess"})
+    # when
+    response = client.post("/sign-in", {"username": "carol", "password": "guess"})
+    # then
+    assert response.status_code == 429
+
+
+# --- demo accounts outside demo mode (issue 8, item 5) -----------------------------
+
+
+def test_outside_demo_mode_a_demo_user_cannot_sign_in_by_form(seeded, settings, client):
+    # given
+    settings.DEMO_MODE = False
+    # when
+    response = client.post("/sign-in", {"username": "bob", "password": "demo-password"})
+    # then
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert signed_in_as(client) is None
+
+
+def test_turning_demo_mode_off_ends_a_demo_users_session(seeded, settings, client):
+    # given: bob, switched to while the demo ran, can see the payments
+    client.post("/demo/switch", {"username": "bob"})
+    assert client.get("/payments").status_code == 200
+    # when
+    settings.DEMO_MODE = False
+    response = client.get("/payments")
+    # then: asked to sign in again
+    assert response.status_code == 302
+    assert response["Location"] == "/sign-in?next=/payments"

@@ -1,5 +1,7 @@
 """Sign in and out, and the demo's one-click user switch."""
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -8,16 +10,40 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from api.auth_backends import BACKEND, sign_in_wait
 from web.demo import SwitchRefused, demo_user_for_switch
 from web.pages import not_found, render_page
 
 
 class SignInView(LoginView):
+    """Django's LoginView: without a safe `next`, it lands on LOGIN_REDIRECT_URL.
+
+    The backend throttles attempts (api/auth_backends.py); a throttled one is
+    answered 429 here, before any password is checked.
+    """
+
     template_name = "web/sign_in.html"
     redirect_authenticated_user = True
 
+    def form_invalid(self, form):
+        wait = sign_in_wait(self.request)
+        if wait is None:
+            return super().form_invalid(form)
+        seconds = math.ceil(wait)
+        response = self.render_to_response(
+            self.get_context_data(form=form, sign_in_wait=seconds), status=429
+        )
+        response["Retry-After"] = str(seconds)
+        return response
+
     def render_to_response(self, context, **response_kwargs):
-        return render_page(self.request, self.template_name, context, lesson="sign_in")
+        return render_page(
+            self.request,
+            self.template_name,
+            context,
+            lesson="sign_in",
+            status=response_kwargs.get("status", 200),
+        )
 
 
 def _next_url(request) -> str:
@@ -26,7 +52,7 @@ def _next_url(request) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return "web:payments"
+    return settings.LOGIN_REDIRECT_URL
 
 
 @require_POST
@@ -45,6 +71,6 @@ def demo_switch(request):
             lesson="sign_in",
             status=403,
         )
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=BACKEND)
     messages.info(request, f"You are now {user.get_username()}.")
     return redirect(_next_url(request))

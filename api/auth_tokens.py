@@ -1,0 +1,61 @@
+"""API tokens that expire: DRF's Token, valid for API_TOKEN_TTL_HOURS after issue.
+
+DRF's tokens never expire on their own; its `created` time is when one was
+issued, so a token older than the TTL is refused with 401 `token-expired` and
+the token endpoint replaces it. See docs/api.md#authentication.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+
+from api.auth_accounts import sign_in_permitted
+
+
+class TokenExpired(exceptions.AuthenticationFailed):
+    default_detail = "The token has expired; obtain a new one."
+    default_code = "token_expired"
+
+
+def token_expires_at(token) -> datetime:
+    return token.created + timedelta(hours=settings.API_TOKEN_TTL_HOURS)
+
+
+def token_issue(*, user):
+    """Return the user's token, a fresh one if theirs has expired.
+
+    A valid token is returned again (one token per user, so a second client does
+    not sign the first out); its expiry does not move.
+    """
+    Token = ExpiringTokenAuthentication().get_model()
+    token, created = Token.objects.get_or_create(user=user)
+    if not created and token_expires_at(token) <= timezone.now():
+        # By key, not by user: a concurrent request may already have replaced
+        # it, and get_or_create then returns that one.
+        Token.objects.filter(key=token.key).delete()
+        token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>`, refused once expired or for a demo account."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        expires_at = token_expires_at(token)
+        if expires_at <= timezone.now():
+            # Kept until the owner obtains a new one, so every use of it says
+            # why it fails rather than "Invalid token."
+            at = f"{expires_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+            raise TokenExpired(
+                f"This token expired at {at}; obtain a new one from "
+                "POST /api/v1/auth/token."
+            )
+        if not sign_in_permitted(user):
+            raise exceptions.AuthenticationFailed(
+                "Demo accounts work only in demo mode; this token is refused."
+            )
+        return user, token
