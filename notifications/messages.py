@@ -77,3 +77,14 @@ def rejected_message(data: dict) -> tuple[str, str]:
         f"Payment {data['payment_id']}"
     )
     return subject, body
+
+
+def cancelled_message(data: dict) -> tuple[str, str]:
+    subject = f"Withdrawn: {_amount_to_creditor(data)}"
+    body = (
+        f"{_username(data['actor'])} withdrew the payment of "
+        f"{_payment_line(data)}.\n"
+        "It no longer needs your decision.\n\n"
+        f"Payment {data['payment_id']}"
+    )
+    return subject, body

@@ -212,11 +212,47 @@ def test_a_submitter_of_another_organisation_is_not_told(
     assert mail.outbox == []
 
 
-def test_notifications_act_only_on_submitted_approved_and_rejected():
+def test_a_withdrawn_payment_tells_those_asked_to_decide(
+    django_capture_on_commit_callbacks, acme, alice, bob, carol, gina
+):
+    # given: alice withdraws a payment that bob and carol were asked to decide
+    event = payment_event("PaymentCancelled", organisation=acme, submitted_by=alice)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert recipients(event) == {"bob", "carol"}
+    assert sorted((m.to[0], m.subject) for m in mail.outbox) == [
+        ("bob@example.com", "Withdrawn: 125.50 EUR to Initech Supplies"),
+        ("carol@example.com", "Withdrawn: 125.50 EUR to Initech Supplies"),
+    ]
+    assert "alice withdrew the payment of 125.50 EUR" in mail.outbox[0].body
+    assert "no longer needs your decision" in mail.outbox[0].body
+
+
+def test_a_withdrawal_by_an_approver_does_not_tell_the_submitter(
+    django_capture_on_commit_callbacks, acme, bob, carol
+):
+    # given: carol (maker and approver) withdraws her own payment
+    event = payment_event("PaymentCancelled", organisation=acme, submitted_by=carol)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then: as for the submission, only the other approver was asked
+    assert recipients(event) == {"bob"}
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+
+
+def test_notifications_act_on_submitted_approved_rejected_and_cancelled():
     assert set(HANDLERS) == {
         ("PaymentSubmitted", 1),
         ("PaymentApproved", 1),
         ("PaymentRejected", 1),
+        ("PaymentCancelled", 1),
     }
 
 
