@@ -173,6 +173,37 @@ CACHES = {
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# The SMTP backend's server; used only when EMAIL_BACKEND is the SMTP backend.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS") == "1"
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL") == "1"
+# Seconds any one SMTP operation may take: without it a mail server that stops
+# answering holds the sender for ever (Django's default is no timeout).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Notification e-mails (notifications/emails.py): attempts before an e-mail is
+# marked failed, the backoff between them, how long a claim lasts, how many
+# e-mails one sweep pass claims, how often the worker sweeps.
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = int(
+    os.environ.get("NOTIFICATION_EMAIL_MAX_ATTEMPTS", "8")
+)
+NOTIFICATION_EMAIL_RETRY_SECONDS = float(
+    os.environ.get("NOTIFICATION_EMAIL_RETRY_SECONDS", "60")
+)
+NOTIFICATION_EMAIL_RETRY_MAX_SECONDS = float(
+    os.environ.get("NOTIFICATION_EMAIL_RETRY_MAX_SECONDS", "3600")
+)
+NOTIFICATION_EMAIL_CLAIM_SECONDS = float(
+    os.environ.get("NOTIFICATION_EMAIL_CLAIM_SECONDS", "300")
+)
+NOTIFICATION_EMAIL_BATCH_SIZE = int(
+    os.environ.get("NOTIFICATION_EMAIL_BATCH_SIZE", "50")
+)
+NOTIFICATION_EMAIL_SWEEP_SECONDS = float(
+    os.environ.get("NOTIFICATION_EMAIL_SWEEP_SECONDS", "10")
+)
 DEFAULT_FROM_EMAIL = "payments@example.com"
 
 # Per-user write limit, e.g. "600/min"; off by default because the benchmark

@@ -1,4 +1,5 @@
-"""Turn payment events into notifications: approvers on submit, submitter after.
+"""Turn payment events into notifications: approvers on submit and withdrawal,
+the submitter on a decision.
 
 The consumer machinery (events/inbox.py) calls these inside one transaction with
 the inbox row, at most once per event; e-mails leave only after that commit.
@@ -26,17 +27,28 @@ def _submitter(data: dict) -> list:
     )
 
 
-def on_payment_submitted(event: Event) -> None:
-    """Tell every approver except the submitter (maker-checker) about the payment."""
-    data = event.data
-    recipients = [
+def _deciders(data: dict) -> list:
+    # Every approver except the submitter (maker-checker): who may decide.
+    return [
         user
         for user in approver_list(organisation_id=data["organisation_id"])
         if user.pk != data["submitted_by"]["id"]
     ]
-    subject, body = messages.submitted_message(data)
+
+
+def on_payment_submitted(event: Event) -> None:
+    """Ask every approver except the submitter to decide on the payment."""
+    subject, body = messages.submitted_message(event.data)
     notification_create_many(
-        event=event, recipients=recipients, subject=subject, body=body
+        event=event, recipients=_deciders(event.data), subject=subject, body=body
+    )
+
+
+def on_payment_cancelled(event: Event) -> None:
+    """Tell those asked to decide that the payment was withdrawn before a decision."""
+    subject, body = messages.cancelled_message(event.data)
+    notification_create_many(
+        event=event, recipients=_deciders(event.data), subject=subject, body=body
     )
 
 
@@ -60,4 +72,5 @@ HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentSubmitted", 1): on_payment_submitted,
     ("PaymentApproved", 1): on_payment_approved,
     ("PaymentRejected", 1): on_payment_rejected,
+    ("PaymentCancelled", 1): on_payment_cancelled,
 }

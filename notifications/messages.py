@@ -1,21 +1,56 @@
-"""The words of each notification, built from the event payload alone."""
+"""The words of each notification, built from the event payload alone.
+
+Payload text is whatever a user typed (a creditor name, a username), so each
+value goes through `one_line` before it is placed in a subject or a body line:
+a subject becomes a mail header, where a line break would start a new header.
+"""
+
+import unicodedata
 
 from contracts.currencies import format_amount
+
+# Cc: control characters (line breaks included); Zl/Zp: Unicode line and
+# paragraph separators. Each becomes a space, so the words stay apart.
+_BREAKING = {"Cc", "Zl", "Zp"}
+# Cf: invisible format characters (bidi overrides, zero-width spaces) that can
+# make a name display as another; they carry nothing worth keeping.
+_INVISIBLE = {"Cf"}
+
+
+def one_line(text: str) -> str:
+    """Return `text` on one line, without control or invisible format characters."""
+    cleaned = "".join(
+        " "
+        if unicodedata.category(char) in _BREAKING
+        else ""
+        if unicodedata.category(char) in _INVISIBLE
+        else char
+        for char in text
+    )
+    return " ".join(cleaned.split())
 
 
 def _payment_line(data: dict) -> str:
     reference = f", reference {data['reference']!r}" if data["reference"] else ""
     return (
         f"{format_amount(data['amount'], data['currency'])} to "
-        f"{data['creditor_name']} from {data['debtor_iban']}{reference}"
+        f"{one_line(data['creditor_name'])} from {data['debtor_iban']}{reference}"
     )
 
 
-def submitted_message(data: dict) -> tuple[str, str]:
+def _amount_to_creditor(data: dict) -> str:
     amount = format_amount(data["amount"], data["currency"])
-    subject = f"Approval needed: {amount} to {data['creditor_name']}"
+    return f"{amount} to {one_line(data['creditor_name'])}"
+
+
+def _username(user: dict) -> str:
+    return one_line(user["username"])
+
+
+def submitted_message(data: dict) -> tuple[str, str]:
+    subject = f"Approval needed: {_amount_to_creditor(data)}"
     body = (
-        f"{data['submitted_by']['username']} submitted a payment of "
+        f"{_username(data['submitted_by'])} submitted a payment of "
         f"{_payment_line(data)}.\n"
         "It is waiting for an approver other than the submitter.\n\n"
         f"Payment {data['payment_id']}"
@@ -24,10 +59,9 @@ def submitted_message(data: dict) -> tuple[str, str]:
 
 
 def approved_message(data: dict) -> tuple[str, str]:
-    amount = format_amount(data["amount"], data["currency"])
-    subject = f"Approved: your payment of {amount} to {data['creditor_name']}"
+    subject = f"Approved: your payment of {_amount_to_creditor(data)}"
     body = (
-        f"{data['actor']['username']} approved your payment of "
+        f"{_username(data['actor'])} approved your payment of "
         f"{_payment_line(data)}.\n\n"
         f"Payment {data['payment_id']}"
     )
@@ -35,12 +69,22 @@ def approved_message(data: dict) -> tuple[str, str]:
 
 
 def rejected_message(data: dict) -> tuple[str, str]:
-    amount = format_amount(data["amount"], data["currency"])
-    subject = f"Rejected: your payment of {amount} to {data['creditor_name']}"
+    subject = f"Rejected: your payment of {_amount_to_creditor(data)}"
     body = (
-        f"{data['actor']['username']} rejected your payment of "
+        f"{_username(data['actor'])} rejected your payment of "
         f"{_payment_line(data)}.\n"
         f"Reason: {data['reason']}\n\n"
+        f"Payment {data['payment_id']}"
+    )
+    return subject, body
+
+
+def cancelled_message(data: dict) -> tuple[str, str]:
+    subject = f"Withdrawn: {_amount_to_creditor(data)}"
+    body = (
+        f"{_username(data['actor'])} withdrew the payment of "
+        f"{_payment_line(data)}.\n"
+        "It no longer needs your decision.\n\n"
         f"Payment {data['payment_id']}"
     )
     return subject, body

@@ -1,13 +1,21 @@
-"""Notifications: what a user was told about a payment, and whether it was e-mailed.
+"""Notifications: what a user was told about a payment, and the e-mail that follows.
 
-The row is the intent, written in the consumer's transaction; `email_sent_at`
-records the e-mail that follows after commit (see services.py).
+The row is the intent, written in the consumer's transaction; it is also the
+e-mail's outbox entry, claimed, sent and marked with no transaction open
+around the send (see notifications/emails.py).
 """
 
 import uuid
 
 from django.conf import settings
 from django.db import models
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending"  # to be sent, at `email_next_attempt_at` or after
+    SENT = "sent"
+    FAILED = "failed"  # given up: `email_error` says why; never retried
+    NO_ADDRESS = "no_address"  # the recipient has no e-mail address
 
 
 class Notification(models.Model):
@@ -28,6 +36,15 @@ class Notification(models.Model):
     subject = models.CharField(max_length=200)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    email_status = models.CharField(
+        max_length=20, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    # Each claim counts one attempt and fences the marks that follow it.
+    email_attempts = models.PositiveIntegerField(default=0)
+    # When a pending e-mail is due: a claim pushes it past its lease, a failed
+    # attempt past its backoff.
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.TextField(blank=True, default="")
     email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -42,10 +59,11 @@ class Notification(models.Model):
             models.Index(
                 fields=["recipient", "-created_at"], name="notifications_inbox"
             ),
+            # The sweep's claim: the pending e-mails, longest due first.
             models.Index(
-                fields=["created_at"],
-                name="notifications_email_unsent",
-                condition=models.Q(email_sent_at__isnull=True),
+                fields=["email_next_attempt_at"],
+                name="notifications_email_due",
+                condition=models.Q(email_status="pending"),
             ),
         ]
 

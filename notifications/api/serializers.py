@@ -18,5 +18,8 @@ class NotificationSerializer(serializers.ModelSerializer):
             "subject",
             "body",
             "created_at",
+            "email_status",
+            "email_attempts",
+            "email_error",
             "email_sent_at",
         ]

@@ -43,6 +43,9 @@ def test_the_caller_sees_only_their_own_notifications(client_for, alice, events)
         "subject": "Approved: your payment of 125.50 EUR to Initech Supplies",
         "body": notification["body"],
         "created_at": notification["created_at"],
+        "email_status": "no_address",
+        "email_attempts": 0,
+        "email_error": "",
         "email_sent_at": None,
     }
     assert "bob approved your payment" in notification["body"]

@@ -1,18 +1,14 @@
 """The notifications consumer: who is told what, and each e-mail leaves once."""
 
 import uuid
-from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 
+from notifications.emails import notification_email_send, notification_emails_send_due
 from notifications.handlers import HANDLERS
-from notifications.models import Notification
-from notifications.services import (
-    notification_email_send,
-    notification_emails_send_pending,
-)
+from notifications.models import EmailStatus, Notification
 from tests.events_builders import payment_event
 from tests.factories import UserFactory
 
@@ -172,14 +168,13 @@ def test_sending_a_notification_twice_emails_it_once(acme, alice, bob):
     assert notification.email_sent_at is not None
 
 
-def test_the_pending_sweep_sends_what_the_callback_missed(acme, alice, bob):
+def test_the_sweep_sends_what_the_callback_missed(acme, alice, bob):
     # given: a notification whose after-commit send never ran
     apply(payment_event("PaymentApproved", organisation=acme, submitted_by=alice))
 
-    # when / then: too young to be considered lost
-    assert notification_emails_send_pending(older_than=timedelta(minutes=1)) == 0
-    assert notification_emails_send_pending(older_than=timedelta(0)) == 1
-    assert notification_emails_send_pending(older_than=timedelta(0)) == 0
+    # when / then
+    assert notification_emails_send_due().sent == 1
+    assert notification_emails_send_due().claimed == 0
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
 
 
@@ -195,8 +190,11 @@ def test_a_user_without_an_email_address_is_notified_but_not_emailed(
         apply(event)
 
     # then
-    assert Notification.objects.get(recipient=dave).email_sent_at is None
+    notification = Notification.objects.get(recipient=dave)
+    assert notification.email_status == EmailStatus.NO_ADDRESS
+    assert notification.email_sent_at is None
     assert "dave" not in {m.to[0].split("@")[0] for m in mail.outbox}
+    assert notification_emails_send_due().claimed == 0
 
 
 def test_a_submitter_of_another_organisation_is_not_told(
@@ -214,11 +212,47 @@ def test_a_submitter_of_another_organisation_is_not_told(
     assert mail.outbox == []
 
 
-def test_notifications_act_only_on_submitted_approved_and_rejected():
+def test_a_withdrawn_payment_tells_those_asked_to_decide(
+    django_capture_on_commit_callbacks, acme, alice, bob, carol, gina
+):
+    # given: alice withdraws a payment that bob and carol were asked to decide
+    event = payment_event("PaymentCancelled", organisation=acme, submitted_by=alice)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert recipients(event) == {"bob", "carol"}
+    assert sorted((m.to[0], m.subject) for m in mail.outbox) == [
+        ("bob@example.com", "Withdrawn: 125.50 EUR to Initech Supplies"),
+        ("carol@example.com", "Withdrawn: 125.50 EUR to Initech Supplies"),
+    ]
+    assert "alice withdrew the payment of 125.50 EUR" in mail.outbox[0].body
+    assert "no longer needs your decision" in mail.outbox[0].body
+
+
+def test_a_withdrawal_by_an_approver_does_not_tell_the_submitter(
+    django_capture_on_commit_callbacks, acme, bob, carol
+):
+    # given: carol (maker and approver) withdraws her own payment
+    event = payment_event("PaymentCancelled", organisation=acme, submitted_by=carol)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then: as for the submission, only the other approver was asked
+    assert recipients(event) == {"bob"}
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+
+
+def test_notifications_act_on_submitted_approved_rejected_and_cancelled():
     assert set(HANDLERS) == {
         ("PaymentSubmitted", 1),
         ("PaymentApproved", 1),
         ("PaymentRejected", 1),
+        ("PaymentCancelled", 1),
     }
 
 

@@ -1,0 +1,104 @@
+"""Where e-mails are sent from: a thread of the notifications worker, or inline.
+
+In the worker, a slow mail server must hold up neither the event being
+consumed (the after-commit send) nor the worker's main loop (where its
+periodic timer runs the sweep), so both only hand the work to one background
+thread per process. Anything else that records notifications (a test, a
+management command) sends inline after commit. See notifications/emails.py.
+"""
+
+import logging
+import os
+import threading
+
+from django.db import connection
+
+from notifications.emails import notification_emails_send, notification_emails_send_due
+
+logger = logging.getLogger(__name__)
+
+
+class EmailSender:
+    """Send e-mails on a background thread once `enable()`d; inline until then."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._reset()
+        # A forked worker child inherits the flag but neither the thread nor a
+        # lock it may have held: it starts its own on first use.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._ids: list = []
+        self._sweep = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def enable(self) -> None:
+        self.enabled = True
+
+    def send_after_commit(self, notification_ids) -> None:
+        """E-mail just-committed notifications: queue them, or send them now."""
+        if not self.enabled:
+            notification_emails_send(notification_ids=notification_ids)
+            return
+        with self._condition:
+            self._ids.extend(notification_ids)
+            self._wake()
+
+    def sweep(self) -> None:
+        """Sweep for due e-mails: on the thread once enabled, so the caller (the
+        worker's timer) never waits on the mail server; inline until then."""
+        if not self.enabled:
+            notification_emails_send_due()
+            return
+        with self._condition:
+            self._sweep = True
+            self._wake()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread after the pass in hand, and send inline from now on."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        self.enabled = False
+        self._reset()
+
+    def _wake(self) -> None:
+        # Called with the condition held.
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="notification-emails", daemon=True
+            )
+            self._thread.start()
+        self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not (self._ids or self._sweep or self._stopping):
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                ids, self._ids = self._ids, []
+                sweep, self._sweep = self._sweep, False
+            try:
+                if ids:
+                    notification_emails_send(notification_ids=ids)
+                # A full pass with the server answering: more may be due now.
+                if sweep and notification_emails_send_due().more:
+                    with self._condition:
+                        self._sweep = True
+            except Exception:
+                logger.exception("sending notification e-mails failed; will retry")
+            finally:
+                # This thread's own connection; closed so that an idle worker
+                # holds none, and a test database can be dropped.
+                connection.close()
+
+
+email_sender = EmailSender()
