@@ -24,6 +24,7 @@ EFFECTS = {
     ("notifications", "PaymentSubmitted"): "tells the approvers",
     ("notifications", "PaymentApproved"): "tells the submitter",
     ("notifications", "PaymentRejected"): "tells the submitter",
+    ("notifications", "PaymentCancelled"): "tells the approvers it was withdrawn",
     ("reconciliation", "PaymentApproved"): "expects the settlement",
 }
 HANDLED = {

@@ -138,3 +138,31 @@ def test_a_user_outside_every_organisation_is_told_so(outsider, browser_for):
 def test_the_pages_own_json_stays_out_of_the_public_api_document(client):
     paths = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()["paths"]
     assert all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_the_inbox_says_when_an_e_mail_was_given_up(alice, acme, browser_for):
+    # given: one e-mail sent, one the sender gave up on after its attempts
+    import uuid
+
+    from notifications.models import EmailStatus, Notification
+
+    for status, subject in ((EmailStatus.SENT, "Sent"), (EmailStatus.FAILED, "Lost")):
+        Notification.objects.create(
+            recipient=alice,
+            organisation=acme,
+            payment_id=uuid.uuid4(),
+            event_id=uuid.uuid4(),
+            event_type="PaymentApproved",
+            subject=subject,
+            body="...",
+            email_status=status,
+            email_attempts=8,
+            email_error="SMTPRecipientsRefused",
+        )
+
+    # when
+    page = browser_for(alice).get("/notifications").content.decode()
+
+    # then: the failure is visible, not "not sent yet"
+    assert "e-mail failed after 8 attempts" in page
+    assert "e-mail not sent yet" not in page
