@@ -251,6 +251,14 @@ RELAY_BACKOFF_MAX_SECONDS = float(os.environ.get("RELAY_BACKOFF_MAX_SECONDS", "3
 RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "10"))
 # Published outbox rows are kept this long for replay, then pruned.
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))
+# Applied inbox rows and delivery records (the consumers' history) are kept this
+# long, longer than the outbox, so every replayable event still shows its story.
+INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
+DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "30"))
+# run_housekeeping runs every prune this often.
+HOUSEKEEPING_INTERVAL_MINUTES = float(
+    os.environ.get("HOUSEKEEPING_INTERVAL_MINUTES", "10")
+)
 
 CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
 # Tasks a worker runs on one database connection before it opens a fresh one.
