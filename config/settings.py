@@ -38,6 +38,12 @@ SECRET_KEY = _secret_key()
 DEBUG = env_flag("DJANGO_DEBUG")
 # Demo mode unlocks demo users with a known password and the fault controls.
 DEMO_MODE = env_flag("DEMO_MODE")
+# In demo mode these demo users may also use the controls that act for every
+# organisation (relay and consumer pause, queue rewrites) and see the shared
+# queues; otherwise only staff may (organisations/selectors.py is_operator).
+DEMO_OPERATORS = [
+    name for name in os.environ.get("DEMO_OPERATORS", "bob,carol").split(",") if name
+]
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin
