@@ -31,6 +31,12 @@ DEBUG = env_flag("DJANGO_DEBUG")
 # plain HTTP; off, the app refuses a published or empty key and expects HTTPS.
 DEMO_MODE = env_flag("DEMO_MODE")
 SECRET_KEY = secret_key(os.environ, demo_mode=DEMO_MODE, var_dir=VAR_DIR)
+# In demo mode these demo users may also use the controls that act for every
+# organisation (relay and consumer pause, queue rewrites) and see the shared
+# queues; otherwise only staff may (organisations/selectors.py is_operator).
+DEMO_OPERATORS = [
+    name for name in os.environ.get("DEMO_OPERATORS", "bob,carol").split(",") if name
+]
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin
@@ -336,6 +342,14 @@ RELAY_BACKOFF_MAX_SECONDS = float(os.environ.get("RELAY_BACKOFF_MAX_SECONDS", "3
 RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "10"))
 # Published outbox rows are kept this long for replay, then pruned.
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))
+# Applied inbox rows and delivery records (the consumers' history) are kept this
+# long, longer than the outbox, so every replayable event still shows its story.
+INBOX_RETENTION_DAYS = int(os.environ.get("INBOX_RETENTION_DAYS", "30"))
+DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "30"))
+# run_housekeeping runs every prune this often.
+HOUSEKEEPING_INTERVAL_MINUTES = float(
+    os.environ.get("HOUSEKEEPING_INTERVAL_MINUTES", "10")
+)
 
 CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
 # Tasks a worker runs on one database connection before it opens a fresh one.

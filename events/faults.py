@@ -4,7 +4,7 @@ offline consumer and a dead letter on purpose, and watch the consumers stay corr
 Nothing here deletes consumer data or bypasses the inbox: every control only adds
 deliveries or moves messages between one consumer's own queues, so what the
 consumers do next is exactly what they would do with a misbehaving broker.
-Tenant-scoped controls find events through the envelope's `organisation_id`.
+Tenant-scoped controls find events through the outbox's `organisation_id` column.
 See docs/lessons/fault-controls.md.
 """
 
@@ -15,10 +15,11 @@ from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from api.errors import Conflict, DomainError, NotFound
-from events.models import ConsumerPosition, ConsumerState, OutboxMessage
+from events.models import ConsumerPosition, ConsumerState
 from events.publishers import BrokerUnavailable
 from events.queues import Taken, send, taken, to_queue
 from events.relay import outgoing
+from events.selectors import organisation_event_list
 from events.topology import dead_letter_queue_name, partition_of, partition_queue_name
 
 # Headers dead_letter() adds; a redriven message goes back as it first arrived.
@@ -73,11 +74,7 @@ def consumer_check(name: str) -> str:
 
 
 def _organisation_events(organisation_id):
-    if organisation_id is None:
-        return OutboxMessage.objects.none()
-    return OutboxMessage.objects.filter(
-        envelope__data__organisation_id=str(organisation_id)
-    )
+    return organisation_event_list(organisation_id=organisation_id)
 
 
 def _sent(messages) -> int:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from contracts.registry import validate
 from events.envelope import Event
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
+from events.tenancy import organisation_of
 
 logger = logging.getLogger("events.inbox")
 
@@ -67,6 +68,8 @@ def _inbox_fields(event: Event) -> dict:
         "sequence": event.sequence,
         "partition_key": event.partition_key,
         "envelope": event.envelope,
+        # Indexed, so one organisation's trouble is found without reading JSON.
+        "organisation_id": organisation_of(event.envelope),
     }
 
 

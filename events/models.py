@@ -21,6 +21,9 @@ class OutboxMessage(models.Model):
     partition_key = models.CharField(max_length=200)
     sequence = models.PositiveIntegerField(help_text="Per subject, from 1, no gaps.")
     envelope = models.JSONField()
+    organisation_id = models.UUIDField(
+        null=True, blank=True, help_text="The envelope's data.organisation_id."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -43,6 +46,8 @@ class OutboxMessage(models.Model):
                 condition=models.Q(published_at__isnull=True),
             ),
             models.Index(fields=["subject", "sequence"], name="outbox_subject_seq"),
+            # One organisation's events, newest first: the event log and the lab.
+            models.Index(fields=["organisation_id", "id"], name="outbox_organisation"),
         ]
 
     def __str__(self) -> str:
@@ -73,6 +78,9 @@ class InboxEntry(models.Model):
     partition_key = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices)
     envelope = models.JSONField()
+    organisation_id = models.UUIDField(
+        null=True, blank=True, help_text="The envelope's data.organisation_id."
+    )
     error = models.TextField(blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
@@ -88,6 +96,16 @@ class InboxEntry(models.Model):
                 fields=["consumer", "subject", "sequence"],
                 name="inbox_parked",
                 condition=models.Q(status="parked"),
+            ),
+            # One organisation's dead-lettered and parked events.
+            models.Index(
+                fields=["organisation_id", "status"], name="inbox_organisation"
+            ),
+            # What retention may delete: applied rows, oldest first.
+            models.Index(
+                fields=["applied_at"],
+                name="inbox_applied_at",
+                condition=models.Q(status="applied"),
             ),
         ]
 
@@ -123,7 +141,10 @@ class Delivery(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["consumer", "status"])]
+        indexes = [
+            models.Index(fields=["consumer", "status"]),
+            models.Index(fields=["at"], name="delivery_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.consumer} {self.event_id} {self.status}"

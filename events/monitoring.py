@@ -3,14 +3,18 @@
 The broker answers "how much is waiting"; the database answers "what went wrong"
 (dead letters, parked events) and "is anyone there" (pause flag, heartbeat). A
 broker that cannot be reached makes the backlog unknown, never the page fail.
+The queues hold every organisation's messages, so this whole view is for
+operators; members see events/organisation_monitoring.py instead.
 See docs/lessons/fault-controls.md.
 """
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 from kombu import Connection
@@ -22,6 +26,33 @@ from events.topology import dead_letter_queue_name, partition_queue_name
 # mean the process is gone (or stuck), not merely slow.
 HEARTBEAT_FRESH = timedelta(seconds=10)
 NOT_DECLARED = "not declared"
+# Every open consumers page and fault lab polls once a second; the broker is
+# asked at most once per this many seconds, whoever polls (the cache is shared
+# by the web processes of a host).
+DEPTHS_FRESH_SECONDS = 2
+
+
+def cached(key: str, compute, seconds: float = DEPTHS_FRESH_SECONDS):
+    """Return compute()'s value, computed at most once per `seconds` per key.
+
+    While one caller computes a missing value, the others get the last one
+    known (if any) instead of computing it too: a poll storm at the moment
+    the value expires still costs one computation, not one per poller.
+    """
+    value = cache.get(key)
+    if value is not None:
+        return value
+    if not cache.add(f"{key}:computing", True, seconds):
+        last = cache.get(f"{key}:last")
+        if last is not None:
+            return last
+    try:
+        value = compute()
+    finally:
+        cache.delete(f"{key}:computing")
+    cache.set(key, value, seconds)
+    cache.set(f"{key}:last", value, seconds * 30)
+    return value
 
 
 @dataclass
@@ -85,11 +116,21 @@ def _amqp_depths(names: list[str]) -> Depths:
     return depths
 
 
-def queue_depths(names: list[str]) -> Depths:
-    """Return the number of messages waiting in each named queue."""
+def _depths_read(names: list[str]) -> Depths:
     if settings.CELERY_BROKER_URL.startswith("filesystem:"):
         return _filesystem_depths(names)
     return _amqp_depths(names)
+
+
+def queue_depths(names: list[str]) -> Depths:
+    """Return the number of messages waiting in each named queue.
+
+    Read at most once per DEPTHS_FRESH_SECONDS (a failure too, so a broker
+    that is away is not asked again by every poll while it times out).
+    """
+    where = (settings.CELERY_BROKER_URL, repr(settings.CELERY_BROKER_TRANSPORT_OPTIONS))
+    digest = hashlib.sha256(repr((where, names)).encode()).hexdigest()[:32]
+    return cached(f"events:queue-depths:{digest}", lambda: _depths_read(names))
 
 
 def _per_consumer(status: str) -> dict[str, int]:
@@ -154,7 +195,7 @@ def consumer_overview() -> dict:
                 "parked": parked.get(consumer, 0),
             }
         )
-    return {"results": results, "broker_error": depths.broker_error}
+    return {"scope": "global", "results": results, "broker_error": depths.broker_error}
 
 
 def _partitions() -> range:

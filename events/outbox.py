@@ -10,6 +10,7 @@ from django.db import connection
 from contracts.registry import validate
 from events.envelope import envelope_build
 from events.models import OutboxMessage
+from events.tenancy import organisation_of
 
 NOTIFY_CHANNEL = "outbox"
 
@@ -64,4 +65,5 @@ def publish(
         partition_key=partition_key,
         sequence=sequence,
         envelope=envelope,
+        organisation_id=organisation_of(envelope),
     )

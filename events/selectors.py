@@ -1,4 +1,4 @@
-"""Reads of the outbox for the APIs that show an aggregate's events."""
+"""Reads of the outbox for the APIs that show an aggregate's or a tenant's events."""
 
 from collections import defaultdict
 
@@ -12,6 +12,18 @@ def event_list(*, source: str, subject: str) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(source=source, subject=subject).order_by(
         "sequence"
     )
+
+
+def organisation_event_list(*, organisation_id) -> QuerySet[OutboxMessage]:
+    """Return the organisation's events (none for no organisation), unordered.
+
+    Filters on the indexed `organisation_id` column that publish() fills from the
+    payload, never on the JSON itself.
+    """
+    if organisation_id is None:
+        # filter(organisation_id=None) would mean IS NULL: every untenanted event.
+        return OutboxMessage.objects.none()
+    return OutboxMessage.objects.filter(organisation_id=organisation_id)
 
 
 def deliveries_by_event(event_ids) -> dict:

@@ -1,5 +1,6 @@
 """Reads of tenancy: which organisation a user acts for, and who holds a role."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from api.errors import Forbidden
@@ -18,6 +19,42 @@ class RoleRequired(Forbidden):
 
     code = "role-required"
     title = "Your role does not allow this"
+
+
+class OperatorRequired(Forbidden):
+    """The control or view acts on what every organisation shares."""
+
+    code = "operator-required"
+    title = "Only an operator may do this"
+
+
+def is_operator(*, user) -> bool:
+    """Whether the user may see and switch what every organisation shares.
+
+    The broker's queues (with other tenants' messages in them), the relay and
+    each consumer's pause switch serve all organisations at once, so a member's
+    role inside one organisation is not enough: staff only, and in demo mode
+    also the demo users named in settings.DEMO_OPERATORS, so the presenter can
+    drive the fault lab. This is the one place that decides it.
+    """
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return settings.DEMO_MODE and user.get_username() in settings.DEMO_OPERATORS
+
+
+def operator_check(*, user) -> None:
+    """Raise OperatorRequired unless the user is an operator (see is_operator)."""
+    if not is_operator(user=user):
+        raise OperatorRequired(
+            "This acts on queues and switches every organisation shares: staff "
+            "only (in demo mode also the demo operators: "
+            f"{', '.join(settings.DEMO_OPERATORS) or 'none'})."
+            if settings.DEMO_MODE
+            else "This acts on queues and switches every organisation shares: "
+            "staff only."
+        )
 
 
 def membership_get(*, user) -> Membership | None:
@@ -57,9 +94,12 @@ def approver_list(*, organisation_id) -> list:
 __all__ = [
     "Membership",
     "NoOrganisation",
+    "OperatorRequired",
     "Organisation",
     "RoleRequired",
     "approver_list",
+    "is_operator",
     "membership_get",
+    "operator_check",
     "organisation_id_for",
 ]

@@ -5,7 +5,8 @@
 - redrive from the outbox: the honest way out of a poison message, which a plain
   redrive would only dead-letter again (the fault travels inside the message);
 - replay one organisation's events to one consumer (events/replay.py);
-- a test payment submitted and approved by the demo users, maker-checker intact.
+- a test payment, submitted as the signed-in user through the payments service
+  (approving it is the payments service's own command, maker-checker intact).
 
 Like events/faults.py, nothing here deletes consumer data or bypasses the inbox.
 See docs/lessons/fault-controls.md and docs/demo.md.
@@ -25,10 +26,9 @@ from events.publishers import BrokerUnavailable
 from events.queues import send, taken, to_queue
 from events.replay import events_replay
 from events.topology import dead_letter_queue_name, partition_of, partition_queue_name
-from organisations.models import Membership
-from payments.selectors import account_list
-from payments.services import payment_approve, payment_submit
-from web.demo import DEMO_USERNAMES
+from organisations.selectors import organisation_id_for
+from payments.selectors import account_list, payment_list
+from payments.services import payment_submit
 from web.selectors import organisation_events
 
 
@@ -44,7 +44,7 @@ class NothingToRepair(NotFound):
 
 class DemoPaymentNotPossible(Conflict):
     code = "demo-payment-not-possible"
-    title = "The demo users cannot make this payment"
+    title = "The lab cannot make this payment"
 
 
 def _sent(messages) -> int:
@@ -238,46 +238,22 @@ CREDITORS = itertools.cycle(
 )
 
 
-def _demo_members(organisation_id):
-    return list(
-        Membership.objects.filter(
-            organisation_id=organisation_id,
-            user__username__in=DEMO_USERNAMES,
-            user__is_active=True,
-        )
-        .select_related("user")
-        .order_by("user__username")
-    )
+def lab_payment_submit(*, actor):
+    """Submit a payment with made-up creditor details, as `actor`.
 
-
-def demo_approver(*, organisation_id, submitter):
-    """Return a demo approver of the organisation other than the submitter."""
-    for member in _demo_members(organisation_id):
-        if member.is_approver and member.user_id != submitter.pk:
-            return member.user
-    raise DemoPaymentNotPossible(
-        "Your organisation has no demo approver other than the submitter, so "
-        "maker-checker forbids approving it here."
-    )
-
-
-def demo_payment_make(*, organisation_id, approve: bool):
-    """Submit a payment as the organisation's first demo maker, and optionally
-    approve it as a different demo approver: the commands any presenter could
-    run by switching users, with maker-checker intact.
+    The very command of the payments page (payments.services.payment_submit),
+    so its rules hold here too: only a maker may submit. The lab never acts as
+    anyone but the signed-in user; the second person of maker-checker is a
+    second demo user (switch in the header).
     """
-    makers = [m.user for m in _demo_members(organisation_id) if m.is_maker]
-    if not makers:
-        raise DemoPaymentNotPossible("Your organisation has no demo maker.")
-    maker = makers[0]
-    approver = demo_approver(organisation_id=organisation_id, submitter=maker)
+    organisation_id = organisation_id_for(user=actor)
     account = account_list(organisation_id=organisation_id).first()
     if account is None:
         raise DemoPaymentNotPossible("Your organisation has no debtor account.")
-    made = organisation_events(organisation_id=organisation_id).count()
+    made = payment_list(organisation_id=organisation_id).count()
     name, iban = next(CREDITORS)
-    payment = payment_submit(
-        actor=maker,
+    return payment_submit(
+        actor=actor,
         debtor_account_id=account.id,
         amount=10_000 + (made % 40) * 1_275,
         currency=account.currency,
@@ -285,13 +261,3 @@ def demo_payment_make(*, organisation_id, approve: bool):
         creditor_iban=iban,
         reference=f"LAB-{made + 1:04d}",
     )
-    if approve:
-        payment = payment_approve(payment_id=payment.id, actor=approver)
-    return payment
-
-
-def demo_payment_approve(*, organisation_id, payment):
-    approver = demo_approver(
-        organisation_id=organisation_id, submitter=payment.submitted_by
-    )
-    return payment_approve(payment_id=payment.id, actor=approver)

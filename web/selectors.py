@@ -1,20 +1,19 @@
 """Reads the pages need across apps, always scoped to one organisation.
 
 Events carry their organisation in the payload (`data.organisation_id`), the
-same way the consumers learn it, so the event log and the dead letters are
-filtered on the envelope rather than by asking payments.
+same way the consumers learn it; the outbox and the inbox copy it into an
+indexed column, so the event log and the dead letters are filtered on that
+rather than by asking payments.
 """
 
 from django.db.models import QuerySet
 
 from events.models import DeliveryStatus, InboxEntry, OutboxMessage
-from events.selectors import deliveries_by_event
+from events.selectors import deliveries_by_event, organisation_event_list
 
 
 def organisation_events(*, organisation_id) -> QuerySet[OutboxMessage]:
-    return OutboxMessage.objects.filter(
-        envelope__data__organisation_id=str(organisation_id)
-    )
+    return organisation_event_list(organisation_id=organisation_id)
 
 
 def event_log(
@@ -56,7 +55,7 @@ def event_types(*, organisation_id) -> list[str]:
 def inbox_trouble(*, organisation_id) -> QuerySet[InboxEntry]:
     """Return the organisation's dead-lettered and parked events, oldest first."""
     return InboxEntry.objects.filter(
-        envelope__data__organisation_id=str(organisation_id),
+        organisation_id=organisation_id,
         status__in=[DeliveryStatus.DEAD_LETTERED, DeliveryStatus.PARKED],
     ).order_by("received_at", "id")
 

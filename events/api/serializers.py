@@ -33,6 +33,12 @@ class DeadLetterQueueSerializer(serializers.Serializer):
     note = serializers.CharField(allow_null=True)
 
 
+SCOPES = [
+    ("global", "global: every organisation's (operators)"),
+    ("organisation", "organisation: the caller's organisation only (members)"),
+]
+
+
 class ConsumerSerializer(serializers.Serializer):
     name = serializers.CharField()
     paused = serializers.BooleanField()
@@ -40,18 +46,31 @@ class ConsumerSerializer(serializers.Serializer):
         help_text="A worker's heartbeat arrived within the last 10 seconds."
     )
     heartbeat_at = serializers.DateTimeField(allow_null=True)
-    queues = QueueSerializer(many=True)
-    backlog = serializers.IntegerField(allow_null=True)
-    dead_letter_queue = DeadLetterQueueSerializer()
+    queues = QueueSerializer(
+        many=True,
+        help_text="The partition queues and their depth; empty for a member (they "
+        "hold every organisation's messages).",
+    )
+    backlog = serializers.IntegerField(
+        allow_null=True,
+        help_text="global: messages waiting in the partition queues. organisation: "
+        "your published events the consumer has not reached yet.",
+    )
+    dead_letter_queue = DeadLetterQueueSerializer(
+        help_text="Its depth is null for a member (it is shared)."
+    )
     dead_lettered = serializers.IntegerField(
-        help_text="Events whose last delivery was dead-lettered (inbox rows)."
+        help_text="Events whose last delivery was dead-lettered (inbox rows; "
+        "a member's own only)."
     )
     parked = serializers.IntegerField(
-        help_text="Events waiting for an earlier event of their payment."
+        help_text="Events waiting for an earlier event of their payment (a "
+        "member's own only)."
     )
 
 
 class ConsumerListSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=SCOPES)
     results = ConsumerSerializer(many=True)
     broker_error = serializers.CharField(
         allow_null=True, help_text="Why the backlog is unknown, if it is."
@@ -127,9 +146,25 @@ class RedrivenSerializer(serializers.Serializer):
 
 
 class RelayStateSerializer(serializers.Serializer):
+    """The relay as an operator sees it: the whole outbox and the leader."""
+
+    scope = serializers.ChoiceField(choices=SCOPES)
     paused = serializers.BooleanField()
     running = serializers.BooleanField(help_text="A heartbeat in the last 10 s.")
     leader = serializers.CharField(help_text="host:pid of the active relay.")
     heartbeat_at = serializers.DateTimeField(allow_null=True)
     pending = serializers.IntegerField(help_text="Outbox rows not yet published.")
+    oldest_pending_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrganisationRelayStateSerializer(serializers.Serializer):
+    """The relay as a member sees it: only their organisation's waiting events."""
+
+    scope = serializers.ChoiceField(choices=SCOPES)
+    paused = serializers.BooleanField()
+    running = serializers.BooleanField(help_text="A heartbeat in the last 10 s.")
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    pending = serializers.IntegerField(
+        help_text="Your organisation's outbox rows not yet published."
+    )
     oldest_pending_at = serializers.DateTimeField(allow_null=True)

@@ -1,11 +1,19 @@
 """HTTP for the consumers' state and the demo's fault controls: parse, call, render.
 
-The fault controls exist only in demo mode (otherwise 404, as if they did not)
-and only for approvers or staff. See docs/lessons/fault-controls.md.
+An operator (organisations.selectors.is_operator) sees every organisation's
+queues and the relay's leader; a member sees their organisation's counts only.
+The fault controls exist only in demo mode (otherwise 404, as if they did not).
+Those that reach one organisation's events are for its approvers (or staff);
+those that act for every organisation (pausing, rewriting a shared queue) are
+for operators. See docs/lessons/fault-controls.md.
 """
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,25 +27,25 @@ from events.api.serializers import (
     ConsumerPausedSerializer,
     DeliveredReversedSerializer,
     DeliverReversedSerializer,
+    OrganisationRelayStateSerializer,
     RedeliveredSerializer,
     RedrivenSerializer,
     RedriveSerializer,
     RelayStateSerializer,
 )
 from events.monitoring import consumer_overview
+from events.organisation_monitoring import (
+    organisation_consumer_overview,
+    organisation_relay_overview,
+)
 from events.relay_switch import relay_overview, relay_pause_set
 from organisations.selectors import (
     RoleRequired,
+    is_operator,
     membership_get,
+    operator_check,
     organisation_id_for,
 )
-
-
-def _reader_check(request) -> None:
-    # Broker and relay state hold no tenant data: any organisation may look.
-    if not request.user.is_staff:
-        organisation_id_for(user=request.user)
-
 
 CONTROL_PROBLEMS = {
     **WRITE_PROBLEMS,
@@ -52,31 +60,54 @@ CONTROL_PROBLEMS = {
 }
 
 
+RELAY_STATE = PolymorphicProxySerializer(
+    component_name="RelayStateOfScope",
+    serializers={
+        "global": RelayStateSerializer,
+        "organisation": OrganisationRelayStateSerializer,
+    },
+    resource_type_field_name="scope",
+)
+
+
 class ConsumerListApi(APIView):
     @extend_schema(
         responses={200: ConsumerListSerializer, **READ_PROBLEMS},
-        summary="Each consumer: queues and backlog, dead letters, parked, paused, "
-        "running",
+        summary="Each consumer: paused, running, backlog, dead letters, parked "
+        "(operators: every organisation's and the queues; members: their own)",
         tags=["consumers"],
     )
     def get(self, request):
-        _reader_check(request)
-        return Response(ConsumerListSerializer(consumer_overview()).data)
+        if is_operator(user=request.user):
+            overview = consumer_overview()
+        else:
+            overview = organisation_consumer_overview(
+                organisation_id=organisation_id_for(user=request.user)
+            )
+        return Response(ConsumerListSerializer(overview).data)
 
 
 class RelayStateApi(APIView):
     @extend_schema(
-        responses={200: RelayStateSerializer, **READ_PROBLEMS},
-        summary="The relay: paused or running, its leader, the outbox backlog",
+        responses={200: RELAY_STATE, **READ_PROBLEMS},
+        summary="The relay: paused or running, the outbox backlog (operators: "
+        "the whole outbox and the leader; members: their own events)",
         tags=["consumers"],
     )
     def get(self, request):
-        _reader_check(request)
-        return Response(RelayStateSerializer(relay_overview()).data)
+        if is_operator(user=request.user):
+            body = RelayStateSerializer({**relay_overview(), "scope": "global"})
+        else:
+            body = OrganisationRelayStateSerializer(
+                organisation_relay_overview(
+                    organisation_id=organisation_id_for(user=request.user)
+                )
+            )
+        return Response(body.data)
 
 
 class FaultControlApi(APIView):
-    """A demo-only control: 404 outside demo mode, then approvers or staff only."""
+    """A demo-only control: 404 outside demo mode, then as each control says."""
 
     def initial(self, request, *args, **kwargs):
         # Before authentication, so outside demo mode nobody learns it exists.
@@ -84,11 +115,22 @@ class FaultControlApi(APIView):
             raise NotFound("No such resource.")
         super().initial(request, *args, **kwargs)
 
-    def operator_organisation_id(self, request):
-        """Return the caller's organisation id (None for staff without one)."""
+    def approver_organisation_id(self, request):
+        """For a control that reaches only the caller's organisation's events:
+        return its id (None for staff without one), or raise RoleRequired.
+        """
         membership = membership_get(user=request.user)
         if not (request.user.is_staff or (membership and membership.is_approver)):
             raise RoleRequired("Fault controls are for approvers and staff.")
+        return membership.organisation_id if membership else None
+
+    def operator_organisation_id(self, request):
+        """For a control that acts for every organisation (a pause switch, a
+        rewrite of a shared queue): return the caller's organisation id (None
+        without one), or raise OperatorRequired.
+        """
+        operator_check(user=request.user)
+        membership = membership_get(user=request.user)
         return membership.organisation_id if membership else None
 
 
@@ -104,7 +146,7 @@ class EventRedeliverApi(FaultControlApi):
     def post(self, request, event_id):
         done = faults.event_redeliver(
             event_id=event_id,
-            organisation_id=self.operator_organisation_id(request),
+            organisation_id=self.approver_organisation_id(request),
         )
         return Response(
             RedeliveredSerializer(done).data, status=status.HTTP_202_ACCEPTED
@@ -118,7 +160,8 @@ class ConsumerPauseApi(FaultControlApi):
         request=None,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: ConsumerPausedSerializer, **CONTROL_PROBLEMS},
-        summary="Pause a consumer: its events wait in the broker",
+        summary="Pause a consumer for every organisation (operators): its events "
+        "wait in the broker",
         tags=["fault controls"],
     )
     @idempotent
@@ -135,7 +178,7 @@ class ConsumerResumeApi(ConsumerPauseApi):
         request=None,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: ConsumerPausedSerializer, **CONTROL_PROBLEMS},
-        summary="Resume a paused consumer: it works off its backlog",
+        summary="Resume a paused consumer (operators): it works off its backlog",
         tags=["fault controls"],
     )
     def post(self, request, name):
@@ -149,14 +192,17 @@ class RelayPauseApi(FaultControlApi):
         request=None,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: RelayStateSerializer, **CONTROL_PROBLEMS},
-        summary="Pause the relay: committed events wait in the outbox",
+        summary="Pause the relay for every organisation (operators): committed "
+        "events wait in the outbox",
         tags=["fault controls"],
     )
     @idempotent
     def post(self, request):
         self.operator_organisation_id(request)
         relay_pause_set(paused=self.paused)
-        return Response(RelayStateSerializer(relay_overview()).data)
+        return Response(
+            RelayStateSerializer({**relay_overview(), "scope": "global"}).data
+        )
 
 
 class RelayResumeApi(RelayPauseApi):
@@ -166,7 +212,7 @@ class RelayResumeApi(RelayPauseApi):
         request=None,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: RelayStateSerializer, **CONTROL_PROBLEMS},
-        summary="Resume the relay: it drains the outbox in order",
+        summary="Resume the relay (operators): it drains the outbox in order",
         tags=["fault controls"],
     )
     def post(self, request):
@@ -178,17 +224,18 @@ class PaymentDeliverReversedApi(FaultControlApi):
         request=DeliverReversedSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={202: DeliveredReversedSerializer, **CONTROL_PROBLEMS},
-        summary="Deliver a payment's last two events to paused consumers, later "
-        "first (the later one parks)",
+        summary="Deliver your payment's last two events to paused consumers, "
+        "later first (operators: it rewrites a shared partition queue)",
         tags=["fault controls"],
     )
     @idempotent
     def post(self, request, payment_id):
+        organisation_id = self.operator_organisation_id(request)
         body = DeliverReversedSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         done = faults.payment_deliver_reversed(
             payment_id=payment_id,
-            organisation_id=self.operator_organisation_id(request),
+            organisation_id=organisation_id,
             consumer=body.validated_data.get("consumer"),
         )
         return Response(
@@ -211,7 +258,7 @@ class DeadLetterRedriveApi(FaultControlApi):
         body.is_valid(raise_exception=True)
         done = faults.dead_letters_redrive(
             consumer=name,
-            organisation_id=self.operator_organisation_id(request),
+            organisation_id=self.approver_organisation_id(request),
             event_id=body.validated_data.get("event_id"),
         )
         return Response(RedrivenSerializer(done).data)

@@ -1,5 +1,8 @@
-"""The fault lab: demo mode only, approvers only; a poison message dead-letters and
-the outbox repairs it; replay stays inside the organisation; the relay switch.
+"""The fault lab: demo mode only; its payment commands are the payments service's,
+run as the signed-in user; controls reaching one organisation's events are for
+its approvers, switches every organisation shares for operators. A poison
+message dead-letters and the outbox repairs it; replay stays inside the
+organisation; the relay switch.
 """
 
 import uuid
@@ -31,7 +34,7 @@ LAB_POSTS = [
     ("/lab/repair", {"consumer": "ledger"}),
     ("/lab/replay", {"consumer": "ledger"}),
     ("/lab/relay", {"paused": True}),
-    ("/lab/payments", {"approve": True}),
+    ("/lab/payments", {}),
 ]
 
 
@@ -39,6 +42,7 @@ LAB_POSTS = [
 def _three_consumers(settings):
     settings.EVENT_CONSUMERS = ["ledger", "notifications", "reconciliation"]
     settings.EVENT_PARTITIONS = 4
+    settings.DEMO_OPERATORS = ["bob", "carol"]
 
 
 def post(browser, url, body=None):
@@ -59,28 +63,67 @@ def test_outside_demo_mode_the_lab_does_not_exist(settings, alice, bob, browser_
     assert "Fault lab" not in browser.get("/payments").content.decode()
 
 
-def test_a_maker_sees_the_lab_but_may_not_use_it(demo, alice, browser_for):
+def test_a_maker_sees_the_lab_with_the_controls_she_may_not_use_off_and_why(
+    demo, alice, browser_for
+):
     # given
     browser = browser_for(alice)
     # when
     page = browser.get("/lab").content.decode()
-    # then
-    assert "The controls are for approvers." in page
-    for url, body in LAB_POSTS:
-        assert_problem(post(browser, url, body), 403, "role-required")
+    # then: the controls are there, disabled, and the page says why
+    assert 'data-action="pause" disabled' in page
+    assert 'data-action="redrive" disabled' in page
+    assert 'data-locked="operator"' in page
+    assert 'data-locked="approver"' in page
+    assert "act for every organisation" in page
+    assert 'data-action="new-payment" disabled' not in page
+    # and the server refuses them anyway
+    for url, body, code in [
+        ("/lab/poison", LAB_POSTS[0][1], "operator-required"),
+        ("/lab/relay", {"paused": True}, "operator-required"),
+        ("/lab/repair", {"consumer": "ledger"}, "role-required"),
+        ("/lab/replay", {"consumer": "ledger"}, "role-required"),
+    ]:
+        assert_problem(post(browser, url, body), 403, code)
     assert not RelayState.objects.exists()
-    assert not Payment.objects.exists()
 
 
-def test_the_demo_payment_runs_both_commands_with_maker_checker(
-    demo, alice, bob, acme_eur, browser_for
+def test_an_operator_sees_every_control_on(demo, bob, browser_for):
+    page = browser_for(bob).get("/lab").content.decode()
+    assert "disabled" not in page.split('class="lab"', 1)[1]
+    assert "data-locked" not in page
+
+
+def test_another_organisations_approver_may_not_stop_the_relay_or_poison(
+    demo, gina, globex_eur, browser_for
 ):
+    # given
+    browser = browser_for(gina)
     # when
-    made = post(browser_for(bob), "/lab/payments", {"approve": True})
-    # then
+    page = browser.get("/lab").content.decode()
+    stopped = post(browser, "/lab/relay", {"paused": True})
+    poisoned = post(browser, "/lab/poison", LAB_POSTS[0][1])
+    # then: her organisation's controls are hers, the shared switches are not
+    assert 'data-action="relay-stop" disabled' in page
+    assert 'data-action="redrive" disabled' not in page
+    assert_problem(stopped, 403, "operator-required")
+    assert_problem(poisoned, 403, "operator-required")
+    assert not RelayState.objects.exists()
+
+
+def test_lab_commands_run_as_the_signed_in_user(
+    demo, alice, carol, acme_eur, browser_for
+):
+    # when: alice submits in the lab, carol approves it there
+    made = post(browser_for(alice), "/lab/payments")
     assert made.status_code == 201, made.content
-    payment = Payment.objects.get(id=made.json()["id"])
-    assert (payment.submitted_by, payment.approved_by) == (alice, bob)
+    payment_id = made.json()["id"]
+    approved = post(browser_for(carol), f"/lab/payments/{payment_id}/approve")
+    # then
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["approved_by"] == "carol"
+    payment = Payment.objects.get(id=payment_id)
+    assert (payment.submitted_by, payment.approved_by) == (alice, carol)
     assert payment.status == PaymentStatus.APPROVED
     assert list(
         OutboxMessage.objects.filter(subject=str(payment.id))
@@ -89,14 +132,42 @@ def test_the_demo_payment_runs_both_commands_with_maker_checker(
     ) == ["PaymentSubmitted", "PaymentApproved"]
 
 
-def test_the_demo_payment_refuses_when_nobody_else_may_approve(
-    demo, gina, globex_eur, browser_for
+def test_the_lab_never_approves_your_own_payment_as_someone_else(
+    demo, alice, bob, carol, acme_eur, browser_for
 ):
-    # when: gina is her organisation's only demo user
-    refused = post(browser_for(gina), "/lab/payments", {"approve": True})
+    # given: carol submitted a payment in the lab
+    browser = browser_for(carol)
+    made = post(browser, "/lab/payments")
+    assert made.status_code == 201, made.content
+    payment = Payment.objects.get(id=made.json()["id"])
+    # when: she approves it there
+    refused = post(browser, f"/lab/payments/{payment.id}/approve")
+    # then: maker-checker refuses her, as everywhere; nobody approved for her
+    assert_problem(refused, 403, "maker-checker")
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING_APPROVAL
+    assert payment.approved_by is None
+    assert not OutboxMessage.objects.filter(event_type="PaymentApproved").exists()
+
+
+def test_a_lab_command_needs_the_role_the_service_asks_for(
+    demo, bob, acme_eur, browser_for
+):
+    # when: bob approves but does not make payments
+    refused = post(browser_for(bob), "/lab/payments")
     # then
-    assert_problem(refused, 409, "demo-payment-not-possible")
+    assert_problem(refused, 403, "role-required")
     assert not Payment.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+def test_the_lab_refuses_another_organisations_payment(
+    demo, alice, gina, acme_eur, browser_for
+):
+    made = post(browser_for(alice), "/lab/payments")
+    refused = post(browser_for(gina), f"/lab/payments/{made.json()['id']}/approve")
+    assert_problem(refused, 404, "payment-not-found")
+    assert Payment.objects.get().status == PaymentStatus.PENDING_APPROVAL
 
 
 def test_the_relay_switch_pauses_and_resumes_publishing(demo, bob, browser_for):

@@ -1,11 +1,16 @@
-"""The event log of your organisation, and what each consumer is doing."""
+"""The event log of your organisation, and what each consumer is doing.
+
+The consumers page shows an operator every organisation's queues (the API's
+global view) and a member their organisation's counts only.
+"""
 
 import uuid
 
 from django.conf import settings
 
 from events.monitoring import consumer_overview
-from organisations.selectors import membership_get
+from events.organisation_monitoring import organisation_consumer_overview
+from organisations.selectors import is_operator, membership_get
 from web.pages import no_organisation, render_page, signed_in
 from web.selectors import event_log, event_types, inbox_trouble
 
@@ -77,11 +82,17 @@ def consumers(request):
     membership = membership_get(user=request.user)
     if membership is None:
         return no_organisation(request)
+    if is_operator(user=request.user):
+        overview = consumer_overview()
+    else:
+        overview = organisation_consumer_overview(
+            organisation_id=membership.organisation_id
+        )
     return render_page(
         request,
         "web/consumers.html",
         {
-            "overview": consumer_overview(),
+            "overview": overview,
             "trouble": inbox_trouble(organisation_id=membership.organisation_id),
         },
         lesson="consumers",

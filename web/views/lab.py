@@ -1,8 +1,12 @@
 """The fault lab (demo mode only): its page, and JSON controls the page calls
 beside the API's own (/api/v1/consumers/..., /events/.../redeliver, ...).
 
-Like the API's fault controls: 404 outside demo mode, approvers or staff only.
-See docs/lessons/fault-controls.md.
+Like the API's fault controls: 404 outside demo mode; a control that reaches
+one organisation's events is for its approvers (or staff), one that acts for
+every organisation (the relay switch, a poison message swapped into a shared
+queue) for operators. The lab's payment commands are the payments service's
+own, run as the signed-in user: the same rules as everywhere, maker-checker
+included. See docs/lessons/fault-controls.md.
 """
 
 from django.conf import settings
@@ -17,8 +21,13 @@ from contracts.currencies import format_amount
 from events.api.serializers import ConsumerField
 from events.api.views import FaultControlApi
 from events.relay_switch import relay_pause_set
-from organisations.selectors import membership_get
+from organisations.selectors import (
+    NoOrganisation,
+    is_operator,
+    membership_get,
+)
 from payments import selectors
+from payments.services import payment_approve
 from web import lab
 from web.flow import relay_status
 from web.pages import not_found, render_page, signed_in
@@ -39,16 +48,32 @@ def lab_page(request):
         )
         for payment in payments:
             payment.amount_text = format_amount(payment.amount, payment.currency)
-    may_operate = request.user.is_staff or bool(membership and membership.is_approver)
     return render_page(
         request,
         "web/lab.html",
         {
             "payments": payments,
             "consumers": settings.EVENT_CONSUMERS,
-            "may_operate": may_operate,
+            # Reaches only your organisation's events (redeliver, replay, redrive).
+            "may_approve": request.user.is_staff
+            or bool(membership and membership.is_approver),
+            # Acts for every organisation (pause, relay, poison, reverse).
+            "may_operate": is_operator(user=request.user),
+            "approver_reason": "Redeliver, replay and redrive reach your "
+            "organisation's events: approvers only.",
+            "operator_reason": _operator_reason(),
         },
         lesson="lab",
+    )
+
+
+def _operator_reason() -> str:
+    operators = " and ".join(settings.DEMO_OPERATORS)
+    return (
+        "Pausing a consumer, stopping the relay and rewriting a partition queue "
+        "act for every organisation: operators only (staff"
+        + (f"; in this demo also {operators}" if operators else "")
+        + ")."
     )
 
 
@@ -68,18 +93,23 @@ class ReplayBody(ConsumerBody):
     payment_id = serializers.UUIDField(required=False)
 
 
-class DemoPaymentBody(serializers.Serializer):
-    approve = serializers.BooleanField(default=False)
-
-
 class RelayBody(serializers.Serializer):
     paused = serializers.BooleanField()
 
 
 class LabApi(FaultControlApi):
-    """A control of the lab's own: demo mode, approvers or staff, not in OpenAPI."""
+    """A control of the lab's own: demo mode only, not in OpenAPI."""
 
     schema = None
+
+    def member_organisation_id(self, request):
+        """Return the caller's organisation id (None for staff without one)."""
+        membership = membership_get(user=request.user)
+        if membership is not None:
+            return membership.organisation_id
+        if request.user.is_staff:
+            return None
+        raise NoOrganisation("Ask an administrator to add you to an organisation.")
 
 
 def _body(serializer_class, request) -> dict:
@@ -91,11 +121,13 @@ def _body(serializer_class, request) -> dict:
 class LabPoisonApi(LabApi):
     @idempotent
     def post(self, request):
+        # Operators only: it rewrites a partition queue every organisation shares.
+        organisation_id = self.operator_organisation_id(request)
         body = _body(PoisonBody, request)
         done = lab.poison_send(
             consumer=body["consumer"],
             payment_id=body["payment_id"],
-            organisation_id=self.operator_organisation_id(request),
+            organisation_id=organisation_id,
         )
         return Response(done, status=status.HTTP_202_ACCEPTED)
 
@@ -106,7 +138,7 @@ class LabRepairApi(LabApi):
         body = _body(RepairBody, request)
         done = lab.dead_letters_repair(
             consumer=body["consumer"],
-            organisation_id=self.operator_organisation_id(request),
+            organisation_id=self.approver_organisation_id(request),
             event_id=body.get("event_id"),
         )
         return Response(done)
@@ -119,7 +151,7 @@ class LabReplayApi(LabApi):
         started = timezone.now()
         done = lab.organisation_replay(
             consumer=body["consumer"],
-            organisation_id=self.operator_organisation_id(request),
+            organisation_id=self.approver_organisation_id(request),
             payment_id=body.get("payment_id"),
         )
         return Response(
@@ -148,26 +180,21 @@ class LabRelayApi(LabApi):
 
 
 class LabDemoPaymentApi(LabApi):
+    """Submit a test payment as the signed-in user (a maker; the service decides)."""
+
     @idempotent
     def post(self, request):
-        organisation_id = self.operator_organisation_id(request)
-        approve = _body(DemoPaymentBody, request)["approve"]
-        payment = lab.demo_payment_make(
-            organisation_id=organisation_id, approve=approve
-        )
+        payment = lab.lab_payment_submit(actor=request.user)
         return Response(_payment_made(payment), status=status.HTTP_201_CREATED)
 
 
 class LabDemoApproveApi(LabApi):
+    """Approve as the signed-in user: payments' own command, so a refusal (your
+    own payment, not an approver, not pending) is the payments API's problem."""
+
     @idempotent
     def post(self, request, payment_id):
-        organisation_id = self.operator_organisation_id(request)
-        payment = selectors.payment_get(
-            organisation_id=organisation_id, payment_id=payment_id
-        )
-        payment = lab.demo_payment_approve(
-            organisation_id=organisation_id, payment=payment
-        )
+        payment = payment_approve(payment_id=payment_id, actor=request.user)
         return Response(_payment_made(payment))
 
 
@@ -188,7 +215,7 @@ class LabStateApi(LabApi):
     """The relay, the organisation's waiting outbox rows, and a delivery tally."""
 
     def get(self, request):
-        organisation_id = self.operator_organisation_id(request)
+        organisation_id = self.member_organisation_id(request)
         state = {
             "relay": relay_status(),
             "outbox_waiting": outbox_waiting(organisation_id=organisation_id),

@@ -1,5 +1,5 @@
-"""Fixtures for the consumers API and the fault controls: demo mode, a private
-RabbitMQ virtual host, and payments whose events the relay has published.
+"""Fixtures for the consumers API and the fault controls: demo mode, operators,
+a private RabbitMQ virtual host, and payments whose events the relay has published.
 """
 
 import contextlib
@@ -9,20 +9,37 @@ import subprocess
 import uuid
 
 import pytest
+from django.core.cache import cache
 
 from events.models import OutboxMessage
 from events.publishers import publisher_for
 from events.relay import relay_once
 from payments.services import payment_approve
 from tests.conftest import service_missing
-from tests.factories import payment_submitted
+from tests.factories import UserFactory, payment_submitted
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Start each test without the broker overview a previous test cached."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
 def demo(settings):
     settings.DEMO_MODE = True
+    # Named, not left to the environment's default: bob and carol operate.
+    settings.DEMO_OPERATORS = ["bob", "carol"]
+
+
+@pytest.fixture
+def staff(db):
+    """A staff user without an organisation: an operator outside demo mode too."""
+    return UserFactory(username="sam", is_staff=True)
 
 
 def _rabbitmqctl(*args: str) -> None:

@@ -112,12 +112,41 @@ def test_a_maker_who_is_not_an_approver_is_refused_with_403(
     )
     relay_all(settings)
     waiting = broker.waiting()
+    refusals = [
+        "role-required",  # redeliver: your organisation's event
+        "operator-required",  # pause: every organisation's consumer
+        "operator-required",  # resume
+        "operator-required",  # reversed: rewrites a shared partition queue
+        "role-required",  # redrive: your organisation's dead letters
+    ]
     # when / then
-    for url, body in controls(payment, approved):
+    for (url, body), code in zip(controls(payment, approved), refusals, strict=True):
         response = client_for(alice).post(url, body, format="json")
-        assert_problem(response, 403, "role-required")
+        assert_problem(response, 403, code)
     assert broker.waiting() == waiting
     assert not ConsumerState.objects.exists()
+
+
+def test_another_organisations_approver_may_not_pause_or_rewrite_shared_queues(
+    broker, settings, demo, bob, gina, globex_eur, client_for
+):
+    # given: gina approves at globex; bob and carol are the demo's operators,
+    # and ledger's partition queue holds one of globex's events
+    payment = payment_submitted(by=gina, account=globex_eur)
+    relay_all(settings)
+    waiting = broker.waiting()
+    client = client_for(gina)
+    # when / then: the switches every organisation shares are refused
+    for url, body in (
+        (pause("ledger"), {}),
+        (resume("ledger"), {}),
+        (reversed_url(payment.id), {"consumer": "ledger"}),
+    ):
+        refused = assert_problem(client.post(url, body, format="json"), 403)
+        assert refused["code"] == "operator-required"
+        assert "every organisation" in refused["detail"]
+    assert not ConsumerState.objects.exists()
+    assert broker.waiting() == waiting
 
 
 def test_staff_without_an_organisation_may_pause_but_reaches_no_tenant_event(
@@ -361,6 +390,7 @@ def test_deliver_reversed_is_tenant_safe_and_checks_its_input(
     relay_all(settings)
     client_for(bob).post(pause("ledger"))
     waiting = broker.waiting()
+    settings.DEMO_OPERATORS = ["bob", "gina"]  # gina may operate, not reach acme
     # when / then
     foreign = client_for(gina).post(
         reversed_url(payment.id), {"consumer": "ledger"}, format="json"

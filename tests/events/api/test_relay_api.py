@@ -1,4 +1,4 @@
-"""The relay's state over HTTP, and its demo-only pause switch."""
+"""The relay's state over HTTP, and its demo-only pause switch (operators only)."""
 
 from events.models import RelayState
 from tests.assertions import assert_problem
@@ -20,13 +20,16 @@ def test_relay_state_shows_the_outbox_backlog_and_the_switch(client_for, acme, b
     assert body["oldest_pending_at"] is not None
 
 
-def test_an_approver_pauses_and_resumes_the_relay_in_demo_mode(demo, client_for, bob):
+def test_a_demo_operator_pauses_and_resumes_the_relay_in_demo_mode(
+    demo, client_for, bob
+):
     # when
     paused = client_for(bob).post("/api/v1/relay/pause")
 
     # then
     assert paused.status_code == 200
     assert paused.json()["paused"] is True
+    assert paused.json()["scope"] == "global"
     assert RelayState.objects.get().paused is True
 
     # when
@@ -37,8 +40,8 @@ def test_an_approver_pauses_and_resumes_the_relay_in_demo_mode(demo, client_for,
     assert RelayState.objects.get().paused is False
 
 
-def test_the_relay_switch_is_for_approvers_and_only_in_demo_mode(
-    settings, client_for, alice, bob
+def test_the_relay_switch_is_for_operators_and_only_in_demo_mode(
+    settings, client_for, alice, bob, gina
 ):
     # given: demo mode off
     settings.DEMO_MODE = False
@@ -46,11 +49,14 @@ def test_the_relay_switch_is_for_approvers_and_only_in_demo_mode(
     # then: the switch does not exist
     assert_problem(client_for(bob).post("/api/v1/relay/pause"), 404)
 
-    # given: demo mode on
+    # given: demo mode on, bob the demo's operator
     settings.DEMO_MODE = True
+    settings.DEMO_OPERATORS = ["bob"]
 
-    # then: a maker may not touch it, and nothing changed
-    assert_problem(client_for(alice).post("/api/v1/relay/pause"), 403, "role-required")
+    # then: neither a maker nor another organisation's approver may touch it
+    for user in (alice, gina):
+        refused = client_for(user).post("/api/v1/relay/pause")
+        assert_problem(refused, 403, "operator-required")
     assert not RelayState.objects.filter(paused=True).exists()
 
 

@@ -1,5 +1,7 @@
 /* The consumers page: refresh each consumer's state, backlog per partition and
-   dead letters from GET /api/v1/consumers every second. */
+   dead letters from GET /api/v1/consumers every second (the server answers from
+   a cache of a few seconds). A member's page has no partition table: the API
+   gives them their organisation's counts only, so absent fields are skipped. */
 "use strict";
 
 (function () {
@@ -11,6 +13,11 @@
 
   function show(value) {
     return value === null || value === undefined ? "?" : String(value);
+  }
+
+  function set(card, name, value) {
+    const node = card.querySelector(`[data-field="${name}"]`);
+    if (node) node.textContent = show(value);
   }
 
   function update(overview) {
@@ -30,10 +37,10 @@
       else if (consumer.running) { kind = "applied"; text = "running"; }
       state.className = `badge status-${kind}`;
       state.textContent = text;
-      card.querySelector('[data-field="backlog"]').textContent = show(consumer.backlog);
-      card.querySelector('[data-field="dead"]').textContent = show(consumer.dead_letter_queue.backlog);
-      card.querySelector('[data-field="dead_lettered"]').textContent = show(consumer.dead_lettered);
-      card.querySelector('[data-field="parked"]').textContent = show(consumer.parked);
+      set(card, "backlog", consumer.backlog);
+      set(card, "dead", consumer.dead_letter_queue.backlog);
+      set(card, "dead_lettered", consumer.dead_lettered);
+      set(card, "parked", consumer.parked);
       const queues = [...consumer.queues, consumer.dead_letter_queue];
       for (const queue of queues) {
         const row = card.querySelector(`[data-queue="${queue.name}"]`);

@@ -1,14 +1,15 @@
 /* The fault lab: one payment and one consumer under test, a live status strip,
    and the controls. Each control calls the app's own JSON endpoints (the API's
    fault controls, or the lab's) and says what happened and why the system
-   stayed correct. See docs/lessons/fault-controls.md and docs/demo.md. */
+   stayed correct, or why it was refused. The page renders the controls you may
+   not use disabled, with the reason; the server refuses them anyway.
+   See docs/lessons/fault-controls.md and docs/demo.md. */
 "use strict";
 
 (function () {
   const lab = document.querySelector("[data-lab]");
   if (!lab || !window.Demo) return;
   const { api, el, problemText } = window.Demo;
-  const operate = lab.hasAttribute("data-operate");
   const paymentSelect = lab.querySelector("[data-payment-select]");
   const consumerSelect = lab.querySelector("[data-consumer-select]");
   const paymentLink = lab.querySelector("[data-payment-link]");
@@ -82,10 +83,7 @@
 
   const ACTIONS = {
     async "new-payment"() {
-      return madePayment(await api("POST", "/lab/payments", { approve: false }));
-    },
-    async "new-approved-payment"() {
-      return madePayment(await api("POST", "/lab/payments", { approve: true }));
+      return madePayment(await api("POST", "/lab/payments", {}));
     },
     async approve() {
       if (!payment()) return refuse("Choose or create a payment first.");
@@ -183,7 +181,7 @@
       if (answer.ok && button.dataset.action.startsWith("replay")) box.append(el("p", { "data-tally": "" }, "Counting deliveries…"));
       if (answer.ok) window.setTimeout(refreshFlow, 300);
     } finally {
-      button.disabled = !operate;
+      button.disabled = false; // a disabled button (not yours to use) never gets here
     }
   });
 
@@ -241,12 +239,13 @@
         const kind = c.paused ? "parked" : c.running ? "applied" : "dead_lettered";
         state.className = `badge status-${kind}`;
         state.textContent = c.paused ? "paused" : c.running ? "running" : "no worker";
+        // An operator's backlog is the broker's (every organisation's); a
+        // member's is their organisation's events the consumer has not reached.
         const backlog = c.backlog === null ? "?" : c.backlog;
         item.querySelector('[data-field="numbers"]').textContent =
-          `backlog ${backlog} · dead ${c.dead_letter_queue.backlog ?? "?"} · parked ${c.parked}`;
+          `backlog ${backlog} · dead-lettered ${c.dead_lettered} · parked ${c.parked}`;
       }
     }
-    if (!operate) return;
     const query = tally ? `?consumer=${encodeURIComponent(tally.consumer)}&since=${encodeURIComponent(tally.since)}` : "";
     const state = await api("GET", `/lab/state${query}`);
     if (!state.ok) return;
@@ -284,7 +283,6 @@
   }
   paymentSelect.addEventListener("change", onPaymentChange);
   consumerSelect.addEventListener("change", () => { syncConsumerNames(); onPaymentChange(); });
-  if (!operate) lab.querySelectorAll("button[data-action]").forEach((b) => { b.disabled = true; });
   syncConsumerNames();
   paymentLink.hidden = !payment();
   if (payment()) paymentLink.href = `/payments/${payment()}#flow`;
