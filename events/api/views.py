@@ -24,7 +24,7 @@ from events.api.serializers import (
     RedriveSerializer,
     RelayStateSerializer,
 )
-from events.monitoring import consumer_overview
+from events.monitoring import consumer_overview, relay_failures
 from events.relay_switch import relay_overview, relay_pause_set
 from organisations.selectors import (
     RoleRequired,
@@ -67,12 +67,21 @@ class ConsumerListApi(APIView):
 class RelayStateApi(APIView):
     @extend_schema(
         responses={200: RelayStateSerializer, **READ_PROBLEMS},
-        summary="The relay: paused or running, its leader, the outbox backlog",
+        summary="The relay: paused or running, its leader, the outbox backlog, "
+        "the rows it could not publish",
         tags=["consumers"],
     )
     def get(self, request):
         _reader_check(request)
-        return Response(RelayStateSerializer(relay_overview()).data)
+        # Failed rows name events and errors: tenant data, unlike the counts.
+        organisation_id = (
+            None if request.user.is_staff else organisation_id_for(user=request.user)
+        )
+        state = {
+            **relay_overview(),
+            "failures": relay_failures(organisation_id=organisation_id),
+        }
+        return Response(RelayStateSerializer(state).data)
 
 
 class FaultControlApi(APIView):

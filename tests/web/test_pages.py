@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
 from events.models import Delivery, OutboxMessage
 from payments.services import payment_approve
@@ -138,3 +139,27 @@ def test_a_user_outside_every_organisation_is_told_so(outsider, browser_for):
 def test_the_pages_own_json_stays_out_of_the_public_api_document(client):
     paths = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()["paths"]
     assert all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_the_consumers_page_shows_the_events_the_relay_gave_up_on(
+    alice, bob, acme_eur, gina, globex_eur, browser_for
+):
+    # given: one failed event of acme, with the relay's error, and one of globex
+    ours = payment_submitted(by=alice, account=acme_eur)
+    theirs = payment_submitted(by=gina, account=globex_eur)
+    failed_at = timezone.now()
+    OutboxMessage.objects.filter(subject=str(ours.id)).update(
+        failed_at=failed_at, refusals=10, last_error="unroutable: no queue bound"
+    )
+    OutboxMessage.objects.filter(subject=str(theirs.id)).update(failed_at=failed_at)
+    [row] = OutboxMessage.objects.filter(subject=str(ours.id))
+    [their_row] = OutboxMessage.objects.filter(subject=str(theirs.id))
+
+    # when
+    page = browser_for(bob).get("/consumers").content.decode()
+
+    # then
+    assert f'data-relay-row="{row.event_id}"' in page
+    assert "unroutable: no queue bound" in page
+    assert 'data-field="failed">1<' in page
+    assert str(their_row.event_id) not in page

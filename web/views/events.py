@@ -4,7 +4,7 @@ import uuid
 
 from django.conf import settings
 
-from events.monitoring import consumer_overview
+from events.monitoring import consumer_overview, relay_failures
 from organisations.selectors import membership_get
 from web.pages import no_organisation, render_page, signed_in
 from web.selectors import event_log, event_types, inbox_trouble
@@ -83,6 +83,9 @@ def consumers(request):
         {
             "overview": consumer_overview(),
             "trouble": inbox_trouble(organisation_id=membership.organisation_id),
+            "relay_failures": relay_failures(
+                organisation_id=membership.organisation_id
+            ),
         },
         lesson="consumers",
     )
