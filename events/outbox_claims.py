@@ -47,7 +47,7 @@ def outbox_claim(*, batch_size: int) -> Claim:
     backoff and not held behind an earlier row. A claim a dead or deposed
     relay left is taken over at once, lease or not: only the leader claims,
     and the only rows such a relay may still be sending are this same prefix,
-    in the same order (see docs/adr/0010-relay-lease-and-failures.md). Rows
+    in the same order (see docs/adr/0010-relay-lease-and-failed-rows.md). Rows
     locked by a claim still in flight elsewhere are skipped, never waited on
     (SQLite has one writer at a time and needs no lock).
     """
