@@ -27,18 +27,20 @@ LOCK_KEY = zlib.crc32(b"payments.outbox.relay")
 # before it competes again, so a standby that kept its connection takes over.
 STEP_DOWN_POLLS = 4
 STEP_DOWN_MIN_SECONDS = 2.0
-# How soon a dead peer is noticed on the lock connection, from either end:
-# the client's TCP keepalives and timeout, and the server's for our session
-# (the server releases the lock only when it notices we are gone).
+# How soon a dead peer is noticed on the lock connection, from either end: the
+# client's TCP keepalives and timeout, and the server's for our session (the
+# server releases the lock only when it notices we are gone).
 KEEPALIVE = {
     "keepalives": 1,
     "keepalives_idle": 5,
     "keepalives_interval": 2,
     "keepalives_count": 3,
     "tcp_user_timeout": 10_000,
-    "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
-    "-c tcp_keepalives_count=3 -c tcp_user_timeout=10000",
 }
+SERVER_KEEPALIVE = (
+    "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; "
+    "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
+)
 
 
 class PostgresLeadership:
@@ -66,6 +68,7 @@ class PostgresLeadership:
         conn = psycopg.connect(
             **self.conninfo, **KEEPALIVE, autocommit=True, connect_timeout=5
         )
+        conn.execute(SERVER_KEEPALIVE)
         if not conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[
             0
         ]:
