@@ -340,6 +340,15 @@ RELAY_BATCH_SIZE = int(os.environ.get("RELAY_BATCH_SIZE", "500"))
 RELAY_POLL_SECONDS = float(os.environ.get("RELAY_POLL_SECONDS", "0.5"))
 RELAY_BACKOFF_MAX_SECONDS = float(os.environ.get("RELAY_BACKOFF_MAX_SECONDS", "30"))
 RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "10"))
+# A claim is the relay's for this long: it publishes and marks only within it
+# (keep it well above RELAY_CONFIRM_TIMEOUT).
+RELAY_CLAIM_LEASE_SECONDS = float(os.environ.get("RELAY_CLAIM_LEASE_SECONDS", "60"))
+# Broker refusals (nack, unroutable) of one row before it fails and holds its
+# partition; between refusals it waits 1 s, 2 s, 4 s, ... up to the cap.
+RELAY_MAX_ATTEMPTS = int(os.environ.get("RELAY_MAX_ATTEMPTS", "10"))
+RELAY_ROW_BACKOFF_MAX_SECONDS = float(
+    os.environ.get("RELAY_ROW_BACKOFF_MAX_SECONDS", "300")
+)
 # Published outbox rows are kept this long for replay, then pruned.
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))
 # Applied inbox rows and delivery records (the consumers' history) are kept this

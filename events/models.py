@@ -10,6 +10,9 @@ class OutboxMessage(models.Model):
 
     `published_at` stays null until the broker has confirmed the publish; the
     claim fields let relays share the table without two owning a row at once.
+    A row the relay cannot publish waits (`next_attempt_at`), fails
+    (`failed_at`) or waits behind an earlier row of its partition
+    (`held_behind`); see events/outbox_failures.py.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -26,10 +29,33 @@ class OutboxMessage(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Times a relay claimed it (and so may have sent it)."
+    )
     claim_token = models.UUIDField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="The claim's lease: void after this."
+    )
     last_error = models.TextField(blank=True, default="")
+    refusals = models.PositiveIntegerField(
+        default=0, help_text="Times the broker refused it (nack, unroutable)."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refused: not sent again before this."
+    )
+    failed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Given up on: waits for an operator, holding its partition.",
+    )
+    skipped_at = models.DateTimeField(
+        null=True, blank=True, help_text="An operator chose never to publish it."
+    )
+    held_behind = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Id of the earlier row of its partition it waits for.",
+    )
 
     class Meta:
         constraints = [
@@ -44,6 +70,30 @@ class OutboxMessage(models.Model):
                 fields=["id"],
                 name="outbox_unpublished",
                 condition=models.Q(published_at__isnull=True),
+            ),
+            # The claim's: rows it may take now, so held and waiting rows,
+            # however many pile up, are never scanned by it.
+            models.Index(
+                fields=["id"],
+                name="outbox_ready",
+                condition=models.Q(
+                    published_at__isnull=True,
+                    failed_at__isnull=True,
+                    next_attempt_at__isnull=True,
+                    held_behind__isnull=True,
+                ),
+            ),
+            # The rows that hold their partitions back: refused or failed.
+            models.Index(
+                fields=["id"],
+                name="outbox_blocking",
+                condition=models.Q(published_at__isnull=True)
+                & (models.Q(refusals__gt=0) | models.Q(failed_at__isnull=False)),
+            ),
+            models.Index(
+                fields=["held_behind"],
+                name="outbox_held",
+                condition=models.Q(held_behind__isnull=False),
             ),
             models.Index(fields=["subject", "sequence"], name="outbox_subject_seq"),
             # One organisation's events, newest first: the event log and the lab.

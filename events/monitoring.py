@@ -1,4 +1,5 @@
-"""What each consumer is doing: its queues' backlog in the broker, its state in the DB.
+"""What each consumer is doing: its queues' backlog in the broker, its state in the DB;
+and the outbox rows the relay could not publish.
 
 The broker answers "how much is waiting"; the database answers "what went wrong"
 (dead letters, parked events) and "is anyone there" (pause flag, heartbeat). A
@@ -19,7 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 from kombu import Connection
 
-from events.models import ConsumerState, DeliveryStatus, InboxEntry
+from events.models import ConsumerState, DeliveryStatus, InboxEntry, OutboxMessage
 from events.topology import dead_letter_queue_name, partition_queue_name
 
 # A worker's PauseSwitch writes its heartbeat every second; ten missed beats
@@ -53,6 +54,10 @@ def cached(key: str, compute, seconds: float = DEPTHS_FRESH_SECONDS):
     cache.set(key, value, seconds)
     cache.set(f"{key}:last", value, seconds * 30)
     return value
+
+
+# The relay's failures list shows this many rows; the counts cover them all.
+RELAY_FAILURES_SHOWN = 50
 
 
 @dataclass
@@ -200,3 +205,54 @@ def consumer_overview() -> dict:
 
 def _partitions() -> range:
     return range(settings.EVENT_PARTITIONS)
+
+
+def relay_failures(*, organisation_id=None, limit: int = RELAY_FAILURES_SHOWN) -> dict:
+    """Return the outbox rows the relay could not publish, for /relay.
+
+    Failed rows wait for an operator (`manage.py outbox_failed`); backing-off
+    rows were refused by the broker and wait to be sent again; held rows wait
+    behind either. With `organisation_id`, only that organisation's events.
+    See docs/lessons/relay.md#a-row-that-cannot-be-published.
+    """
+    unpublished = OutboxMessage.objects.filter(published_at__isnull=True)
+    if organisation_id is not None:
+        unpublished = unpublished.filter(organisation_id=organisation_id)
+    failed = unpublished.filter(failed_at__isnull=False, skipped_at__isnull=True)
+    backing_off = unpublished.filter(
+        failed_at__isnull=True, next_attempt_at__isnull=False
+    )
+    held = unpublished.filter(held_behind__isnull=False)
+    shown = list(failed.order_by("id")[:limit]) + list(
+        backing_off.order_by("next_attempt_at", "id")[:limit]
+    )
+    holding = dict(
+        held.filter(held_behind__in=[row.id for row in shown])
+        .values_list("held_behind")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {
+        "failed": failed.count(),
+        "oldest_failed_at": failed.order_by("failed_at")
+        .values_list("failed_at", flat=True)
+        .first(),
+        "backing_off": backing_off.count(),
+        "held": held.count(),
+        "rows": [
+            {
+                "row_id": row.id,
+                "event_id": row.event_id,
+                "type": row.event_type,
+                "subject": row.subject,
+                "state": "failed" if row.failed_at else "backing_off",
+                "attempts": row.attempts,
+                "refusals": row.refusals,
+                "last_error": row.last_error,
+                "failed_at": row.failed_at,
+                "next_attempt_at": row.next_attempt_at,
+                "holding": holding.get(row.id, 0),
+            }
+            for row in shown
+        ],
+    }

@@ -167,10 +167,11 @@ class KombuPublisher:
                 self._last_ms = round(time.monotonic() * 1000)
                 results.append(None)
         except Exception as exc:
+            # The transport failed, not a message: no row's attempts are used
+            # up. Rows written before the failure go again (duplicates, which
+            # consumers skip) rather than count the transport against the rest.
             self.close()
-            if not results:
-                raise BrokerUnavailable(str(exc)) from exc
-            results.extend([str(exc)] * (len(messages) - len(results)))
+            raise BrokerUnavailable(f"{exc.__class__.__name__}: {exc}") from exc
         return results
 
     def close(self) -> None:

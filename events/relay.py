@@ -2,100 +2,60 @@
 
 One relay is active at a time (a leader lock; others wait as standbys), so one
 partition's events are never reordered. Each cycle: claim a batch in a short
-transaction (FOR UPDATE SKIP LOCKED), publish with no transaction open, then mark
-the confirmed rows, fenced by the claim token. See docs/lessons/relay.md.
+transaction (FOR UPDATE SKIP LOCKED) under a lease, check the leader lock is
+still ours, publish with no transaction open, then mark the confirmed rows,
+fenced by the claim token and the lease. A row that cannot be published holds
+back its partition, never the relay (events/outbox_failures.py).
+See docs/lessons/relay.md.
 """
 
-import json
 import logging
 import random
-import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from events.messages import task_message
 from events.models import OutboxMessage
+from events.outbox_claims import (
+    Claim,
+    outbox_claim,
+    outbox_fail,
+    outbox_hold,
+    outbox_mark_published,
+    outbox_refuse,
+    outbox_release,
+)
+from events.outbox_failures import Blocker, outbox_blockers
 from events.publishers import BrokerUnavailable, Outgoing
 from events.topology import EXCHANGE, partition_of, routing_key
 
 logger = logging.getLogger("events.relay")
 
 
-@dataclass
-class Claim:
-    token: uuid.UUID
-    rows: list[OutboxMessage] = field(default_factory=list)
+class LeadershipLost(Exception):
+    """The relay no longer holds the leader lock: it must stop publishing."""
 
 
-def outbox_claim(*, batch_size: int) -> Claim:
-    """Claim the oldest unpublished rows for this relay, in id order.
-
-    One statement claims and returns the batch. A row a dead relay had claimed is
-    claimed again: only the leader publishes, so an older claim belongs to a relay
-    that lost its lock. Rows locked by a claim still in flight elsewhere are
-    skipped, never waited on (SQLite has one writer at a time and needs no lock).
-    """
-    claim = Claim(token=uuid.uuid4())
-    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    field = OutboxMessage._meta.get_field
-    params = [
-        field("claim_token").get_db_prep_value(claim.token, connection),
-        field("claimed_until").get_db_prep_value(
-            timezone.now() + timedelta(minutes=5), connection
-        ),
-        batch_size,
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET claim_token = %s, claimed_until = %s, "  # noqa: S608
-            "attempts = attempts + 1 WHERE id IN ("
-            f"SELECT id FROM {table} WHERE published_at IS NULL "
-            f"ORDER BY id LIMIT %s{skip_locked}) "
-            "RETURNING id, envelope, event_type, partition_key",
-            params,
-        )
-        rows = cursor.fetchall()
-    claim.rows = sorted(
-        (
-            OutboxMessage(
-                id=row_id,
-                envelope=envelope
-                if isinstance(envelope, dict)
-                else json.loads(envelope),
-                event_type=event_type,
-                partition_key=partition_key,
-            )
-            for row_id, envelope, event_type, partition_key in rows
-        ),
-        key=lambda row: row.id,
-    )
-    return claim
-
-
-def outbox_mark_published(*, claim: Claim, row_ids: list[int]) -> int:
-    """Mark confirmed rows published, unless another relay has claimed them since."""
-    if not row_ids:
-        return 0
-    return OutboxMessage.objects.filter(
-        id__in=row_ids, claim_token=claim.token, published_at__isnull=True
-    ).update(published_at=timezone.now(), claim_token=None, last_error="")
-
-
-def outbox_release(*, claim: Claim, row_ids: list[int], error: str) -> None:
-    """Give rows back unpublished, noting why, so the next cycle retries them."""
-    if row_ids:
-        OutboxMessage.objects.filter(id__in=row_ids, claim_token=claim.token).update(
-            claim_token=None, claimed_until=None, last_error=error[:2000]
-        )
+class CorruptEnvelope(ValueError):
+    """The stored envelope cannot be carried as a message."""
 
 
 def outgoing(row: OutboxMessage) -> Outgoing:
-    headers, properties, body = task_message(row.envelope)
+    """Return the message that carries this row; CorruptEnvelope if none can."""
+    envelope = row.envelope
+    if not isinstance(envelope, dict):
+        raise CorruptEnvelope(
+            f"the envelope is {type(envelope).__name__}, not a JSON object"
+        )
+    for key in ("id", "type"):
+        # Both go into AMQP properties and headers, where a non-string would
+        # break the whole batch's publish instead of this one row.
+        if not isinstance(envelope.get(key), str):
+            raise CorruptEnvelope(f'the envelope has no string "{key}"')
+    headers, properties, body = task_message(envelope)
     return Outgoing(
         row_id=row.id,
         exchange=EXCHANGE.name,
@@ -106,43 +66,133 @@ def outgoing(row: OutboxMessage) -> Outgoing:
     )
 
 
-def relay_once(*, publisher, batch_size: int | None = None) -> int:
-    """Run one claim-publish-mark cycle; return how many rows were published.
+@dataclass
+class Plan:
+    """What one cycle does with its claimed rows, decided before publishing."""
 
-    A failed event holds back the rest of its partition in this batch, so no
-    later event of a partition overtakes an earlier one, while other partitions
-    go on. Raises BrokerUnavailable when the broker is away.
+    send: list[tuple[OutboxMessage, Outgoing]] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)  # row id -> error
+    held: dict[int, tuple[Blocker, list[int]]] = field(default_factory=dict)
+
+    def hold(self, blocker: Blocker, row_id: int) -> None:
+        self.held.setdefault(blocker.row_id, (blocker, []))[1].append(row_id)
+
+
+def _plan(rows: list[OutboxMessage], blockers: dict[int, Blocker]) -> Plan:
+    """Hold rows behind earlier blocking rows; fail rows no message can carry."""
+    plan, blockers = Plan(), dict(blockers)
+    for row in rows:
+        partition = partition_of(row.partition_key)
+        blocker = blockers.get(partition)
+        if blocker is not None and blocker.row_id < row.id:
+            plan.hold(blocker, row.id)
+            continue
+        try:
+            plan.send.append((row, outgoing(row)))
+        except Exception as exc:  # any error of one row is that row's, not the relay's
+            plan.failed[row.id] = (
+                f"cannot be sent as a message: {exc.__class__.__name__}: {exc}"
+            )
+            logger.error("event %s failed: %s", row.event_id, plan.failed[row.id])
+            blockers[partition] = Blocker(row.id, str(row.event_id), partition)
+    return plan
+
+
+@dataclass
+class Cycle:
+    claimed: int = 0
+    published: int = 0
+
+
+def _may_publish(claim: Claim, leadership) -> bool:
+    """Check, just before publishing, that the lock and the lease are still ours.
+
+    Gives the rows back when they are not: raises LeadershipLost when the
+    leader lock is gone, returns False when the lease ran out (a slow cycle).
     """
+    row_ids = [row.id for row in claim.rows]
+    if leadership is not None and not leadership.held():
+        outbox_release(
+            claim=claim, row_ids=row_ids, error="the relay lost its leader lock"
+        )
+        raise LeadershipLost("the leader lock's connection is gone")
+    if timezone.now() >= claim.until:
+        logger.warning("the claim's lease ran out before publishing; claiming again")
+        outbox_release(claim=claim, row_ids=row_ids, error="the claim's lease ran out")
+        return False
+    return True
+
+
+def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) -> Cycle:
+    """Run one claim-publish-mark cycle; return how many rows it claimed, published.
+
+    No event of a partition goes out before an earlier one that is waiting,
+    failed, or refused in this batch; other partitions go on. Raises
+    BrokerUnavailable when the broker is away (the rows are released, their
+    attempts untouched) and LeadershipLost when `leadership` no longer holds.
+    """
+    blockers = outbox_blockers(now=timezone.now())
     claim = outbox_claim(batch_size=batch_size or settings.RELAY_BATCH_SIZE)
     if not claim.rows:
-        return 0
+        return Cycle()
+    plan = _plan(claim.rows, blockers)
+    if not _may_publish(claim, leadership):
+        return Cycle(claimed=len(claim.rows))
+    with transaction.atomic():
+        for row_id, error in plan.failed.items():
+            outbox_fail(claim=claim, row_ids=[row_id], error=error)
+        for blocker, row_ids in plan.held.values():
+            outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
+    if not plan.send:
+        return Cycle(claimed=len(claim.rows))
     try:
-        results = publisher.publish_batch([outgoing(row) for row in claim.rows])
+        results = publisher.publish_batch([message for _, message in plan.send])
     except BrokerUnavailable as exc:
         outbox_release(
-            claim=claim, row_ids=[row.id for row in claim.rows], error=str(exc)
+            claim=claim, row_ids=[row.id for row, _ in plan.send], error=str(exc)
         )
         raise
     confirmed: list[int] = []
-    held: dict[int, tuple[str, list[int]]] = {}  # partition -> (error, row ids)
-    for row, error in zip(claim.rows, results, strict=True):
+    refused_before = [row.id for row, _ in plan.send if row.refusals]
+    stopped = Plan()
+    refused_in: dict[int, Blocker] = {}  # partition -> the row refused first
+    for (row, _), error in zip(plan.send, results, strict=True):
         partition = partition_of(row.partition_key)
-        if partition in held:
-            held[partition][1].append(row.id)
+        if partition in refused_in:
+            # It may be in the queues already (sent before the refusal came
+            # back); it goes again after the refused row, and consumers skip
+            # the extra copy.
+            stopped.hold(refused_in[partition], row.id)
         elif error is not None:
-            logger.error("event %s not published: %s", row.envelope["id"], error)
-            held[partition] = (error, [row.id])
+            failed = outbox_refuse(claim=claim, row=row, error=error)
+            logger.error(
+                "event %s not published: %s%s",
+                row.event_id,
+                error,
+                " (attempts used up: failed)" if failed else "",
+            )
+            refused_in[partition] = Blocker(row.id, str(row.event_id), partition)
         else:
             confirmed.append(row.id)
-    for error, row_ids in held.values():
-        outbox_release(claim=claim, row_ids=row_ids, error=error)
-    marked = outbox_mark_published(claim=claim, row_ids=confirmed)
+    for blocker, row_ids in stopped.held.values():
+        outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
+    marked = outbox_mark_published(
+        claim=claim, row_ids=confirmed, refused_before=refused_before
+    )
     if marked < len(confirmed):
         logger.warning(
-            "%d confirmed rows were claimed by another relay meanwhile; left to it",
+            "%d confirmed rows were claimed by another relay meanwhile, or the "
+            "claim's lease ran out; left to be published again",
             len(confirmed) - marked,
         )
-    return marked
+    return Cycle(claimed=len(claim.rows), published=marked)
+
+
+def relay_once(*, publisher, batch_size: int | None = None, leadership=None) -> int:
+    """Run one cycle (see relay_cycle); return how many rows were published."""
+    return relay_cycle(
+        publisher=publisher, batch_size=batch_size, leadership=leadership
+    ).published
 
 
 class Backoff:

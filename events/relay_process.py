@@ -2,8 +2,9 @@
 
 Only the leader publishes (PostgreSQL advisory lock, or a file lock on SQLite);
 other relays wait as standbys and take over when the leader's session ends. The
-leader wakes on LISTEN/NOTIFY and polls as well: a lost notification costs
-latency, never an event.
+leader checks that its lock is still held before each publish, and steps down
+when it is not. It wakes on LISTEN/NOTIFY and polls as well: a lost
+notification costs latency, never an event.
 """
 
 import fcntl
@@ -17,15 +18,38 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
-from events.relay import Backoff, relay_once
+from events.relay import Backoff, LeadershipLost, relay_cycle
 from events.relay_switch import RelaySwitch
 
 logger = logging.getLogger("events.relay")
 LOCK_KEY = zlib.crc32(b"payments.outbox.relay")
+# A relay that lost its lock waits this many polls (at least STEP_DOWN_MIN_SECONDS)
+# before it competes again, so a standby that kept its connection takes over.
+STEP_DOWN_POLLS = 4
+STEP_DOWN_MIN_SECONDS = 2.0
+# How soon a dead peer is noticed on the lock connection, from either end: the
+# client's TCP keepalives and timeout, and the server's for our session (the
+# server releases the lock only when it notices we are gone).
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+SERVER_KEEPALIVE = (
+    "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; "
+    "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
+)
 
 
 class PostgresLeadership:
-    """Session advisory lock plus LISTEN, on one dedicated autocommit connection."""
+    """Session advisory lock plus LISTEN, on one dedicated autocommit connection.
+
+    The lock is ours exactly as long as that session lives: PostgreSQL releases
+    it when the session ends (crash, kill, pg_terminate_backend, lost network),
+    and nothing else can take it from a live session.
+    """
 
     def __init__(self):
         params = connection.settings_dict
@@ -41,7 +65,10 @@ class PostgresLeadership:
     def acquire(self) -> bool:
         if self.conn is not None and not self.conn.closed:
             return True
-        conn = psycopg.connect(**self.conninfo, autocommit=True, connect_timeout=5)
+        conn = psycopg.connect(
+            **self.conninfo, **KEEPALIVE, autocommit=True, connect_timeout=5
+        )
+        conn.execute(SERVER_KEEPALIVE)
         if not conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[
             0
         ]:
@@ -51,13 +78,30 @@ class PostgresLeadership:
         self.conn = conn
         return True
 
+    def held(self) -> bool:
+        """Return whether the lock is still ours: one round trip on its session."""
+        if self.conn is None or self.conn.closed:
+            return False
+        try:
+            # Notifications that arrive meanwhile are kept for wait() (psycopg
+            # 3.2+ keeps a backlog), so the check costs no wake-up.
+            self.conn.execute("SELECT 1")
+        except psycopg.Error:
+            self.release()
+            return False
+        return True
+
     def wait(self, timeout: float) -> None:
         """Sleep until a commit notifies us, or the poll interval passes."""
-        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            pass
-        # Several commits may have notified; one drain serves them all.
-        for _ in self.conn.notifies(timeout=0):
-            pass
+        try:
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                pass
+            # Several commits may have notified; one drain serves them all.
+            for _ in self.conn.notifies(timeout=0):
+                pass
+        except psycopg.Error as exc:
+            self.release()
+            raise LeadershipLost(f"the leader lock's connection failed: {exc}") from exc
 
     def release(self) -> None:
         if self.conn is not None:
@@ -84,6 +128,10 @@ class FileLeadership:
             return False
         self.file = handle
         return True
+
+    def held(self) -> bool:
+        # The kernel drops the lock only with the process; nothing to check.
+        return self.file is not None
 
     def wait(self, timeout: float) -> None:
         self._stop.wait(timeout)
@@ -124,14 +172,19 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
             if switch.paused():
                 leadership.wait(poll)
                 continue
-            published = relay_once(publisher=publisher)
+            cycle = relay_cycle(publisher=publisher, leadership=leadership)
             if broker_down:
                 logger.info("broker is back; draining the outbox in order")
                 broker_down = False
             backoff.reset()
-            if published >= settings.RELAY_BATCH_SIZE:
+            if cycle.claimed >= settings.RELAY_BATCH_SIZE:
                 continue  # a full batch: more are probably waiting
             leadership.wait(poll)
+        except LeadershipLost as exc:
+            logger.warning("lost the leader lock (%s); standing by", exc)
+            leadership.release()
+            standby_logged = True
+            stop.wait(max(STEP_DOWN_MIN_SECONDS, STEP_DOWN_POLLS * poll))
         except BrokerUnavailable as exc:
             delay = backoff.next_delay()
             logger.warning("broker unavailable (%s); retrying in %.1fs", exc, delay)
@@ -142,6 +195,13 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
             logger.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
             leadership.release()
             connection.close()
+            stop.wait(delay)
+        except Exception:
+            # A bug must not stop the outbox for good: every row's own errors
+            # are contained in its cycle, so this is the relay's, and a later
+            # cycle may well succeed. The traceback goes to the log.
+            delay = backoff.next_delay()
+            logger.exception("relay cycle failed; retrying in %.1fs", delay)
             stop.wait(delay)
     publisher.close()
     leadership.release()

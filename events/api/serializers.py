@@ -145,6 +145,46 @@ class RedrivenSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class RelayFailureSerializer(serializers.Serializer):
+    row_id = serializers.IntegerField(
+        help_text="The outbox row (manage.py outbox_failed)."
+    )
+    event_id = serializers.UUIDField()
+    type = serializers.CharField()
+    subject = serializers.CharField(help_text="The payment.")
+    state = serializers.ChoiceField(
+        choices=["failed", "backing_off"],
+        help_text="failed: waits for an operator; backing_off: sent again at "
+        "next_attempt_at.",
+    )
+    attempts = serializers.IntegerField(help_text="Times a relay claimed it.")
+    refusals = serializers.IntegerField(
+        help_text="Times the broker refused it; it fails at RELAY_MAX_ATTEMPTS."
+    )
+    last_error = serializers.CharField()
+    failed_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    holding = serializers.IntegerField(
+        help_text="Later events of its partition waiting behind it."
+    )
+
+
+class RelayFailuresSerializer(serializers.Serializer):
+    failed = serializers.IntegerField(
+        help_text="Rows the relay gave up on; each holds its partition back."
+    )
+    oldest_failed_at = serializers.DateTimeField(allow_null=True)
+    backing_off = serializers.IntegerField(
+        help_text="Rows the broker refused, waiting to be sent again."
+    )
+    held = serializers.IntegerField(
+        help_text="Rows waiting behind a failed or backing-off row."
+    )
+    rows = RelayFailureSerializer(
+        many=True, help_text="Failed rows first (oldest first), then backing-off."
+    )
+
+
 class RelayStateSerializer(serializers.Serializer):
     """The relay as an operator sees it: the whole outbox and the leader."""
 
@@ -155,6 +195,11 @@ class RelayStateSerializer(serializers.Serializer):
     heartbeat_at = serializers.DateTimeField(allow_null=True)
     pending = serializers.IntegerField(help_text="Outbox rows not yet published.")
     oldest_pending_at = serializers.DateTimeField(allow_null=True)
+    failures = RelayFailuresSerializer(
+        required=False,
+        help_text="Rows the relay could not publish; members see their "
+        "organisation's, operators all.",
+    )
 
 
 class OrganisationRelayStateSerializer(serializers.Serializer):
@@ -168,3 +213,8 @@ class OrganisationRelayStateSerializer(serializers.Serializer):
         help_text="Your organisation's outbox rows not yet published."
     )
     oldest_pending_at = serializers.DateTimeField(allow_null=True)
+    failures = RelayFailuresSerializer(
+        required=False,
+        help_text="Rows the relay could not publish; members see their "
+        "organisation's, operators all.",
+    )

@@ -33,7 +33,7 @@ from events.api.serializers import (
     RedriveSerializer,
     RelayStateSerializer,
 )
-from events.monitoring import consumer_overview
+from events.monitoring import consumer_overview, relay_failures
 from events.organisation_monitoring import (
     organisation_consumer_overview,
     organisation_relay_overview,
@@ -90,20 +90,26 @@ class ConsumerListApi(APIView):
 class RelayStateApi(APIView):
     @extend_schema(
         responses={200: RELAY_STATE, **READ_PROBLEMS},
-        summary="The relay: paused or running, the outbox backlog (operators: "
-        "the whole outbox and the leader; members: their own events)",
+        summary="The relay: paused or running, the outbox backlog and the rows "
+        "it could not publish (operators: the whole outbox and the leader; "
+        "members: their own events)",
         tags=["consumers"],
     )
     def get(self, request):
+        # Failed rows name events and errors: tenant data, like the counts.
         if is_operator(user=request.user):
-            body = RelayStateSerializer({**relay_overview(), "scope": "global"})
-        else:
-            body = OrganisationRelayStateSerializer(
-                organisation_relay_overview(
-                    organisation_id=organisation_id_for(user=request.user)
-                )
-            )
-        return Response(body.data)
+            state = {
+                **relay_overview(),
+                "scope": "global",
+                "failures": relay_failures(organisation_id=None),
+            }
+            return Response(RelayStateSerializer(state).data)
+        organisation_id = organisation_id_for(user=request.user)
+        state = {
+            **organisation_relay_overview(organisation_id=organisation_id),
+            "failures": relay_failures(organisation_id=organisation_id),
+        }
+        return Response(OrganisationRelayStateSerializer(state).data)
 
 
 class FaultControlApi(APIView):

@@ -5,15 +5,19 @@ back from the consumers' partition queues exactly as a worker would take them.
 """
 
 import threading
+import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from events.models import OutboxMessage
 from events.publishers import BrokerUnavailable, KombuPublisher
 from events.relay import (
     Backoff,
+    LeadershipLost,
     outbox_claim,
     outbox_mark_published,
     relay_once,
@@ -36,6 +40,13 @@ CONSUMERS = ["ledger", "notifications", "reconciliation"]
 
 def publisher() -> KombuPublisher:
     return KombuPublisher("filesystem://")
+
+
+def backoff_elapsed() -> None:
+    """Move every refused row's wait into the past, as if the time had passed."""
+    OutboxMessage.objects.filter(next_attempt_at__isnull=False).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
 
 
 def unpublished() -> list[OutboxMessage]:
@@ -74,6 +85,24 @@ class SecondOfThreeRefused:
     def publish_batch(self, messages):
         self.batches.append(messages)
         return [None, "nacked by the broker", None]
+
+
+class LockGone:
+    """A leadership whose lock connection has died."""
+
+    def held(self) -> bool:
+        return False
+
+
+class SlowLockCheck:
+    """A leadership that still holds the lock, but takes its time to say so."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def held(self) -> bool:
+        time.sleep(self.seconds)
+        return True
 
 
 class TakenOverMidBatch:
@@ -237,6 +266,62 @@ def test_relay_once_leaves_rows_to_the_relay_that_took_them_over(broker, acme, a
     assert row.claim_token == taken_over.rival.token
 
 
+def test_a_relay_that_lost_its_lock_publishes_nothing_and_gives_the_rows_back(
+    broker, acme, alice
+):
+    # given
+    row = outbox_event(organisation=acme, submitted_by=alice)
+    relay = Recording()
+
+    # when: it checks its lock after claiming, before publishing
+    with pytest.raises(LeadershipLost):
+        relay_once(publisher=relay, leadership=LockGone())
+
+    # then: nothing went to the broker; the row waits, unclaimed, no attempt used
+    assert relay.sent == []
+    assert broker.waiting() == {}
+    row.refresh_from_db()
+    assert (row.published_at, row.claim_token, row.refusals) == (None, None, 0)
+
+
+def test_a_claim_is_void_once_its_lease_has_run_out(broker, acme, alice):
+    # given: a relay claimed a row and stalled past its lease before marking
+    row = outbox_event(organisation=acme, submitted_by=alice)
+    stalled = outbox_claim(batch_size=10)
+    OutboxMessage.objects.filter(id=row.id).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    # when
+    marked = outbox_mark_published(claim=stalled, row_ids=[row.id])
+
+    # then: it marks nothing; the next cycle publishes the row again
+    assert marked == 0
+    row.refresh_from_db()
+    assert row.published_at is None
+    assert relay_once(publisher=publisher()) == 1
+
+
+def test_a_claim_whose_lease_ran_out_before_publishing_is_not_published(
+    broker, settings, acme, alice
+):
+    # given: a lease shorter than the relay's (slow) check of its lock
+    settings.RELAY_CLAIM_LEASE_SECONDS = 0.2
+    row = outbox_event(organisation=acme, submitted_by=alice)
+    relay = Recording()
+
+    # when
+    published = relay_once(publisher=relay, leadership=SlowLockCheck(0.3))
+
+    # then: nothing was sent; the row is free for the next claim
+    assert published == 0
+    assert relay.sent == []
+    row.refresh_from_db()
+    assert (row.published_at, row.claim_token, row.refusals) == (None, None, 0)
+    settings.RELAY_CLAIM_LEASE_SECONDS = 60
+    assert relay_once(publisher=relay) == 1
+
+
 def test_a_row_committed_with_a_lower_id_after_a_higher_one_was_published_is_published(
     broker, acme, alice
 ):
@@ -345,12 +430,15 @@ def test_broker_unavailable_keeps_the_rows_and_releases_the_claim(broker, acme, 
     with pytest.raises(BrokerUnavailable):
         relay_once(publisher=BrokerAway())
 
-    # then: nothing is lost; the rows wait, unclaimed, with the reason noted
+    # then: nothing is lost; the rows wait, unclaimed, with the reason noted,
+    # and no attempt was counted against them
     for row in unpublished():
         assert row.published_at is None
         assert row.claim_token is None
         assert row.claimed_until is None
         assert "Connection refused" in row.last_error
+        assert row.refusals == 0
+        assert row.next_attempt_at is None
     assert len(unpublished()) == 2
     # and once the broker is back they drain in order
     assert relay_once(publisher=publisher()) == 2
@@ -373,7 +461,8 @@ def test_an_unconfirmed_message_stops_the_batch_so_later_rows_cannot_overtake(
     # when
     published = relay_once(publisher=refusing)
 
-    # then: only the first is marked; the second and third wait, unclaimed
+    # then: only the first is marked; the second waits for its backoff, the
+    # third waits behind it, both unclaimed
     assert published == 1
     assert [m.row_id for m in refusing.batches[0]] == [row.id for row in rows]
     first, second, third = (OutboxMessage.objects.get(id=row.id) for row in rows)
@@ -381,8 +470,12 @@ def test_an_unconfirmed_message_stops_the_batch_so_later_rows_cannot_overtake(
     assert second.published_at is None and third.published_at is None
     assert second.claim_token is None and third.claim_token is None
     assert second.last_error == "nacked by the broker"
-    # and the next cycle publishes them, second before third
-    assert relay_once(publisher=publisher()) == 2
+    assert second.refusals == 1 and second.next_attempt_at is not None
+    assert third.held_behind == second.id
+    # and once its wait is over, the second goes first, then the third
+    backoff_elapsed()
+    assert relay_once(publisher=publisher()) == 1
+    assert relay_once(publisher=publisher()) == 1
     ids = [m.envelope["id"] for m in broker.drain(queue_of("ledger", rows[0]))]
     assert ids == [str(rows[1].event_id), str(rows[2].event_id)]
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from django.db import connection, connections
 
 from events.models import OutboxMessage
 from events.publishers import BrokerUnavailable, KombuPublisher
+from events.relay import LeadershipLost
 from events.relay_process import FileLeadership, PostgresLeadership, relay_run
 from tests.events.conftest import outbox_event, queue_of
+from tests.events.test_relay_failures import accounts_in_two_partitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,6 +76,54 @@ class DownThenUp(KombuPublisher):
             self.refused += 1
             raise BrokerUnavailable("[Errno 111] Connection refused")
         return super().publish_batch(messages)
+
+
+class Gated(Counting):
+    """Counts what it published; its first publish waits for the test's go."""
+
+    def __init__(self):
+        super().__init__()
+        self.publishing = threading.Event()
+        self.go = threading.Event()
+
+    def publish_batch(self, messages):
+        if not self.publishing.is_set():
+            self.publishing.set()
+            self.go.wait(20)
+        return super().publish_batch(messages)
+
+
+class FailsOnce(KombuPublisher):
+    """A publisher with a bug that strikes once (not a broker error)."""
+
+    def __init__(self):
+        super().__init__("filesystem://")
+        self.failed = False
+
+    def publish_batch(self, messages):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug in the publisher")
+        return super().publish_batch(messages)
+
+
+class Deferred(PostgresLeadership):
+    """A standby that may not take the lock until the test allows it."""
+
+    def __init__(self):
+        super().__init__()
+        self.allowed = threading.Event()
+
+    def acquire(self) -> bool:
+        return self.allowed.is_set() and super().acquire()
+
+
+def terminate(leadership: PostgresLeadership) -> None:
+    """End the leader lock's session from outside, as a failover or a DBA would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(%s)", [leadership.conn.info.backend_pid]
+        )
 
 
 @contextmanager
@@ -205,6 +256,108 @@ def test_a_committed_publish_wakes_the_waiting_relay(broker, acme, alice):
     finally:
         if not waiter.is_alive():
             leadership.release()
+
+
+@pytest.mark.postgres
+def test_a_relay_whose_lock_connection_dies_stops_publishing_and_a_standby_leads(
+    fast_relay, settings, acme, alice
+):
+    # given: a busy leader (every cycle a full batch, so it never stops to wait)
+    # in the middle of publishing the first of five events, and a standby
+    settings.RELAY_BATCH_SIZE = 1
+    account = uuid.uuid4()
+    rows = [
+        outbox_event(organisation=acme, submitted_by=alice, debtor_account_id=account)
+        for _ in range(5)
+    ]
+    leader, standby = Gated(), Counting()
+    leader_lock, standby_lock = PostgresLeadership(), Deferred()
+    with running_relay(publisher=leader, leadership=leader_lock):
+        assert leader.publishing.wait(10)
+        with running_relay(publisher=standby, leadership=standby_lock):
+            # when: the leader's lock session is killed while it publishes
+            terminate(leader_lock)
+            leader.go.set()
+
+            # then: the leader notices before its next publish, and steps down
+            eventually(
+                lambda: leader_lock.conn is None or all_published(),
+                what="the leader to notice it lost its lock",
+            )
+            assert leader.published == 1  # the event in flight, nothing after
+            # and the standby takes over and publishes the rest
+            standby_lock.allowed.set()
+            eventually(all_published, what="the standby to publish the rest")
+    assert leader.published == 1
+    assert standby.published == 4
+    assert ledger_ids(fast_relay, rows) == sorted(str(row.event_id) for row in rows)
+
+
+@pytest.mark.postgres
+def test_postgres_leadership_notices_its_lock_session_is_gone(broker):
+    # given
+    checked, waiting = PostgresLeadership(), PostgresLeadership()
+    try:
+        assert checked.acquire() and checked.held()
+
+        # when
+        terminate(checked)
+
+        # then: the check says so, and the lock is free for another relay
+        assert not checked.held()
+        assert checked.conn is None
+        eventually(waiting.acquire, what="the lock to be free")
+        # and a leader waiting for notifications learns it too
+        terminate(waiting)
+        with pytest.raises(LeadershipLost):
+            waiting.wait(5)
+        assert waiting.conn is None
+    finally:
+        checked.release()
+        waiting.release()
+
+
+def test_a_corrupt_event_fails_alone_and_the_relay_goes_on(fast_relay, acme, alice):
+    # given: an event whose stored envelope is corrupt
+    stuck, flowing = accounts_in_two_partitions()
+    bad = outbox_event(organisation=acme, submitted_by=alice, debtor_account_id=stuck)
+    OutboxMessage.objects.filter(id=bad.id).update(envelope={"id": str(bad.event_id)})
+
+    with running_relay(publisher=KombuPublisher("filesystem://")) as (_, thread):
+        # when: the relay meets it
+        eventually(
+            lambda: OutboxMessage.objects.filter(
+                id=bad.id, failed_at__isnull=False
+            ).exists(),
+            what="the corrupt row to fail",
+        )
+        # then: it lives, and publishes what comes next in other partitions
+        later = outbox_event(
+            organisation=acme, submitted_by=alice, debtor_account_id=flowing
+        )
+        eventually(
+            lambda: OutboxMessage.objects.filter(
+                id=later.id, published_at__isnull=False
+            ).exists(),
+            what="the relay to publish after the corrupt row",
+        )
+        assert thread.is_alive()
+
+
+def test_an_unexpected_error_in_a_cycle_is_logged_and_the_relay_goes_on(
+    fast_relay, acme, alice, caplog
+):
+    # given
+    rows = [outbox_event(organisation=acme, submitted_by=alice) for _ in range(2)]
+
+    # when: a bug strikes the first cycle
+    with running_relay(publisher=FailsOnce()):
+        eventually(all_published, what="the relay to recover from the bug")
+
+    # then
+    assert "relay cycle failed" in caplog.text
+    assert "a bug in the publisher" in caplog.text
+    assert ledger_ids(fast_relay, rows) == sorted(str(row.event_id) for row in rows)
 
 
 def relay_command_env(broker_root: Path, var_dir: Path) -> dict:

@@ -5,17 +5,27 @@ a private virtual host of the local RabbitMQ, created for the session and
 deleted at its end; nothing touches the default vhost others use.
 """
 
+import json
 import shutil
 import subprocess
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.utils import timezone
 from kombu import Connection
 
 from events.models import OutboxMessage
 from events.publishers import AmqpPublisher, BrokerUnavailable, Outgoing
 from events.relay import outgoing, relay_once
-from events.topology import EXCHANGE, consumer_queues, routing_key
+from events.topology import (
+    EXCHANGE,
+    consumer_queues,
+    partition_of,
+    partition_queue_name,
+    routing_key,
+)
 from tests.conftest import service_missing
 from tests.events.conftest import drain, outbox_event, queue_of
 
@@ -236,3 +246,63 @@ def test_a_connection_the_broker_closed_costs_a_retry_not_an_event(
     ]
     assert ids[0] == str(first.event_id)
     assert ids[-1] == str(second.event_id)
+
+
+def test_a_row_the_broker_keeps_nacking_backs_off_fails_and_holds_its_partition(
+    rabbitmq, rabbitmq_vhost, publisher, settings, acme, alice
+):
+    # given: the ledger queue of one partition rejects every publish (full, with
+    # overflow reject-publish), so the broker nacks its events
+    settings.RELAY_MAX_ATTEMPTS = 2
+    publisher.connect()
+    stuck = uuid.uuid4()
+    flowing = next(
+        account
+        for account in iter(uuid.uuid4, None)
+        if partition_of(str(account)) != partition_of(str(stuck))
+    )
+    full = partition_queue_name("ledger", partition_of(str(stuck)))
+    rabbitmqctl(
+        "set_policy", "-p", rabbitmq_vhost, "--apply-to", "queues", "full",
+        f"^{full}$", json.dumps({"max-length": 0, "overflow": "reject-publish"}),
+    )  # fmt: skip
+    first, second = (
+        outbox_event(organisation=acme, submitted_by=alice, debtor_account_id=stuck)
+        for _ in range(2)
+    )
+    other = outbox_event(
+        organisation=acme, submitted_by=alice, debtor_account_id=flowing
+    )
+
+    def wait_over():
+        OutboxMessage.objects.filter(next_attempt_at__isnull=False).update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+
+    # when: nacked, then nacked again after its wait
+    assert relay_once(publisher=publisher) == 1  # the other partition's event
+    first.refresh_from_db()
+    assert (first.refusals, first.failed_at) == (1, None)
+    assert first.last_error == "nacked by the broker"
+    assert first.next_attempt_at > timezone.now()
+    wait_over()
+    assert relay_once(publisher=publisher) == 0
+
+    # then: its attempts are used up; it failed, and the next event of its
+    # partition waits behind it instead of overtaking it
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.refusals == 2 and first.failed_at is not None
+    assert second.held_behind == first.id and second.published_at is None
+    other.refresh_from_db()
+    assert other.published_at is not None
+
+    # when: the queue accepts messages again and an operator retries the row
+    rabbitmqctl("clear_policy", "-p", rabbitmq_vhost, "full")
+    call_command("outbox_failed", "retry", str(first.id))
+    published = relay_once(publisher=publisher)
+
+    # then: both go out, in order
+    assert published == 2
+    ids = [m.envelope["id"] for m in drain(Connection(rabbitmq), full)]
+    assert ids == [str(first.event_id), str(second.event_id)]

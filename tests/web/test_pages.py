@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
 from events.models import Delivery, OutboxMessage
 from payments.services import payment_approve
@@ -166,3 +167,27 @@ def test_the_inbox_says_when_an_e_mail_was_given_up(alice, acme, browser_for):
     # then: the failure is visible, not "not sent yet"
     assert "e-mail failed after 8 attempts" in page
     assert "e-mail not sent yet" not in page
+
+
+def test_the_consumers_page_shows_the_events_the_relay_gave_up_on(
+    alice, bob, acme_eur, gina, globex_eur, browser_for
+):
+    # given: one failed event of acme, with the relay's error, and one of globex
+    ours = payment_submitted(by=alice, account=acme_eur)
+    theirs = payment_submitted(by=gina, account=globex_eur)
+    failed_at = timezone.now()
+    OutboxMessage.objects.filter(subject=str(ours.id)).update(
+        failed_at=failed_at, refusals=10, last_error="unroutable: no queue bound"
+    )
+    OutboxMessage.objects.filter(subject=str(theirs.id)).update(failed_at=failed_at)
+    [row] = OutboxMessage.objects.filter(subject=str(ours.id))
+    [their_row] = OutboxMessage.objects.filter(subject=str(theirs.id))
+
+    # when
+    page = browser_for(bob).get("/consumers").content.decode()
+
+    # then
+    assert f'data-relay-row="{row.event_id}"' in page
+    assert "unroutable: no queue bound" in page
+    assert 'data-field="failed">1<' in page
+    assert str(their_row.event_id) not in page

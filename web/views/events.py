@@ -8,7 +8,7 @@ import uuid
 
 from django.conf import settings
 
-from events.monitoring import consumer_overview
+from events.monitoring import consumer_overview, relay_failures
 from events.organisation_monitoring import organisation_consumer_overview
 from organisations.selectors import is_operator, membership_get
 from web.pages import no_organisation, render_page, signed_in
@@ -94,6 +94,9 @@ def consumers(request):
         {
             "overview": overview,
             "trouble": inbox_trouble(organisation_id=membership.organisation_id),
+            "relay_failures": relay_failures(
+                organisation_id=membership.organisation_id
+            ),
         },
         lesson="consumers",
     )
