@@ -14,9 +14,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import TypeVar
 
 from celery import Celery, bootsteps
 from celery.exceptions import Reject
+from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import DatabaseError, Error, close_old_connections, connection
 from django.utils import timezone
@@ -42,6 +44,7 @@ from events.topology import (
 )
 
 logger = logging.getLogger("events.worker")
+T = TypeVar("T")
 
 
 def retry_delay(retries: int) -> float:
@@ -69,40 +72,72 @@ PUBLISH_RETRY_POLICY = {
 }
 
 
-def requeue(step: str, exc: BaseException) -> Reject:
-    """Give the message back to the head of its queue because `step` failed.
+def worker_stopping() -> bool:
+    """True once the worker was asked to stop (warm or cold shutdown)."""
+    return (
+        worker_state.should_stop is not None
+        or worker_state.should_terminate is not None
+    )
 
-    The caller raises the result. The message was never acked, so nothing is
-    lost; a short pause keeps a broken dependency from being hammered.
+
+def hold(step: str, call: Callable[[], T], *, while_: Callable[[Exception], bool]) -> T:
+    """Run `call` until it works, holding the message, unacked, at its queue's head.
+
+    Why hold rather than give the message back (Reject with requeue): RabbitMQ
+    may deliver the next message of the queue to a live consumer before the
+    requeued one is back in place, so a requeue can reorder a partition (the
+    fault run caught it; see docs/adr/0010-consumer-failure-paths.md). A held
+    message keeps its place; if the worker dies meanwhile, the broker requeues
+    it for a consumer that is not there yet, in order. Only when the worker is
+    stopping (its consumers already cancelled) is the message given back.
+    `while_(exc)` says whether an error is worth holding for; others raise.
     """
-    logger.warning("could not %s (%s); the event goes back to its queue", step, exc)
-    if classify(exc) is not None:
-        connection.close()
-    time.sleep(min(2.0, retry_delay(0)))
-    return Reject(exc, requeue=True)
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not while_(exc):
+                raise
+            if worker_stopping():
+                raise Reject(exc, requeue=True) from exc
+            if attempt % 30 == 0:
+                logger.warning("could not %s (%s); holding the event", step, exc)
+            if classify(exc) is not None:
+                connection.close()
+            time.sleep(min(2.0, retry_delay(attempt)))
+            attempt += 1
 
 
-def record_or_requeue(record: Callable[[], None]) -> None:
-    """Write a failure's record; requeue while the database cannot take it.
+def _database_busy(exc: Exception) -> bool:
+    return classify(exc) in (Fault.UNAVAILABLE, Fault.CONFLICT)
+
+
+def _always(exc: Exception) -> bool:
+    return True
+
+
+def record_or_hold(record: Callable[[], None]) -> None:
+    """Write a failure's record, holding the event while the database cannot take it.
 
     A record the event itself makes impossible (garbage in a field) is given
     up on: the dead-letter queue or the retry still carries the event.
     """
     try:
-        record()
-    except Exception as exc:
-        if classify(exc) in (Fault.UNAVAILABLE, Fault.CONFLICT):
-            raise requeue("record the failure", exc) from exc
+        hold("record the failure", record, while_=_database_busy)
+    except Reject:
+        raise
+    except Exception:
         logger.exception("the failure of an event for this consumer was not recorded")
 
 
 def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
     """Record the failure and put a confirmed copy in the consumer's dead-letter queue.
 
-    Raises Reject(requeue=True) when either step fails, so the message is held
-    by the broker, never acked away without a copy in the dead-letter queue.
+    Either step that fails is tried again, the message held (`hold`), so it is
+    never acked away without a copy in the dead-letter queue.
     """
-    record_or_requeue(
+    record_or_hold(
         partial(
             failure_record,
             consumer=consumer,
@@ -120,7 +155,8 @@ def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
         properties = {"content_type": "application/json", "content_encoding": "utf-8"}
     headers["x-error"] = error[:1000]
     headers["x-consumer"] = consumer
-    try:
+
+    def publish() -> None:
         # Declared first, so the copy cannot be unroutable; on RabbitMQ the
         # publish waits for the broker's confirm (confirm_publish).
         with app.producer_or_acquire() as producer:
@@ -134,8 +170,8 @@ def dead_letter(app: Celery, consumer: str, envelope, error: str) -> None:
                 retry_policy=PUBLISH_RETRY_POLICY,
                 **properties,
             )
-    except Exception as exc:
-        raise requeue("publish to the dead-letter queue", exc) from exc
+
+    hold("publish to the dead-letter queue", publish, while_=_always)
     logger.error("dead-lettered an event for %s: %s", consumer, error)
 
 
@@ -160,35 +196,33 @@ def consume_waiting_for_database(consume_call) -> str:
 
     A database that is away or read-only (a failover) is not the event's fault,
     so it never counts as a failed attempt. Holding the unacked message, rather
-    than re-publishing it behind later ones as a retry would, keeps the
-    partition in order. After CONSUMER_DATABASE_WAIT_SECONDS the message goes
-    back to the head of its queue. A deadlock or serialization failure is tried
-    again at once, CONSUMER_MAX_RETRIES times. Anything else the database
-    refuses (a value too long, a constraint, a statement timeout) is the
-    event's fault and is raised: the bounded retry path. See events/db_errors.py.
+    than re-publishing it behind later ones as a retry would (or requeueing it,
+    which RabbitMQ may let the next message overtake), keeps the partition in
+    order. Past CONSUMER_DATABASE_WAIT_SECONDS the worker says so at ERROR and
+    holds on. A deadlock or serialization failure is tried again at once,
+    CONSUMER_MAX_RETRIES times. Anything else the database refuses (a value too
+    long, a constraint, a statement timeout) is the event's fault and is
+    raised: the bounded retry path. See events/db_errors.py.
     """
-    deadline = time.monotonic() + settings.CONSUMER_DATABASE_WAIT_SECONDS
-    attempt = conflicts = 0
-    while True:
-        try:
-            return consume_call()
-        except Error as exc:
-            fault = classify(exc)
-            if fault is Fault.EVENT:
-                raise
-            if fault is Fault.CONFLICT:
-                conflicts += 1
-                if conflicts > settings.CONSUMER_MAX_RETRIES:
-                    raise
-                logger.info("transaction conflict (%s); trying again", exc)
-                time.sleep(min(0.5, retry_delay(conflicts) / 10))
-                continue
-            connection.close()
-            if time.monotonic() >= deadline:
-                raise Reject(exc, requeue=True) from exc
-            logger.warning("database unavailable (%s); holding the event", exc)
-            time.sleep(min(2.0, retry_delay(attempt)))
-            attempt += 1
+    started = time.monotonic()
+    conflicts = 0
+    alarmed = False
+
+    def outage(exc: Exception) -> bool:
+        nonlocal conflicts, alarmed
+        fault = classify(exc)
+        if fault is Fault.CONFLICT:
+            conflicts += 1
+            return conflicts <= settings.CONSUMER_MAX_RETRIES
+        if fault is not Fault.UNAVAILABLE:
+            return False
+        waited = time.monotonic() - started
+        if not alarmed and waited >= settings.CONSUMER_DATABASE_WAIT_SECONDS:
+            alarmed = True
+            logger.error("database unavailable for %.0f s; still holding", waited)
+        return True
+
+    return hold("reach the database", consume_call, while_=outage)
 
 
 def release_parked(app: Celery, consumer: str, handlers: Handlers) -> int:
@@ -316,7 +350,8 @@ def consumer_app(
         # A task that fails anyway (the failure path itself failed) is rejected
         # without requeue, which the broker dead-letters (see topology.py),
         # instead of being acked away.
-        task_acks_on_failure_or_timeout=False,
+        task_acks_on_failure=False,
+        task_acks_on_timeout=False,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts_level="INFO",
@@ -376,7 +411,7 @@ def consumer_app(
             if self.request.retries >= settings.CONSUMER_MAX_RETRIES:
                 dead_letter(self.app, name, envelope, error)
                 return DeliveryStatus.DEAD_LETTERED
-            record_or_requeue(
+            record_or_hold(
                 partial(
                     failure_record,
                     consumer=name,
@@ -385,17 +420,21 @@ def consumer_app(
                     final=False,
                 )
             )
-            try:
-                raise self.retry(
+            # Celery rejects without requeue when the retry cannot be published,
+            # which would drop the original as well: hold it until it can be.
+            retry = hold(
+                "publish the retry",
+                partial(
+                    self.retry,
                     exc=exc,
                     countdown=retry_delay(self.request.retries),
                     exchange="",
                     routing_key=_own_queue(name, envelope),
                     retry_policy=PUBLISH_RETRY_POLICY,
-                ) from exc
-            except Reject as not_published:
-                # Celery rejects without requeue when the retry cannot be
-                # published, which would drop the original as well: hold it.
-                raise requeue("publish the retry", not_published.reason) from exc
+                    throw=False,
+                ),
+                while_=_always,
+            )
+            raise retry from exc
 
     return app

@@ -72,7 +72,9 @@ def test_the_consumer_app_acks_late_prefetches_one_and_accepts_only_json(
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
     # a task that fails anyway is rejected into the dead-letter queue, not acked
-    assert conf.task_acks_on_failure_or_timeout is False
+    task = app.tasks[STREAM]
+    assert task.acks_on_failure is False
+    assert task.acks_on_timeout is False
     assert conf.worker_prefetch_multiplier == 1
     assert list(conf.accept_content) == ["json"]
     assert conf.task_serializer == "json"
@@ -301,20 +303,30 @@ def test_a_database_outage_holds_the_event_instead_of_retrying_it_behind_others(
     assert outcomes == []
 
 
-def test_an_outage_longer_than_the_wait_hands_the_event_back_to_its_queue_head(
-    settings, monkeypatch
+def test_an_outage_longer_than_the_wait_is_reported_and_the_event_still_held(
+    settings, monkeypatch, caplog
 ):
-    # given: no patience at all, and a database that stays away
+    # given: no patience at all, and a database that stays away until the
+    # worker is asked to stop
     settings.CONSUMER_DATABASE_WAIT_SECONDS = 0
     monkeypatch.setattr("events.worker.time.sleep", lambda seconds: None)
+    attempts = []
 
     def consume_call():
+        attempts.append(1)
+        if len(attempts) == 50:
+            monkeypatch.setattr("events.worker.worker_state.should_stop", 0)
         raise OperationalError("the database system is shutting down")
 
-    # when / then: the message is rejected with requeue, never acked or dead-lettered
+    # when / then: held (never acked, dead-lettered or requeued while running),
+    # said at ERROR once, and given back only when the worker stops
     with pytest.raises(Reject) as rejected:
         consume_waiting_for_database(consume_call)
     assert rejected.value.requeue is True
+    assert len(attempts) == 50
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "still holding" in errors[0].getMessage()
 
 
 def test_housekeeping_jobs_run_on_the_workers_timer_and_survive_failures(caplog):

@@ -158,73 +158,120 @@ def test_a_deadlock_is_retried_in_place_a_bounded_number_of_times(settings, no_s
     assert len(calls) == 3
 
 
-def test_a_failure_that_cannot_be_recorded_requeues_the_event(
+def flaky(times: int, error: Exception, then):
+    """A callable that raises `error` `times` times, then calls `then`."""
+    calls = []
+
+    def call(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= times:
+            raise error
+        return then(*args, **kwargs)
+
+    call.calls = calls
+    return call
+
+
+def own_queue(envelope: dict) -> str:
+    return partition_queue_name("ledger", partition_of(envelope["partitionkey"]))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_that_cannot_be_recorded_holds_the_event_until_it_can(
     broker, submitted, monkeypatch, no_sleep
 ):
-    # given: a failing handler, and a database that has gone read-only by the
-    # time the failure is recorded (pooled connections on a former primary)
-    def read_only(**kwargs):
-        raise django_error(*READ_ONLY)
+    # given: a failing handler, and a database that is read-only for a while
+    # when the failure is recorded (pooled connections on a former primary)
+    from events.inbox import failure_record
 
-    monkeypatch.setattr("events.worker.failure_record", read_only)
+    record = flaky(3, django_error(*READ_ONLY), failure_record)
+    monkeypatch.setattr("events.worker.failure_record", record)
 
     # when
-    with pytest.raises(Reject) as rejected:
+    with pytest.raises(Retry):
         run_as_worker(failing_app(), submitted)
 
-    # then: back to the head of its queue, not acked away; nothing was published
-    assert rejected.value.requeue is True
-    assert broker.waiting() == {}
+    # then: held in place (never acked, never requeued) until the record was
+    # written, then the retry went out as usual
+    assert len(record.calls) == 4
+    assert statuses(submitted) == [DeliveryStatus.FAILED]
+    [retry] = broker.drain(own_queue(submitted))
+    assert retry.headers["retries"] == 1
 
 
-def test_a_retry_that_cannot_be_published_requeues_the_original(
+def test_a_retry_that_cannot_be_published_holds_the_original_until_it_can(
     broker, submitted, monkeypatch, no_sleep
 ):
-    # given: the broker refuses the retry's publish
+    # given: the broker refuses the retry's publish twice (Celery alone would
+    # reject the original without requeue, dropping it)
     app = failing_app()
-
-    def refused(*args, **kwargs):
-        raise KombuOperationalError("connection reset")
-
-    monkeypatch.setattr(app.tasks[STREAM], "apply_async", refused)
+    task = app.tasks[STREAM]
+    publish = flaky(2, KombuOperationalError("connection reset"), task.apply_async)
+    monkeypatch.setattr(task, "apply_async", publish)
 
     # when
-    with pytest.raises(Reject) as rejected:
+    with pytest.raises(Retry):
         run_as_worker(app, submitted)
 
-    # then: Celery would have rejected it without requeue (dropping it)
-    assert rejected.value.requeue is True
-    assert list(
-        Delivery.objects.filter(event_id=submitted["id"]).values_list(
-            "status", flat=True
-        )
-    ) == [DeliveryStatus.FAILED]
+    # then: one retry in the event's own queue; the failure recorded once
+    assert len(publish.calls) == 3
+    assert broker.waiting() == {own_queue(submitted): 1}
+    assert statuses(submitted) == [DeliveryStatus.FAILED]
 
 
-def test_a_dead_letter_that_cannot_be_published_requeues_the_event(
+def test_a_dead_letter_that_cannot_be_published_holds_the_event_until_it_can(
     broker, submitted, settings, monkeypatch, no_sleep
 ):
-    # given: the last attempt fails and the dead-letter publish fails too
+    # given: the last attempt fails and the dead-letter publish fails twice
     settings.CONSUMER_MAX_RETRIES = 0
     app = failing_app()
+    real = app.producer_or_acquire
+    attempts = []
 
     @contextlib.contextmanager
-    def broken_producer(*args, **kwargs):
-        class Producer:
-            def publish(self, *args, **kwargs):
-                raise KombuOperationalError("nacked by the broker")
+    def producer_refusing_twice(*args, **kwargs):
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise KombuOperationalError("nacked by the broker")
+        with real(*args, **kwargs) as producer:
+            yield producer
 
-        yield Producer()
-
-    monkeypatch.setattr(app, "producer_or_acquire", broken_producer)
+    monkeypatch.setattr(app, "producer_or_acquire", producer_refusing_twice)
 
     # when
-    with pytest.raises(Reject) as rejected:
-        run_as_worker(app, submitted)
+    outcome = run_as_worker(app, submitted)
 
-    # then: held for another try, never acked without a copy anywhere
+    # then: never acked without a copy: the copy is in the dead-letter queue
+    assert outcome == DeliveryStatus.DEAD_LETTERED
+    assert len(attempts) == 3
+    [dead] = broker.drain(dead_letter_queue_name("ledger"))
+    assert dead.envelope["id"] == submitted["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_event_is_given_back_only_when_the_worker_stops(
+    broker, submitted, monkeypatch, no_sleep
+):
+    # given: a database that stays read-only, and a worker asked to stop
+    monkeypatch.setattr(
+        "events.worker.failure_record",
+        flaky(10**9, django_error(*READ_ONLY), None),
+    )
+    monkeypatch.setattr("events.worker.worker_state.should_stop", 0)
+
+    # when / then: back to its queue (its consumer already cancelled), not acked
+    with pytest.raises(Reject) as rejected:
+        run_as_worker(failing_app(), submitted)
     assert rejected.value.requeue is True
     assert broker.waiting() == {}
+
+
+def statuses(envelope: dict) -> list[str]:
+    return list(
+        Delivery.objects.filter(event_id=envelope["id"])
+        .order_by("id")
+        .values_list("status", flat=True)
+    )
 
 
 def test_a_retry_is_published_with_the_bounded_publish_policy(broker, submitted):
