@@ -4,7 +4,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 from django.views.generic import RedirectView
 
-from web.views import auth, books, docs, events, lab, payments
+from web.views import auth, books, docs, events, lab, payments, source
 
 app_name = "web"
 
@@ -53,5 +53,7 @@ urlpatterns = [
         lab.LabDemoApproveApi.as_view(),
         name="lab-payment-approve",
     ),
+    path("docs/", docs.index, name="docs"),
     path("docs/<path:path>", docs.doc, name="doc"),
+    path("source/<path:path>", source.source, name="source"),
 ]
