@@ -84,7 +84,7 @@ INSTALLED_APPS = [
     "notifications",
     "reconciliation",
     "api",
-    "stack",
+    "launcher",
     "web",
 ]
 
