@@ -14,7 +14,7 @@ from amqp.exceptions import AMQPError
 from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from api.errors import Conflict, DomainError, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 from events.models import ConsumerPosition, ConsumerState
 from events.publishers import BrokerUnavailable
 from events.queues import Taken, send, taken, to_queue

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from django.db.models import Count, Min
 
-from api.errors import Conflict, NotFound
 from contracts.currencies import minor_units
+from domain.errors import Conflict, NotFound
 from events.faults import BrokerUnreachable, consumer_check
 from events.models import ConsumerPosition, ConsumerState, Delivery
 from events.publishers import BrokerUnavailable

@@ -18,9 +18,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import NotFound
 from api.idempotency import idempotent
 from api.schema import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, ProblemSerializer
+from domain.errors import NotFound
 from events import faults
 from events.api.serializers import (
     ConsumerListSerializer,
@@ -39,8 +39,8 @@ from events.organisation_monitoring import (
     organisation_relay_overview,
 )
 from events.relay_switch import relay_overview, relay_pause_set
+from organisations.errors import RoleRequired
 from organisations.selectors import (
-    RoleRequired,
     is_operator,
     membership_get,
     operator_check,

@@ -15,17 +15,14 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from api.errors import Invalid
 from api.idempotency import idempotent
 from contracts.currencies import format_amount
+from domain.errors import Invalid
 from events.api.serializers import ConsumerField
 from events.api.views import FaultControlApi
 from events.relay_switch import relay_pause_set
-from organisations.selectors import (
-    NoOrganisation,
-    is_operator,
-    membership_get,
-)
+from organisations.errors import NoOrganisation
+from organisations.selectors import is_operator, membership_get
 from payments import selectors
 from payments.services import payment_approve
 from web import lab
