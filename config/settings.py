@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "api",
     "launcher",
     "web",
+    "lab",
 ]
 
 MIDDLEWARE = [
