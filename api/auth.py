@@ -10,13 +10,8 @@ from rest_framework.views import APIView
 
 from api.auth_backends import sign_in_wait
 from api.auth_tokens import token_expires_at, token_issue
-from api.errors import Invalid
+from api.errors import InvalidCredentials
 from api.schema import PROBLEM_RESPONSES
-
-
-class InvalidCredentials(Invalid):
-    code = "invalid-credentials"
-    title = "Unknown username or wrong password"
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -1,51 +1,33 @@
-"""Domain errors: what a service raises when it refuses a command.
+"""The REST layer's own refusals: those no service raises.
 
-Services say *why* (a stable `code`) and *what kind* of refusal it is; the one
-exception handler in api/problems.py turns that into RFC 9457 problem details.
+Wrong credentials, a bad Idempotency-Key, a body too large, and what
+api/problems.py answers when the database refuses (a constraint race, an
+outage). The kinds they subclass, and every app's domain errors, live outside
+HTTP (domain/errors.py); see docs/adr/0012-error-homes.md.
 """
 
-
-class DomainError(Exception):
-    """Base of every refusal; `kind` picks the HTTP status, `code` the problem type."""
-
-    # invalid, forbidden, not_found, conflict, unprocessable, too_large, unavailable
-    kind = "conflict"
-    code = "domain-error"
-    title = "The request was refused"
-
-    def __init__(self, detail: str | None = None):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+from domain.errors import Conflict, DomainError, Invalid
 
 
-class NotFound(DomainError):
-    kind = "not_found"
-    code = "not-found"
-    title = "Not found"
+class InvalidCredentials(Invalid):
+    code = "invalid-credentials"
+    title = "Unknown username or wrong password"
 
 
-class Forbidden(DomainError):
-    kind = "forbidden"
-    code = "forbidden"
-    title = "Not allowed"
+class IdempotencyKeyInvalid(Invalid):
+    code = "idempotency-key-invalid"
+    title = "The Idempotency-Key header is not valid"
 
 
-class Conflict(DomainError):
-    kind = "conflict"
-    code = "conflict"
-    title = "Conflict with the current state"
+class IdempotencyKeyInProgress(Conflict):
+    code = "idempotency-key-in-progress"
+    title = "A request with this Idempotency-Key is still running"
 
 
-class Invalid(DomainError):
-    """Bad input found by a service, optionally with per-field messages."""
-
-    kind = "invalid"
-    code = "validation-error"
-    title = "The request is not valid"
-
-    def __init__(self, detail: str | None = None, errors: dict | None = None):
-        super().__init__(detail)
-        self.errors = errors or {}
+class IdempotencyKeyMismatch(DomainError):
+    kind = "unprocessable"
+    code = "idempotency-key-mismatch"
+    title = "This Idempotency-Key was used with a different request"
 
 
 class ConcurrentChange(Conflict):

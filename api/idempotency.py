@@ -19,28 +19,16 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from api.errors import Conflict, DomainError, Invalid
+from api.errors import (
+    IdempotencyKeyInProgress,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyMismatch,
+)
 from api.models import IdempotencyKey
 from api.parsers import json_loads
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-class IdempotencyKeyInvalid(Invalid):
-    code = "idempotency-key-invalid"
-    title = "The Idempotency-Key header is not valid"
-
-
-class IdempotencyKeyInProgress(Conflict):
-    code = "idempotency-key-in-progress"
-    title = "A request with this Idempotency-Key is still running"
-
-
-class IdempotencyKeyMismatch(DomainError):
-    kind = "unprocessable"
-    code = "idempotency-key-mismatch"
-    title = "This Idempotency-Key was used with a different request"
 
 
 class ClaimLost(Exception):

@@ -6,9 +6,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import DomainError
 from api.problems import DRF_PROBLEMS, TYPE_BASE
 from api.schema import READ_PROBLEMS
+from domain.errors import DomainError
 
 
 def _domain_errors(cls=DomainError):

@@ -1,7 +1,8 @@
 """RFC 9457 problem details: the one place errors become HTTP responses.
 
 Views never build error bodies by hand; services raise DomainError subclasses
-and DRF raises its own exceptions, and both end up here.
+(domain/errors.py, each app's errors.py) and DRF raises its own exceptions, and
+both end up here.
 """
 
 import logging
@@ -13,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api.auth_tokens import TokenExpired
-from api.errors import ConcurrentChange, DomainError, Invalid, ServiceUnavailable
+from api.errors import ConcurrentChange, ServiceUnavailable
 from api.plain_problems import PROBLEM_CONTENT_TYPE, TYPE_BASE, plain_problem
+from domain.errors import DomainError, Invalid
 from events.db_errors import is_unavailable
 
 logger = logging.getLogger(__name__)

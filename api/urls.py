@@ -13,6 +13,7 @@ urlpatterns = [
     path("problems/<slug:code>", ProblemTypeApi.as_view(), name="problem-type"),
     path("", include("payments.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("lab.api.urls")),
     path("ledger/", include("ledger.api.urls")),
     path("notifications", include("notifications.api.urls")),
     path("reconciliation/", include("reconciliation.api.urls")),

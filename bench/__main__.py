@@ -16,7 +16,7 @@ from bench.machine import fault_runs, fault_runs_wait  # noqa: E402
 from bench.plan import FULL, QUICK  # noqa: E402
 from bench.report import json_write, table  # noqa: E402
 from bench.run import run  # noqa: E402
-from stack.local import rabbitmq_reachable  # noqa: E402
+from launcher.local import rabbitmq_reachable  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -23,8 +23,8 @@ from bench.http_clients import closed_loop, open_loop, token_get
 from bench.meter import CLIENT, OTHERS, Meter, per_unit_ms
 from bench.probe import CONSUMERS, WORKERS, Probe, consumer_queues_purge
 from bench.stats import latency_summary, over_repeats, percentile
-from stack.local import PG
-from stack.runner import service_stop
+from launcher.local import PG
+from launcher.runner import service_stop
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo users' published password
 

@@ -6,7 +6,7 @@ import amqp
 import psycopg
 
 from events.topology import partition_queue_name
-from stack.local import PG
+from launcher.local import PG
 
 CONSUMERS = ("ledger", "notifications", "reconciliation")
 WORKERS = tuple(f"{c}-worker" for c in CONSUMERS)

@@ -1,6 +1,6 @@
 """CPU time and peak memory of process groups, read from /proc.
 
-Each stack service runs in its own session (stack.runner starts it with
+Each stack service runs in its own session (launcher.runner starts it with
 start_new_session), so its process group holds the leader and every child
 (gunicorn workers, Celery pool processes). CPU is utime+stime plus the times of
 reaped children; peak memory is each process's VmHWM.

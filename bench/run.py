@@ -27,7 +27,7 @@ from bench.profiling import Recording, py_spy, summarize
 from bench.stats import merge_runs
 from bench.summary import figures_derive
 from bench.targets import targets_check
-from stack.local import PG, RABBIT, stack_down, stack_up
+from launcher.local import PG, RABBIT, stack_down, stack_up
 
 
 def _log(message: str) -> None:

@@ -84,8 +84,9 @@ INSTALLED_APPS = [
     "notifications",
     "reconciliation",
     "api",
-    "stack",
+    "launcher",
     "web",
+    "lab",
 ]
 
 MIDDLEWARE = [

@@ -3,29 +3,8 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from api.errors import Forbidden
+from organisations.errors import NoOrganisation, OperatorRequired
 from organisations.models import Membership, Organisation
-
-
-class NoOrganisation(Forbidden):
-    """The caller belongs to no organisation, so no tenant's data is theirs."""
-
-    code = "no-organisation"
-    title = "You do not belong to an organisation"
-
-
-class RoleRequired(Forbidden):
-    """The caller's roles (maker, approver) do not allow this action."""
-
-    code = "role-required"
-    title = "Your role does not allow this"
-
-
-class OperatorRequired(Forbidden):
-    """The control or view acts on what every organisation shares."""
-
-    code = "operator-required"
-    title = "Only an operator may do this"
 
 
 def is_operator(*, user) -> bool:
@@ -93,10 +72,7 @@ def approver_list(*, organisation_id) -> list:
 
 __all__ = [
     "Membership",
-    "NoOrganisation",
-    "OperatorRequired",
     "Organisation",
-    "RoleRequired",
     "approver_list",
     "is_operator",
     "membership_get",

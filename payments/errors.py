@@ -1,7 +1,9 @@
-"""Why a payment command is refused; each maps to one problem type."""
+"""Why a payment command is refused; each maps to one problem type.
 
-from api.errors import Conflict, Forbidden, Invalid, NotFound
-from organisations.selectors import RoleRequired  # noqa: F401 - payments raises it
+A missing role or organisation is tenancy's refusal (organisations/errors.py).
+"""
+
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 class PaymentNotFound(NotFound):

@@ -8,15 +8,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from api.errors import Invalid
 from contracts.currencies import minor_units
-from organisations.selectors import NoOrganisation, membership_get
+from domain.errors import Invalid
+from organisations.errors import NoOrganisation, RoleRequired
+from organisations.selectors import membership_get
 from payments.errors import (
     AccountNotFound,
     InvalidAmount,
     NotSubmitter,
     PaymentNotPending,
-    RoleRequired,
     SelfApprovalForbidden,
 )
 from payments.events import payment_event_publish

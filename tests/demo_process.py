@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from stack.local import free_port
+from launcher.local import free_port
 
 
 @dataclass

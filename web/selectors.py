@@ -58,12 +58,3 @@ def inbox_trouble(*, organisation_id) -> QuerySet[InboxEntry]:
         organisation_id=organisation_id,
         status__in=[DeliveryStatus.DEAD_LETTERED, DeliveryStatus.PARKED],
     ).order_by("received_at", "id")
-
-
-def outbox_waiting(*, organisation_id) -> int:
-    """Count the organisation's events the relay has not published yet."""
-    return (
-        organisation_events(organisation_id=organisation_id)
-        .filter(published_at__isnull=True)
-        .count()
-    )

@@ -1,10 +1,10 @@
-"""The browser demo's pages, and the few JSON reads and demo controls they call."""
+"""The browser demo's pages, and the few JSON reads they call (the lab has its own)."""
 
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 from django.views.generic import RedirectView
 
-from web.views import auth, books, docs, events, lab, payments, source
+from web.views import auth, books, docs, events, payments, source
 
 app_name = "web"
 
@@ -41,18 +41,6 @@ urlpatterns = [
     path("reconciliation", books.reconciliation, name="reconciliation"),
     path("events", events.event_list, name="events"),
     path("consumers", events.consumers, name="consumers"),
-    path("lab", lab.lab_page, name="lab"),
-    path("lab/state", lab.LabStateApi.as_view(), name="lab-state"),
-    path("lab/poison", lab.LabPoisonApi.as_view(), name="lab-poison"),
-    path("lab/repair", lab.LabRepairApi.as_view(), name="lab-repair"),
-    path("lab/replay", lab.LabReplayApi.as_view(), name="lab-replay"),
-    path("lab/relay", lab.LabRelayApi.as_view(), name="lab-relay"),
-    path("lab/payments", lab.LabDemoPaymentApi.as_view(), name="lab-payment"),
-    path(
-        "lab/payments/<uuid:payment_id>/approve",
-        lab.LabDemoApproveApi.as_view(),
-        name="lab-payment-approve",
-    ),
     path("docs/", docs.index, name="docs"),
     path("docs/<path:path>", docs.doc, name="doc"),
     path("source/<path:path>", source.source, name="source"),

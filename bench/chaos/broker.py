@@ -3,7 +3,7 @@
 import amqp
 import kombu.exceptions
 
-from stack.local import RABBIT
+from launcher.local import RABBIT
 
 # A broker that is restarting shows up as any of these, depending on the moment.
 BROKER_ERRORS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError)

@@ -8,7 +8,7 @@ import contextlib
 
 import psycopg
 
-from stack.local import PG
+from launcher.local import PG
 
 
 class Unavailable(Exception):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from stack.local import PG
+from launcher.local import PG
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 

@@ -38,7 +38,7 @@ from bench.chaos.options import (
     Options,
 )
 from bench.chaos.processes import WORKERS, Supervisor, consumer_of
-from stack.local import PG
+from launcher.local import PG
 
 # After the deck, how often each fault is drawn, relative to the others.
 WEIGHTS = {

@@ -1,7 +1,7 @@
 """The stack's long-running processes during a fault run.
 
-They are started from the docker-compose.yml process list (stack.compose), like
-stack.local does, but with their output going straight to a log file per
+They are started from the docker-compose.yml process list (launcher.compose), like
+launcher.local does, but with their output going straight to a log file per
 service: the logs are the run's evidence, and a pipe that the busy harness
 drains too slowly would stall a worker on a full pipe buffer.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from stack.local import Stack
-from stack.runner import Running, service_env
+from launcher.local import Stack
+from launcher.runner import Running, service_env
 
 LONG_RUNNING = (
     "web",
@@ -66,7 +66,7 @@ class Supervisor:
 
     def _command(self, name: str) -> list[str]:
         # Console scripts and `python` from this interpreter's environment, as
-        # stack.runner does for the e2e tests.
+        # launcher.runner does for the e2e tests.
         command = self.stack.services[name].command
         if command[0] == "python":
             return [sys.executable, *command[1:]]

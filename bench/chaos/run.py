@@ -1,6 +1,6 @@
 """One fault run, start to finish.
 
-1. A private database and vhost (stack.local), migrated and seeded; the
+1. A private database and vhost (launcher.local), migrated and seeded; the
    docker-compose.yml processes started with their logs in var/chaos/<run>/.
 2. The workload, the ledger reader and the nemesis run together.
 3. Heal: PostgreSQL and RabbitMQ up, every process running (a process that died
@@ -33,8 +33,8 @@ from bench.chaos.processes import LONG_RUNNING, Supervisor
 from bench.chaos.report import commit, json_path, json_write, machine, report_text
 from bench.chaos.tenants import tenants_seed
 from bench.chaos.workload import Workload
-from stack.local import Stack, rabbitmq_reachable, stack_down, stack_up
-from stack.runner import service_stop
+from launcher.local import Stack, rabbitmq_reachable, stack_down, stack_up
+from launcher.runner import service_stop
 
 EXIT = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 2, "ERROR": 3}
 

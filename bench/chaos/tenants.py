@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from stack.local import Stack
+from launcher.local import Stack
 
 PASSWORD = "demo-password"  # noqa: S105 - the demo seed's published password
 MARKER = "CHAOS-SEED "

@@ -4,32 +4,5 @@ from events.api import views
 
 urlpatterns = [
     path("consumers", views.ConsumerListApi.as_view(), name="consumer-list"),
-    path(
-        "consumers/<str:name>/pause",
-        views.ConsumerPauseApi.as_view(),
-        name="consumer-pause",
-    ),
-    path(
-        "consumers/<str:name>/resume",
-        views.ConsumerResumeApi.as_view(),
-        name="consumer-resume",
-    ),
-    path(
-        "consumers/<str:name>/dead-letters/redrive",
-        views.DeadLetterRedriveApi.as_view(),
-        name="consumer-dead-letters-redrive",
-    ),
     path("relay", views.RelayStateApi.as_view(), name="relay-state"),
-    path("relay/pause", views.RelayPauseApi.as_view(), name="relay-pause"),
-    path("relay/resume", views.RelayResumeApi.as_view(), name="relay-resume"),
-    path(
-        "events/<uuid:event_id>/redeliver",
-        views.EventRedeliverApi.as_view(),
-        name="event-redeliver",
-    ),
-    path(
-        "payments/<uuid:payment_id>/deliver-reversed",
-        views.PaymentDeliverReversedApi.as_view(),
-        name="payment-deliver-reversed",
-    ),
 ]

@@ -8,8 +8,8 @@ import secrets
 
 import pytest
 
-from stack.compose import compose_services
-from stack.runner import service_env
+from launcher.compose import compose_services
+from launcher.runner import service_env
 from tests.config.settings_process import manage, process_env, settings_in
 
 HTTPS_SETTINGS = (

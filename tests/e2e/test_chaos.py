@@ -19,7 +19,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from stack.local import rabbitmq_reachable
+from launcher.local import rabbitmq_reachable
 from tests.conftest import service_missing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.chaos]

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from stack.local import rabbitmq_reachable, stack_down, stack_up
-from stack.runner import service_kill
+from launcher.local import rabbitmq_reachable, stack_down, stack_up
+from launcher.runner import service_kill
 from tests.conftest import service_missing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]

@@ -11,7 +11,7 @@ import time
 import pytest
 from kombu import Connection
 
-from stack.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
+from launcher.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from tests.conftest import service_missing
 from tests.e2e.tcp_proxy import TcpProxy
 

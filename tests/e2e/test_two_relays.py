@@ -10,8 +10,8 @@ import time
 import pytest
 from kombu import Connection
 
-from stack.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
-from stack.runner import service_kill
+from launcher.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
+from launcher.runner import service_kill
 from tests.conftest import service_missing
 from tests.e2e.test_relay_outage import SUBMIT_AND_APPROVE
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from api.models import IdempotencyKey
 from events.inbox import consume
 from events.models import Delivery, DeliveryStatus, InboxEntry, OutboxMessage
-from stack.compose import compose_services
+from launcher.compose import compose_services
 from tests.events.api.conftest import approved_payment, relay_all
 from tests.events.conftest import outbox_event, queue_of
 

@@ -7,7 +7,7 @@ management command, a future client).
 
 import pytest
 
-from api.errors import Invalid
+from domain.errors import Invalid
 from events.models import OutboxMessage
 from payments.free_text import free_text_error
 from payments.models import PaymentStatus

@@ -2,17 +2,16 @@
 
 import pytest
 
-from api.errors import Invalid
 from contracts.registry import validate
+from domain.errors import Invalid
 from events.models import OutboxMessage
-from organisations.selectors import NoOrganisation
+from organisations.errors import NoOrganisation, RoleRequired
 from payments.errors import (
     AccountNotFound,
     InvalidAmount,
     NotSubmitter,
     PaymentNotFound,
     PaymentNotPending,
-    RoleRequired,
     SelfApprovalForbidden,
 )
 from payments.models import Payment, PaymentStatus

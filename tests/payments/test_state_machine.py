@@ -22,11 +22,11 @@ from hypothesis.stateful import (
 )
 
 from events.models import OutboxMessage
+from organisations.errors import RoleRequired
 from payments.errors import (
     NotSubmitter,
     PaymentNotFound,
     PaymentNotPending,
-    RoleRequired,
     SelfApprovalForbidden,
 )
 from payments.models import Payment, PaymentStatus

@@ -7,8 +7,6 @@ with force_login, the way a browser holding a session cookie would.
 import pytest
 from django.test import Client
 
-from tests.events.conftest import broker  # noqa: F401 - a fixture for the lab tests
-
 
 @pytest.fixture
 def demo(settings):

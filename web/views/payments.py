@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import DomainError, Invalid
 from contracts.currencies import format_amount
-from organisations.selectors import RoleRequired, membership_get
+from domain.errors import DomainError, Invalid
+from organisations.errors import RoleRequired
+from organisations.selectors import membership_get
 from payments import selectors, services
 from payments.errors import PaymentNotFound
 from payments.models import PaymentStatus

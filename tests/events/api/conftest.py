@@ -1,5 +1,6 @@
-"""Fixtures for the consumers API and the fault controls: demo mode, operators,
-a private RabbitMQ virtual host, and payments whose events the relay has published.
+"""Fixtures for the consumers API (and the lab's fault controls, tests/lab/):
+demo mode, operators, a private RabbitMQ virtual host, and payments whose events
+the relay has published.
 """
 
 import contextlib

@@ -1,10 +1,11 @@
-"""The relay's state over HTTP, the rows it could not publish, and its demo-only
-pause switch (operators only).
+"""The relay's state over HTTP and the rows it could not publish.
+
+Its demo-only pause switch is the lab's: tests/lab/api/test_relay_switch.py.
 """
 
 from django.utils import timezone
 
-from events.models import OutboxMessage, RelayState
+from events.models import OutboxMessage
 from events.publishers import KombuPublisher
 from events.relay import relay_once
 from tests.assertions import assert_problem
@@ -42,46 +43,6 @@ def test_relay_state_shows_the_outbox_backlog_and_the_switch(client_for, acme, b
     assert body["paused"] is False
     assert body["running"] is False  # no relay has beaten its heart yet
     assert body["oldest_pending_at"] is not None
-
-
-def test_a_demo_operator_pauses_and_resumes_the_relay_in_demo_mode(
-    demo, client_for, bob
-):
-    # when
-    paused = client_for(bob).post("/api/v1/relay/pause")
-
-    # then
-    assert paused.status_code == 200
-    assert paused.json()["paused"] is True
-    assert paused.json()["scope"] == "global"
-    assert RelayState.objects.get().paused is True
-
-    # when
-    resumed = client_for(bob).post("/api/v1/relay/resume")
-
-    # then
-    assert resumed.json()["paused"] is False
-    assert RelayState.objects.get().paused is False
-
-
-def test_the_relay_switch_is_for_operators_and_only_in_demo_mode(
-    settings, client_for, alice, bob, gina
-):
-    # given: demo mode off
-    settings.DEMO_MODE = False
-
-    # then: the switch does not exist
-    assert_problem(client_for(bob).post("/api/v1/relay/pause"), 404)
-
-    # given: demo mode on, bob the demo's operator
-    settings.DEMO_MODE = True
-    settings.DEMO_OPERATORS = ["bob"]
-
-    # then: neither a maker nor another organisation's approver may touch it
-    for user in (alice, gina):
-        refused = client_for(user).post("/api/v1/relay/pause")
-        assert_problem(refused, 403, "operator-required")
-    assert not RelayState.objects.filter(paused=True).exists()
 
 
 def test_relay_state_needs_an_organisation(client_for, outsider):

@@ -1,50 +1,25 @@
-"""The fault lab's own controls, beside the ones events/faults.py offers over the API.
+"""A poison message, and the repair from the outbox (demo mode only).
 
 - a poison message: a copy of a real event that breaks its contract, put in
   place of the real copy in one paused consumer's partition queue;
 - redrive from the outbox: the honest way out of a poison message, which a plain
-  redrive would only dead-letter again (the fault travels inside the message);
-- replay one organisation's events to one consumer (events/replay.py);
-- a test payment, submitted as the signed-in user through the payments service
-  (approving it is the payments service's own command, maker-checker intact).
+  redrive would only dead-letter again (the fault travels inside the message).
 
-Like events/faults.py, nothing here deletes consumer data or bypasses the inbox.
+Like lab/faults.py, nothing here deletes consumer data or bypasses the inbox.
 See docs/lessons/fault-controls.md and docs/demo.md.
 """
 
 import copy
-import itertools
 from decimal import Decimal
 
-from django.db.models import Count, Min
-
-from api.errors import Conflict, NotFound
 from contracts.currencies import minor_units
-from events.faults import BrokerUnreachable, consumer_check
-from events.models import ConsumerPosition, ConsumerState, Delivery
+from events.models import ConsumerPosition, ConsumerState
 from events.publishers import BrokerUnavailable
 from events.queues import send, taken, to_queue
-from events.replay import events_replay
+from events.selectors import organisation_event_list
 from events.topology import dead_letter_queue_name, partition_of, partition_queue_name
-from organisations.selectors import organisation_id_for
-from payments.selectors import account_list, payment_list
-from payments.services import payment_submit
-from web.selectors import organisation_events
-
-
-class PoisonNotPossible(Conflict):
-    code = "poison-not-possible"
-    title = "A poison message cannot be placed now"
-
-
-class NothingToRepair(NotFound):
-    code = "nothing-to-repair"
-    title = "No dead letter that the outbox can repair"
-
-
-class DemoPaymentNotPossible(Conflict):
-    code = "demo-payment-not-possible"
-    title = "The lab cannot make this payment"
+from lab.errors import BrokerUnreachable, NothingToRepair, PoisonNotPossible
+from lab.faults import consumer_check
 
 
 def _sent(messages) -> int:
@@ -78,7 +53,7 @@ def poison_send(*, consumer: str, payment_id, organisation_id) -> dict:
     consumer_check(consumer)
     subject = str(payment_id)
     target = (
-        organisation_events(organisation_id=organisation_id)
+        organisation_event_list(organisation_id=organisation_id)
         .filter(subject=subject, published_at__isnull=False)
         .order_by("-sequence")
         .first()
@@ -144,7 +119,7 @@ def dead_letters_repair(*, consumer: str, organisation_id, event_id=None) -> dic
             wanted &= {str(event_id)}
         rows = {
             str(row.event_id): row
-            for row in organisation_events(organisation_id=organisation_id).filter(
+            for row in organisation_event_list(organisation_id=organisation_id).filter(
                 event_id__in=list(wanted), published_at__isnull=False
             )
         }
@@ -174,90 +149,3 @@ def dead_letters_repair(*, consumer: str, organisation_id, event_id=None) -> dic
             f"{len(messages) - len(chosen)} other messages stay in {dead_queue}."
         ),
     }
-
-
-def organisation_replay(*, consumer: str, organisation_id, payment_id=None) -> dict:
-    """Replay the organisation's published events (or one payment's) to a consumer.
-
-    Calls events_replay once per payment, in the order the payments' first
-    events were written; each payment's events go in sequence order.
-    """
-    consumer_check(consumer)
-    events = organisation_events(organisation_id=organisation_id).filter(
-        published_at__isnull=False
-    )
-    if payment_id is not None:
-        events = events.filter(subject=str(payment_id))
-    subjects = list(
-        events.values("subject")
-        .annotate(first=Min("id"))
-        .order_by("first")
-        .values_list("subject", flat=True)
-    )
-    sent = 0
-    try:
-        for subject in subjects:
-            sent += events_replay(consumer=consumer, subject=subject)
-    except BrokerUnavailable as exc:
-        raise BrokerUnreachable(f"{exc} ({sent} events were sent before)") from exc
-    return {
-        "consumer": consumer,
-        "payments": len(subjects),
-        "sent": sent,
-        "detail": (
-            f"Sent {sent} stored events of {len(subjects)} payments to {consumer}'s "
-            "partition queues only; the other consumers see nothing."
-        ),
-    }
-
-
-def delivery_tally(*, consumer: str, organisation_id, since) -> dict[str, int]:
-    """Count the consumer's deliveries of the organisation's events since a moment."""
-    consumer_check(consumer)
-    rows = (
-        Delivery.objects.filter(
-            consumer=consumer,
-            at__gte=since,
-            event_id__in=organisation_events(organisation_id=organisation_id).values(
-                "event_id"
-            ),
-        )
-        .values("status")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    return {row["status"]: row["count"] for row in rows}
-
-
-CREDITORS = itertools.cycle(
-    [
-        ("Bolt Supplies GmbH", "DE75512108001245126199"),
-        ("Northwind Traders", "GB33BUKB20201555555555"),
-        ("Contoso Office BV", "NL91ABNA0417164300"),
-    ]
-)
-
-
-def lab_payment_submit(*, actor):
-    """Submit a payment with made-up creditor details, as `actor`.
-
-    The very command of the payments page (payments.services.payment_submit),
-    so its rules hold here too: only a maker may submit. The lab never acts as
-    anyone but the signed-in user; the second person of maker-checker is a
-    second demo user (switch in the header).
-    """
-    organisation_id = organisation_id_for(user=actor)
-    account = account_list(organisation_id=organisation_id).first()
-    if account is None:
-        raise DemoPaymentNotPossible("Your organisation has no debtor account.")
-    made = payment_list(organisation_id=organisation_id).count()
-    name, iban = next(CREDITORS)
-    return payment_submit(
-        actor=actor,
-        debtor_account_id=account.id,
-        amount=10_000 + (made % 40) * 1_275,
-        currency=account.currency,
-        creditor_name=name,
-        creditor_iban=iban,
-        reference=f"LAB-{made + 1:04d}",
-    )

@@ -12,8 +12,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from stack.compose import compose_services
-from stack.runner import service_start, services_stop
+from launcher.compose import compose_services
+from launcher.runner import service_start, services_stop
 
 
 class Command(BaseCommand):

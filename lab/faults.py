@@ -1,5 +1,6 @@
-"""Fault controls for the demo: provoke a duplicate, an out-of-order delivery, an
-offline consumer and a dead letter on purpose, and watch the consumers stay correct.
+"""The fault controls the REST API offers in demo mode (lab/api/): provoke a
+duplicate, an out-of-order delivery, an offline consumer and a dead letter on
+purpose, and watch the consumers stay correct.
 
 Nothing here deletes consumer data or bypasses the inbox: every control only adds
 deliveries or moves messages between one consumer's own queues, so what the
@@ -14,54 +15,24 @@ from amqp.exceptions import AMQPError
 from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from api.errors import Conflict, DomainError, NotFound
 from events.models import ConsumerPosition, ConsumerState
 from events.publishers import BrokerUnavailable
 from events.queues import Taken, send, taken, to_queue
 from events.relay import outgoing
 from events.selectors import organisation_event_list
 from events.topology import dead_letter_queue_name, partition_of, partition_queue_name
+from lab.errors import (
+    BrokerUnreachable,
+    ConsumerNotFound,
+    DeadLetterNotFound,
+    EventNotFound,
+    EventNotPublished,
+    PaymentEventsNotFound,
+    ReversalNotPossible,
+)
 
 # Headers dead_letter() adds; a redriven message goes back as it first arrived.
 DEAD_LETTER_HEADERS = ("x-error", "x-consumer")
-
-
-class ConsumerNotFound(NotFound):
-    code = "consumer-not-found"
-    title = "No such consumer"
-
-
-class EventNotFound(NotFound):
-    code = "event-not-found"
-    title = "Event not found"
-
-
-class PaymentEventsNotFound(NotFound):
-    # The same problem type payments answers with: to a client both say "no such
-    # payment in your organisation".
-    code = "payment-not-found"
-    title = "Payment not found"
-
-
-class DeadLetterNotFound(NotFound):
-    code = "dead-letter-not-found"
-    title = "No such dead letter"
-
-
-class EventNotPublished(Conflict):
-    code = "event-not-published"
-    title = "The event is not yet published"
-
-
-class ReversalNotPossible(Conflict):
-    code = "reversal-not-possible"
-    title = "These events cannot be delivered out of order now"
-
-
-class BrokerUnreachable(DomainError):
-    kind = "unavailable"
-    code = "broker-unavailable"
-    title = "The message broker cannot be reached"
 
 
 def consumer_check(name: str) -> str:

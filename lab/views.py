@@ -1,5 +1,5 @@
 """The fault lab (demo mode only): its page, and JSON controls the page calls
-beside the API's own (/api/v1/consumers/..., /events/.../redeliver, ...).
+beside the API's own (lab/api/: /api/v1/consumers/..., /events/.../redeliver).
 
 Like the API's fault controls: 404 outside demo mode; a control that reaches
 one organisation's events is for its approvers (or staff), one that acts for
@@ -15,23 +15,22 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from api.errors import Invalid
 from api.idempotency import idempotent
 from contracts.currencies import format_amount
-from events.api.serializers import ConsumerField
-from events.api.views import FaultControlApi
+from domain.errors import Invalid
 from events.relay_switch import relay_pause_set
-from organisations.selectors import (
-    NoOrganisation,
-    is_operator,
-    membership_get,
-)
+from lab.api.serializers import ConsumerField
+from lab.api.views import FaultControlApi
+from lab.demo_payments import lab_payment_submit
+from lab.poison import dead_letters_repair, poison_send
+from lab.replay import organisation_replay
+from lab.selectors import delivery_tally, outbox_waiting
+from organisations.errors import NoOrganisation
+from organisations.selectors import is_operator, membership_get
 from payments import selectors
 from payments.services import payment_approve
-from web import lab
 from web.flow import relay_status
 from web.pages import not_found, render_page, signed_in
-from web.selectors import outbox_waiting
 
 
 @signed_in
@@ -50,7 +49,7 @@ def lab_page(request):
             payment.amount_text = format_amount(payment.amount, payment.currency)
     return render_page(
         request,
-        "web/lab.html",
+        "lab/lab.html",
         {
             "payments": payments,
             "consumers": settings.EVENT_CONSUMERS,
@@ -124,7 +123,7 @@ class LabPoisonApi(LabApi):
         # Operators only: it rewrites a partition queue every organisation shares.
         organisation_id = self.operator_organisation_id(request)
         body = _body(PoisonBody, request)
-        done = lab.poison_send(
+        done = poison_send(
             consumer=body["consumer"],
             payment_id=body["payment_id"],
             organisation_id=organisation_id,
@@ -136,7 +135,7 @@ class LabRepairApi(LabApi):
     @idempotent
     def post(self, request):
         body = _body(RepairBody, request)
-        done = lab.dead_letters_repair(
+        done = dead_letters_repair(
             consumer=body["consumer"],
             organisation_id=self.approver_organisation_id(request),
             event_id=body.get("event_id"),
@@ -149,7 +148,7 @@ class LabReplayApi(LabApi):
     def post(self, request):
         body = _body(ReplayBody, request)
         started = timezone.now()
-        done = lab.organisation_replay(
+        done = organisation_replay(
             consumer=body["consumer"],
             organisation_id=self.approver_organisation_id(request),
             payment_id=body.get("payment_id"),
@@ -184,7 +183,7 @@ class LabDemoPaymentApi(LabApi):
 
     @idempotent
     def post(self, request):
-        payment = lab.lab_payment_submit(actor=request.user)
+        payment = lab_payment_submit(actor=request.user)
         return Response(_payment_made(payment), status=status.HTTP_201_CREATED)
 
 
@@ -229,7 +228,7 @@ class LabStateApi(LabApi):
                 since = None
             if since is None:
                 raise Invalid(errors={"since": ["An ISO 8601 date-time."]})
-            state["tally"] = lab.delivery_tally(
+            state["tally"] = delivery_tally(
                 consumer=consumer, organisation_id=organisation_id, since=since
             )
         return Response(state)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from stack.compose import Service
+from launcher.compose import Service
 
 
 @dataclass

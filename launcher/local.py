@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import psycopg
 import requests
 
-from stack.compose import compose_services
-from stack.runner import Running, service_start, services_stop
+from launcher.compose import compose_services
+from launcher.runner import Running, service_start, services_stop
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 RABBIT = "amqp://guest:guest@127.0.0.1"
