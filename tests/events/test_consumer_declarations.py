@@ -13,13 +13,13 @@ from contracts.registry import SCHEMA_DIR
 from events import worker_main
 from events.consumers import Consumer, consumer_get, registry
 from events.models import DeliveryStatus, InboxEntry, OutboxMessage
+from events.publishers import KombuPublisher
 from events.relay import relay_once
 from events.topology import STREAM, partition_queue_name
 from payments.services import payment_approve
 from stack.compose import compose_services
 from tests.events.audit_consumer.consumer import AUDITED
 from tests.events.conftest import queue_of
-from tests.events.test_relay import publisher
 from tests.factories import payment_submitted
 from web.flow import payment_flow
 
@@ -146,7 +146,7 @@ def test_a_fourth_consumer_is_one_declaration_plus_its_handlers(
     rows = list(OutboxMessage.objects.order_by("id"))
 
     # when: the relay publishes as always
-    assert relay_once(publisher=publisher()) == 2
+    assert relay_once(publisher=KombuPublisher("filesystem://")) == 2
 
     # then: the topology declared audit's queues, which hold the stream in order
     audit_queue = queue_of("audit", rows[0])
