@@ -9,9 +9,7 @@ organisations/demo.py, which seed_demo shares.
 
 from django.conf import settings
 
-from organisations.demo import DEMO_USERNAMES, is_demo_user
-
-__all__ = ["DEMO_USERNAMES", "is_demo_user", "sign_in_permitted"]
+from organisations.demo import is_demo_user
 
 
 def sign_in_permitted(user) -> bool:

@@ -124,7 +124,6 @@ def _complete(claim: Claim, response: Response) -> None:
         state=IdempotencyKey.State.COMPLETED,
         response_status=response.status_code,
         response_body=body,
-        completed_at=timezone.now(),
     )
     if not done:
         raise ClaimLost()

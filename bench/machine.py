@@ -9,6 +9,8 @@ from pathlib import Path
 
 import psycopg
 
+from launcher.rabbitmqctl import rabbitmqctl
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -66,13 +68,7 @@ def _server_version(pg: dict) -> str:
 
 def _rabbitmq_version() -> str:
     try:
-        out = subprocess.run(
-            ["rabbitmqctl", "-q", "version"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
+        out = rabbitmqctl("version", timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out or "unknown"

@@ -325,14 +325,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 
 # The consumers of the payment stream. Each gets its own queues; the relay and
-# payments never name them, so adding one is a new app plus an entry here.
-EVENT_CONSUMERS = [
-    name
-    for name in os.environ.get(
-        "EVENT_CONSUMERS", "ledger,notifications,reconciliation"
-    ).split(",")
-    if name
-]
+# payments never name them. Unset: every consumer an installed app declares in
+# its consumer.py (events/consumers.py; events/apps.py fills the list in at
+# start). Set (comma-separated) to run only some of them.
+EVENT_CONSUMERS: list[str] | None = [
+    name for name in os.environ.get("EVENT_CONSUMERS", "").split(",") if name
+] or None
 # Partition queues per consumer; events of one debtor account share a partition.
 EVENT_PARTITIONS = int(os.environ.get("EVENT_PARTITIONS", "4"))
 

@@ -3,7 +3,3 @@
 A schema file is never edited once published; a change is a new version beside it.
 See docs/lessons/versioned-schemas.md.
 """
-
-from contracts.registry import ContractViolation, UnknownContract, schema_for, validate
-
-__all__ = ["ContractViolation", "UnknownContract", "schema_for", "validate"]

@@ -30,11 +30,6 @@ def _validator(name: str, version: int) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
-def schema_for(name: str, version: int) -> dict:
-    """Return the JSON Schema of one event type and version."""
-    return _validator(name, version).schema
-
-
 def dataschema_uri(event_type: str, version: int) -> str:
     return f"/contracts/{event_type}/v{version}"
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from events.backoff import backoff_seconds
 from events.models import OutboxMessage
 from events.topology import partition_of
 
@@ -34,8 +35,13 @@ class Blocker:
 
 def row_backoff(refusals: int) -> timedelta:
     """Return how long a row refused `refusals` times waits before its next send."""
-    seconds = ROW_BACKOFF_BASE_SECONDS * 2 ** min(refusals - 1, 30)
-    return timedelta(seconds=min(seconds, settings.RELAY_ROW_BACKOFF_MAX_SECONDS))
+    seconds = backoff_seconds(
+        refusals - 1,
+        base=ROW_BACKOFF_BASE_SECONDS,
+        cap=settings.RELAY_ROW_BACKOFF_MAX_SECONDS,
+        jitter=False,
+    )
+    return timedelta(seconds=seconds)
 
 
 def _blocking():

@@ -10,7 +10,6 @@ See docs/lessons/relay.md.
 """
 
 import logging
-import random
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -193,20 +192,3 @@ def relay_once(*, publisher, batch_size: int | None = None, leadership=None) -> 
     return relay_cycle(
         publisher=publisher, batch_size=batch_size, leadership=leadership
     ).published
-
-
-class Backoff:
-    """Capped exponential backoff with full jitter."""
-
-    def __init__(self, base: float = 0.2, cap: float | None = None):
-        self.base = base
-        self.cap = cap if cap is not None else settings.RELAY_BACKOFF_MAX_SECONDS
-        self.failures = 0
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        ceiling = min(self.cap, self.base * 2 ** min(self.failures, 20))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
-
-    def reset(self) -> None:
-        self.failures = 0

@@ -16,9 +16,10 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from events.backoff import Backoff
 from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
-from events.relay import Backoff, LeadershipLost, relay_cycle
+from events.relay import LeadershipLost, relay_cycle
 from events.relay_switch import RelaySwitch
 
 logger = logging.getLogger("events.relay")
@@ -153,7 +154,7 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
     publisher = publisher or publisher_for(settings.CELERY_BROKER_URL)
     leadership = leadership or leadership_for_database()
     poll = settings.RELAY_POLL_SECONDS
-    backoff = Backoff()
+    backoff = Backoff(base=0.2, cap=settings.RELAY_BACKOFF_MAX_SECONDS)
     switch = RelaySwitch()
     standby_logged = broker_down = False
     logger.info("relay started (broker %s)", publisher.__class__.__name__)

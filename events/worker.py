@@ -9,7 +9,6 @@ docs/adr/0006-events-as-celery-messages.md.
 import contextlib
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from django.db import DatabaseError, Error, close_old_connections, connection
 from django.utils import timezone
 
 from contracts.registry import ContractViolation, UnknownContract
+from events.backoff import backoff_seconds
 from events.db_errors import Fault, classify
 from events.inbox import (
     Handlers,
@@ -48,12 +48,12 @@ T = TypeVar("T")
 
 
 def retry_delay(retries: int) -> float:
-    """Capped exponential backoff with jitter, in seconds."""
-    ceiling = min(
-        settings.CONSUMER_RETRY_BACKOFF_MAX_SECONDS,
-        settings.CONSUMER_RETRY_BACKOFF_SECONDS * 2 ** min(retries, 20),
+    """Return how long a consumer waits before retry number `retries` + 1, jittered."""
+    return backoff_seconds(
+        retries,
+        base=settings.CONSUMER_RETRY_BACKOFF_SECONDS,
+        cap=settings.CONSUMER_RETRY_BACKOFF_MAX_SECONDS,
     )
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
 
 
 def _own_queue(consumer: str, envelope) -> str:

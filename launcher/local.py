@@ -4,10 +4,8 @@ Each run gets its own database and RabbitMQ virtual host, so it cannot disturb
 (or be disturbed by) anything else on the machine.
 """
 
-import contextlib
 import secrets
 import socket
-import subprocess
 import time
 import uuid
 from contextlib import closing
@@ -17,6 +15,7 @@ import psycopg
 import requests
 
 from launcher.compose import compose_services
+from launcher.rabbitmqctl import vhost_create, vhost_delete
 from launcher.runner import Running, service_start, services_stop
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -35,15 +34,6 @@ def rabbitmq_reachable() -> bool:
             return True
     except OSError:
         return False
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(  # noqa: S603
-        ["rabbitmqctl", "-q", *args],  # noqa: S607
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 @dataclass
@@ -112,8 +102,7 @@ def stack_up(
     name = f"e2e_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(**PG, dbname="postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    rabbitmqctl("add_vhost", name)
-    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    vhost_create(name)
     port = free_port()
     variables = {"WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "DEMO_MODE": "1"}
     stack = Stack(
@@ -151,5 +140,4 @@ def stack_down(stack: Stack) -> None:
     with psycopg.connect(**PG, dbname="postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{stack.name}" WITH (FORCE)')
     # A leftover vhost is harmless; the next run picks a new name.
-    with contextlib.suppress(subprocess.SubprocessError):
-        rabbitmqctl("delete_vhost", stack.name)
+    vhost_delete(stack.name)

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from events.backoff import backoff_seconds
 from notifications.messages import one_line
 from notifications.models import EmailStatus, Notification
 
@@ -57,10 +58,13 @@ def message_id(notification: Notification) -> str:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the given number of failed attempts, capped."""
-    seconds = settings.NOTIFICATION_EMAIL_RETRY_SECONDS * 2 ** min(attempts - 1, 20)
-    return timedelta(
-        seconds=min(seconds, settings.NOTIFICATION_EMAIL_RETRY_MAX_SECONDS)
+    seconds = backoff_seconds(
+        attempts - 1,
+        base=settings.NOTIFICATION_EMAIL_RETRY_SECONDS,
+        cap=settings.NOTIFICATION_EMAIL_RETRY_MAX_SECONDS,
+        jitter=False,
     )
+    return timedelta(seconds=seconds)
 
 
 def notification_email_claim(

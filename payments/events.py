@@ -6,10 +6,19 @@ contracts/schemas/ and docs/lessons/versioned-schemas.md.
 """
 
 from events.outbox import publish
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 
 SOURCE = "/payments"
 SCHEMA_VERSION = 1
+
+# The event that announces each status: the command that reaches the status
+# emits it, and the pages name it from here.
+STATUS_EVENTS = {
+    PaymentStatus.PENDING_APPROVAL: "PaymentSubmitted",
+    PaymentStatus.APPROVED: "PaymentApproved",
+    PaymentStatus.REJECTED: "PaymentRejected",
+    PaymentStatus.CANCELLED: "PaymentCancelled",
+}
 
 
 def _user(user) -> dict:
@@ -17,13 +26,14 @@ def _user(user) -> dict:
 
 
 def payment_event_publish(
-    *, payment: Payment, event_type: str, actor, correlation_id: str | None = None
+    *, payment: Payment, actor, correlation_id: str | None = None
 ):
-    """Write the event for the payment's latest change to the outbox.
+    """Write the event that announces the payment's new status to the outbox.
 
     Must run inside the command's transaction, after the payment row is saved:
     its `version` becomes the event's per-payment `sequence`.
     """
+    event_type = STATUS_EVENTS[payment.status]
     data = {
         "payment_id": str(payment.id),
         "organisation_id": str(payment.organisation_id),

@@ -1,7 +1,14 @@
 """Commands: the only code that changes a payment.
 
 Each command validates, changes state and writes its event to the outbox in one
-transaction, or refuses and writes nothing. See docs/lessons/commands-vs-events.md.
+transaction, or refuses and writes nothing. Who may run a command, and when, is
+payments/rules.py's. See docs/lessons/commands-vs-events.md.
+
+The transaction each command opens is the outermost one only when the caller
+sent no Idempotency-Key. With a key, `@idempotent` (api/idempotency.py) wraps
+the whole handler in its own `atomic()`, so a command's block is a savepoint
+inside it and the payment, its outbox row and the key's stored answer commit
+together (docs/adr/0004-idempotency-keys.md).
 """
 
 from django.conf import settings
@@ -10,20 +17,19 @@ from django.db import transaction
 
 from contracts.currencies import minor_units
 from domain.errors import Invalid
-from organisations.errors import NoOrganisation, RoleRequired
+from organisations.errors import NoOrganisation
 from organisations.selectors import membership_get
-from payments.errors import (
-    AccountNotFound,
-    InvalidAmount,
-    NotSubmitter,
-    PaymentNotPending,
-    SelfApprovalForbidden,
-)
+from payments.errors import AccountNotFound, InvalidAmount
 from payments.events import payment_event_publish
 from payments.free_text import free_text_error
 from payments.iban import iban_error, iban_normalise
 from payments.locks import payment_lock
 from payments.models import DebtorAccount, Payment, PaymentStatus
+from payments.rules import (
+    cancel_refusal,
+    decision_refusal,
+    submission_refusal,
+)
 
 
 def _membership(actor):
@@ -76,8 +82,8 @@ def payment_submit(
 ) -> Payment:
     """Create a payment awaiting approval and emit PaymentSubmitted."""
     membership = _membership(actor)
-    if not membership.is_maker:
-        raise RoleRequired("Only a maker may submit payments.")
+    if refusal := submission_refusal(membership=membership):
+        raise refusal.exception()
     amount_check(amount=amount, currency=currency)
     creditor_name, reference = (creditor_name or "").strip(), (reference or "").strip()
     if not 1 <= len(creditor_name) <= 140:
@@ -117,38 +123,24 @@ def payment_submit(
             reference=reference,
             submitted_by=actor,
         )
-        payment_event_publish(
-            payment=payment, event_type="PaymentSubmitted", actor=actor
-        )
+        payment_event_publish(payment=payment, actor=actor)
     return payment
 
 
-def _decide(*, payment_id, actor, role_check, event_type: str, apply) -> Payment:
+def _decide(*, payment_id, actor, refusal_of, apply) -> Payment:
+    """Lock the payment, refuse by its rules, apply the change, emit its event."""
     membership = _membership(actor)
     with transaction.atomic():
         payment = payment_lock(
             payment_id=payment_id, organisation_id=membership.organisation_id
         )
-        role_check(membership, payment)
-        if payment.status != PaymentStatus.PENDING_APPROVAL:
-            raise PaymentNotPending(
-                f"The payment is {payment.status}; only a payment awaiting "
-                "approval can change."
-            )
+        if refusal := refusal_of(payment=payment, membership=membership):
+            raise refusal.exception()
         apply(payment)
         payment.version += 1
         payment.save()
-        payment_event_publish(payment=payment, event_type=event_type, actor=actor)
+        payment_event_publish(payment=payment, actor=actor)
     return payment
-
-
-def _approver_check(membership, payment) -> None:
-    if not membership.is_approver:
-        raise RoleRequired("Only an approver may approve or reject payments.")
-    if payment.submitted_by_id == membership.user_id:
-        raise SelfApprovalForbidden(
-            "Maker-checker: a second person must approve or reject this payment."
-        )
 
 
 def payment_approve(*, payment_id, actor) -> Payment:
@@ -161,8 +153,7 @@ def payment_approve(*, payment_id, actor) -> Payment:
     return _decide(
         payment_id=payment_id,
         actor=actor,
-        role_check=_approver_check,
-        event_type="PaymentApproved",
+        refusal_of=decision_refusal,
         apply=apply,
     )
 
@@ -182,15 +173,9 @@ def payment_reject(*, payment_id, actor, reason: str) -> Payment:
     return _decide(
         payment_id=payment_id,
         actor=actor,
-        role_check=_approver_check,
-        event_type="PaymentRejected",
+        refusal_of=decision_refusal,
         apply=apply,
     )
-
-
-def _submitter_check(membership, payment) -> None:
-    if payment.submitted_by_id != membership.user_id:
-        raise NotSubmitter()
 
 
 def payment_cancel(*, payment_id, actor) -> Payment:
@@ -202,7 +187,6 @@ def payment_cancel(*, payment_id, actor) -> Payment:
     return _decide(
         payment_id=payment_id,
         actor=actor,
-        role_check=_submitter_check,
-        event_type="PaymentCancelled",
+        refusal_of=cancel_refusal,
         apply=apply,
     )

@@ -10,28 +10,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from events.consumers import registry
 from events.models import ConsumerState, DeliveryStatus, RelayState
 from events.topology import EXCHANGE, partition_of, partition_queue_name, routing_key
-from ledger.handlers import HANDLERS as LEDGER_HANDLERS
-from notifications.handlers import HANDLERS as NOTIFICATION_HANDLERS
 from payments.selectors import payment_event_list
-from reconciliation.handlers import HANDLERS as RECONCILIATION_HANDLERS
 
-# What each consumer does with an event type it acts on (the handlers decide;
-# these are only the words). Other types just advance the consumer's position.
-EFFECTS = {
-    ("ledger", "PaymentApproved"): "books a journal entry",
-    ("notifications", "PaymentSubmitted"): "tells the approvers",
-    ("notifications", "PaymentApproved"): "tells the submitter",
-    ("notifications", "PaymentRejected"): "tells the submitter",
-    ("notifications", "PaymentCancelled"): "tells the approvers it was withdrawn",
-    ("reconciliation", "PaymentApproved"): "expects the settlement",
-}
-HANDLED = {
-    "ledger": LEDGER_HANDLERS,
-    "notifications": NOTIFICATION_HANDLERS,
-    "reconciliation": RECONCILIATION_HANDLERS,
-}
 # A consumer is done with an event once one of these is its latest delivery.
 SETTLED = {
     DeliveryStatus.APPLIED,
@@ -42,10 +25,17 @@ RELAY_FRESH = timedelta(seconds=5)
 
 
 def effect_of(consumer: str, event_type: str, version: int) -> str:
-    handlers = HANDLED.get(consumer)
-    if handlers is not None and (event_type, version) not in handlers:
+    """Say what the consumer does with the event, in the words it declared.
+
+    The words come from each consumer's declaration (its app's consumer.py);
+    a type it does not consume just advances its position.
+    """
+    declared = {c.name: c for c in registry()}.get(consumer)
+    if declared is None:
+        return "applies it"  # named in EVENT_CONSUMERS, declared nowhere
+    if (event_type, version) not in declared.consumes:
         return "nothing to do for this type; its position advances"
-    return EFFECTS.get((consumer, event_type), "applies it")
+    return declared.effects[event_type]
 
 
 def relay_status() -> dict:

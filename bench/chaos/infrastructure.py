@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 from launcher.local import PG
+from launcher.rabbitmqctl import rabbitmqctl
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 
@@ -196,7 +197,7 @@ def rabbitmq_port_open() -> bool:
 
 
 def _rabbitmqctl(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return _run("rabbitmqctl", "-q", *args, timeout=timeout)
+    return rabbitmqctl(*args, timeout=timeout, check=False)
 
 
 def rabbitmq_node_running() -> bool:

@@ -64,7 +64,8 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     )
     payment_url = page.url
     expect(page.get_by_test_id("approval-refusal")).to_have_text(
-        "You submitted this payment: a second person must approve it (maker-checker)."
+        "You submitted this payment: a second person must approve or reject it "
+        "(maker-checker)."
     )
     expect(
         lane(page, "PaymentSubmitted", "notifications").locator(".status-applied")

@@ -16,7 +16,6 @@ from django.utils import timezone
 from events.models import OutboxMessage
 from events.publishers import BrokerUnavailable, KombuPublisher
 from events.relay import (
-    Backoff,
     LeadershipLost,
     outbox_claim,
     outbox_mark_published,
@@ -500,19 +499,3 @@ def test_a_fourth_consumer_receives_the_stream_with_no_change_to_payments_or_rel
     received = [m.envelope["id"] for m in broker.drain(audit_queue)]
     assert received == [str(row.event_id) for row in rows]
     assert len(broker.drain(queue_of("ledger", rows[0]))) == 2
-
-
-def test_backoff_grows_with_failures_is_capped_and_jittered(settings):
-    # given
-    backoff = Backoff(base=0.2, cap=5.0)
-
-    # when
-    delays = [backoff.next_delay() for _ in range(30)]
-
-    # then
-    assert 0.2 <= delays[0] <= 0.4
-    assert all(delay <= 5.0 for delay in delays)
-    assert all(delay >= 2.5 for delay in delays[10:])  # at the cap, half jitter
-    assert len(set(delays[10:])) > 1  # jittered, so relays do not retry in step
-    backoff.reset()
-    assert backoff.next_delay() <= 0.4

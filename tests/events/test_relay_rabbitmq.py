@@ -6,7 +6,6 @@ deleted at its end; nothing touches the default vhost others use.
 """
 
 import json
-import shutil
 import subprocess
 import uuid
 from datetime import timedelta
@@ -26,6 +25,12 @@ from events.topology import (
     partition_queue_name,
     routing_key,
 )
+from launcher.rabbitmqctl import (
+    rabbitmqctl,
+    rabbitmqctl_available,
+    vhost_create,
+    vhost_delete,
+)
 from tests.conftest import service_missing
 from tests.events.conftest import drain, outbox_event, queue_of
 
@@ -36,17 +41,6 @@ CLOSED_PORT = "amqp://guest:guest@127.0.0.1:1//"
 CONSUMERS = ["ledger", "notifications", "reconciliation"]
 
 
-def rabbitmqctl(*args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - fixed program, test-made arguments
-        ["rabbitmqctl", "-q", *args],  # noqa: S607 - found on PATH like the CI
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return done.stdout
-
-
 @pytest.fixture(scope="session")
 def rabbitmq_vhost():
     """A private vhost of the local RabbitMQ; skip (or fail in CI) without one."""
@@ -55,16 +49,15 @@ def rabbitmq_vhost():
             probe.connect()
     except Exception as exc:
         service_missing(f"needs RabbitMQ at {RABBITMQ}// ({exc})")
-    if shutil.which("rabbitmqctl") is None:
+    if not rabbitmqctl_available():
         service_missing("needs rabbitmqctl to create a private RabbitMQ vhost")
     vhost = f"test_{uuid.uuid4().hex[:12]}"
     try:
-        rabbitmqctl("add_vhost", vhost)
-        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        vhost_create(vhost)
     except subprocess.CalledProcessError as exc:
         service_missing(f"rabbitmqctl cannot create a vhost: {exc.stderr.strip()}")
     yield vhost
-    rabbitmqctl("delete_vhost", vhost)
+    vhost_delete(vhost)
 
 
 @pytest.fixture
@@ -146,7 +139,7 @@ def test_the_queues_are_durable_single_active_consumer_partitions(
     # then
     listed = rabbitmqctl(
         "list_queues", "-p", rabbitmq_vhost, "name", "durable", "arguments"
-    )
+    ).stdout
     queues = {line.split("\t")[0]: line for line in listed.splitlines() if line}
     for consumer in CONSUMERS:
         for n in range(settings.EVENT_PARTITIONS):

@@ -1,8 +1,9 @@
 """A real ledger worker process: events delivered out of order, and a poison message.
 
-`celery -A ledger.worker worker` runs on a private filesystem broker and its own
-SQLite database, both under tmp_path; the test publishes straight into the
-ledger's partition queue and reads the worker's effects from that database.
+`celery -A events.worker_main:ledger worker` runs on a private filesystem broker
+and its own SQLite database, both under tmp_path; the test publishes straight
+into the ledger's partition queue and reads the worker's effects from that
+database.
 """
 
 import os
@@ -52,7 +53,7 @@ def worker_env(tmp_path: Path, broker_root: Path) -> dict:
 
 
 WORKER = (
-    "-m celery -A ledger.worker worker -c 1 -l INFO "
+    "-m celery -A events.worker_main:ledger worker -c 1 -l INFO "
     "--without-gossip --without-mingle --without-heartbeat"
 ).split()
 

@@ -1,7 +1,7 @@
 """A real notifications worker process against a real SMTP server that stalls.
 
-`celery -A notifications.worker worker` runs on a private filesystem broker and
-its own SQLite database (as in tests/events/test_worker_process.py). Its
+`celery -A events.worker_main:notifications worker` runs on a private filesystem
+broker and its own SQLite database (as in tests/events/test_worker_process.py). Its
 after-commit sends run in the forked pool process, its sweep on the main
 process's timer; both hand the e-mail to a background thread, so the events
 are applied while the mail server stalls, and the e-mails arrive once it
@@ -29,7 +29,7 @@ from tests.events_builders import payment_event
 from tests.notifications.smtp_server import wait_until
 
 WORKER = (
-    "-m celery -A notifications.worker worker -c 1 -l INFO "
+    "-m celery -A events.worker_main:notifications worker -c 1 -l INFO "
     "--without-gossip --without-mingle --without-heartbeat"
 ).split()
 

@@ -190,11 +190,13 @@ def test_cancel_by_the_submitter_emits_payment_cancelled(alice, acme_eur):
 @pytest.mark.parametrize(
     ("command", "submitter", "actor", "error"),
     [
-        ("approve", "alice", "alice", RoleRequired),  # a maker only
+        ("approve", "alice", "alice", SelfApprovalForbidden),  # before the role
+        ("approve", "carol", "alice", RoleRequired),  # a maker only
         ("approve", "carol", "carol", SelfApprovalForbidden),
         ("approve", "alice", "gina", PaymentNotFound),  # another organisation
         ("approve", "alice", "outsider", NoOrganisation),
-        ("reject", "alice", "alice", RoleRequired),
+        ("reject", "alice", "alice", SelfApprovalForbidden),
+        ("reject", "carol", "alice", RoleRequired),
         ("reject", "carol", "carol", SelfApprovalForbidden),
         ("reject", "alice", "gina", PaymentNotFound),
         ("cancel", "alice", "bob", NotSubmitter),

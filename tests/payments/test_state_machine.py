@@ -70,10 +70,10 @@ def _expected_refusal(payment: ModelPayment, actor: str, command: str):
     if organisation != payment.organisation:
         return PaymentNotFound
     if command in ("approve", "reject"):
-        if not is_approver:
-            return RoleRequired
         if actor == payment.submitter:
             return SelfApprovalForbidden
+        if not is_approver:
+            return RoleRequired
     elif actor != payment.submitter:
         return NotSubmitter
     if payment.status != PaymentStatus.PENDING_APPROVAL:

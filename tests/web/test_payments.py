@@ -115,7 +115,7 @@ def test_an_approver_gets_no_form_and_cannot_post_one(bob, acme_eur, browser_for
     refused = browser.post("/payments/new", form(acme_eur))
     # then
     assert "Submit for approval" not in page
-    assert "Only makers submit payments" in page
+    assert "Only a maker may submit payments." in page
     assert "Only a maker may submit payments." in refused.content.decode()
     assert not Payment.objects.exists()
 
@@ -147,7 +147,7 @@ def test_the_submitter_is_told_why_she_cannot_approve(alice, acme_eur, browser_f
     page = browser_for(alice).get(f"/payments/{payment.id}").content.decode()
     # then
     assert (
-        "You submitted this payment: a second person must approve it "
+        "You submitted this payment: a second person must approve or reject it "
         "(maker-checker)." in page
     )
     assert f"/payments/{payment.id}/approve" not in page
@@ -163,7 +163,7 @@ def test_a_maker_and_approver_sees_maker_checker_on_her_own_payment(
     # when
     page = browser_for(carol).get(f"/payments/{payment.id}").content.decode()
     # then
-    assert "a second person must approve it (maker-checker)" in page
+    assert "a second person must approve or reject it (maker-checker)" in page
     assert f"/payments/{payment.id}/approve" not in page
 
 
@@ -190,7 +190,7 @@ def test_a_decided_payment_offers_nothing_and_says_why(
     # when
     page = browser_for(bob).get(f"/payments/{payment.id}").content.decode()
     # then
-    assert "This payment is approved: only a payment awaiting approval can change." in (
+    assert "The payment is approved; only a payment awaiting approval can change." in (
         page
     )
     assert f"/payments/{payment.id}/approve" not in page
@@ -221,8 +221,9 @@ def test_a_forged_approval_by_the_submitter_is_refused_by_the_service(
     # when
     response = browser.post(f"/payments/{payment.id}/approve", follow=True)
     # then
-    assert "Maker-checker: a second person must approve or reject this payment." in (
-        response.content.decode()
+    assert (
+        "You submitted this payment: a second person must approve or reject it "
+        "(maker-checker)." in response.content.decode()
     )
     assert written_state() == before
 

@@ -16,8 +16,9 @@ from organisations.errors import RoleRequired
 from organisations.selectors import membership_get
 from payments import selectors, services
 from payments.errors import PaymentNotFound
+from payments.events import STATUS_EVENTS
 from payments.models import PaymentStatus
-from web.decisions import approval_decision, cancel_decision
+from web.decisions import approval_decision, cancel_decision, submission_decision
 from web.flow import payment_flow
 from web.forms import PaymentSubmitForm, RejectForm
 from web.pages import no_organisation, not_found, render_page, signed_in
@@ -38,7 +39,8 @@ def _list_page(request, membership, form=None):
         organisation_id=membership.organisation_id, status=status or None
     ).order_by("-created_at", "-id")
     page = Paginator(payments, 25).get_page(request.GET.get("page"))
-    if form is None and membership.is_maker:
+    submission = submission_decision(membership=membership)
+    if form is None and submission.allowed:
         form = PaymentSubmitForm(
             accounts=selectors.account_list(organisation_id=membership.organisation_id)
         )
@@ -51,6 +53,7 @@ def _list_page(request, membership, form=None):
             "status": status,
             "statuses": STATUS_TABS,
             "form": form,
+            "submission": submission,
         },
         lesson="payments",
     )
@@ -127,10 +130,8 @@ def payment_detail(request, payment_id):
         {
             "payment": payment,
             "amount": format_amount(payment.amount, payment.currency),
-            "approval": approval_decision(
-                payment=payment, user=request.user, membership=membership
-            ),
-            "cancel": cancel_decision(payment=payment, user=request.user),
+            "approval": approval_decision(payment=payment, membership=membership),
+            "cancel": cancel_decision(payment=payment, membership=membership),
             "reject_form": RejectForm(),
             "flow": payment_flow(
                 organisation_id=membership.organisation_id, payment=payment
@@ -154,7 +155,8 @@ def _decide(request, payment_id, command, done: str):
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, done.format(event=_last_event_type(payment)))
+        event = STATUS_EVENTS.get(payment.status, "The event")
+        messages.success(request, done.format(event=event))
     return redirect(reverse("web:payment", args=[payment_id]) + "#flow")
 
 
@@ -163,14 +165,6 @@ def _first_error(exc: Invalid) -> str:
         if field_errors:
             return str(field_errors[0])
     return exc.detail
-
-
-def _last_event_type(payment) -> str:
-    return {
-        PaymentStatus.APPROVED: "PaymentApproved",
-        PaymentStatus.REJECTED: "PaymentRejected",
-        PaymentStatus.CANCELLED: "PaymentCancelled",
-    }.get(payment.status, "The event")
 
 
 DONE = (

@@ -3,10 +3,7 @@ demo mode, operators, a private RabbitMQ virtual host, and payments whose events
 the relay has published.
 """
 
-import contextlib
-import shutil
 import socket
-import subprocess
 import uuid
 
 import pytest
@@ -15,6 +12,7 @@ from django.core.cache import cache
 from events.models import OutboxMessage
 from events.publishers import publisher_for
 from events.relay import relay_once
+from launcher.rabbitmqctl import rabbitmqctl_available, vhost_create, vhost_delete
 from payments.services import payment_approve
 from tests.conftest import service_missing
 from tests.factories import UserFactory, payment_submitted
@@ -43,15 +41,6 @@ def staff(db):
     return UserFactory(username="sam", is_staff=True)
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(  # noqa: S603
-        ["rabbitmqctl", "-q", *args],  # noqa: S607
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture
 def rabbitmq(settings):
     """Point the app at a fresh RabbitMQ virtual host of this test, then drop it."""
@@ -59,16 +48,14 @@ def rabbitmq(settings):
         socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
     except OSError:
         service_missing("needs RabbitMQ on 127.0.0.1:5672")
-    if shutil.which("rabbitmqctl") is None:
+    if not rabbitmqctl_available():
         service_missing("needs rabbitmqctl to create a private virtual host")
     vhost = f"test_{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    vhost_create(vhost)
     settings.CELERY_BROKER_URL = f"{RABBIT}/{vhost}"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     yield settings.CELERY_BROKER_URL
-    with contextlib.suppress(subprocess.SubprocessError):
-        _rabbitmqctl("delete_vhost", vhost)
+    vhost_delete(vhost)
 
 
 def relay_all(settings) -> int:

@@ -105,7 +105,8 @@ def test_cancel_by_the_submitter_answers_200(client_for, alice, acme_eur):
     [
         ("carol", "carol", "approve", "maker-checker"),
         ("carol", "carol", "reject", "maker-checker"),
-        ("alice", "alice", "approve", "role-required"),
+        ("alice", "alice", "approve", "maker-checker"),  # before her missing role
+        ("carol", "alice", "approve", "role-required"),
         ("carol", "alice", "reject", "role-required"),
         ("alice", "bob", "cancel", "not-submitter"),
         ("alice", "carol", "cancel", "not-submitter"),
