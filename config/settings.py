@@ -362,8 +362,8 @@ HOUSEKEEPING_INTERVAL_MINUTES = float(
 CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
 # Tasks a worker runs on one database connection before it opens a fresh one.
 CONSUMER_DB_REUSE_MAX = int(os.environ.get("CONSUMER_DB_REUSE_MAX", "1000"))
-# A worker holds an event (and so its partition's order) this long while the
-# database is away, then hands it back to the head of its queue.
+# A worker holds an event (and so its partition's order) while the database is
+# away; after this long it logs an ERROR, and holds on.
 CONSUMER_DATABASE_WAIT_SECONDS = float(
     os.environ.get("CONSUMER_DATABASE_WAIT_SECONDS", "300")
 )

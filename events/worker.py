@@ -347,6 +347,11 @@ def consumer_app(
         # the message back if the worker process dies mid-task.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # The task runs in the worker's own process, not a prefork child: when a
+        # child dies, Celery requeues its message to a consumer still alive, and
+        # RabbitMQ may then deliver the partition's next message first. A dead
+        # worker is a dead consumer; the broker requeues its message in order.
+        worker_pool="solo",
         # A task that fails anyway (the failure path itself failed) is rejected
         # without requeue, which the broker dead-letters (see topology.py),
         # instead of being acked away.

@@ -16,7 +16,6 @@ from bench.chaos.ledger_reads import ledger_read
 from bench.chaos.nemesis import Fault
 from bench.chaos.options import (
     DUPLICATES,
-    POOL_CHILD_KILL,
     POSTGRES_READ_ONLY,
     POSTGRES_RESTART,
     RABBITMQ_RESTART,
@@ -363,11 +362,7 @@ def faults_check(faults: list[Fault], enabled, copies: Counter, db: Connection):
     """
     fired = [f for f in faults if f.fired]
     count = Counter(f.kind for f in fired)
-    aimed = [
-        f
-        for f in fired
-        if f.kind in (WORKER_KILL, POOL_CHILD_KILL) and f.detail.get("after_event")
-    ]
+    aimed = [f for f in fired if f.kind == WORKER_KILL and f.detail.get("after_event")]
     confirmed: Counter = Counter()
     for fault in aimed:
         consumer = fault.detail["worker"].removesuffix("-worker")
@@ -395,8 +390,6 @@ def faults_check(faults: list[Fault], enabled, copies: Counter, db: Connection):
             1 for f in aimed if f.kind == WORKER_KILL
         ),
         "worker_kills_between_effect_and_ack": confirmed[WORKER_KILL],
-        "pool_child_kills": count[POOL_CHILD_KILL],
-        "pool_child_kills_between_effect_and_ack": confirmed[POOL_CHILD_KILL],
         "rabbitmq_restarts": count[RABBITMQ_RESTART],
         "postgres_restarts": count[POSTGRES_RESTART],
         "postgres_read_only_windows": count[POSTGRES_READ_ONLY],

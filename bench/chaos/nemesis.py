@@ -29,7 +29,6 @@ from bench.chaos.database import Connection, Unavailable
 from bench.chaos.duplicates import Injector
 from bench.chaos.options import (
     DUPLICATES,
-    POOL_CHILD_KILL,
     POSTGRES_READ_ONLY,
     POSTGRES_RESTART,
     RABBITMQ_RESTART,
@@ -45,7 +44,6 @@ WEIGHTS = {
     WORKER_KILL: 3,
     RELAY_KILL: 2,
     DUPLICATES: 2,
-    POOL_CHILD_KILL: 1,
     RABBITMQ_RESTART: 1,
     POSTGRES_RESTART: 1,
     POSTGRES_READ_ONLY: 1,
@@ -53,7 +51,6 @@ WEIGHTS = {
 VARIANTS = {
     RELAY_KILL: ("mid_batch", "random"),
     WORKER_KILL: ("after_effect", "delayed"),
-    POOL_CHILD_KILL: ("after_effect",),
     RABBITMQ_RESTART: ("",),
     POSTGRES_RESTART: ("",),
     POSTGRES_READ_ONLY: ("",),
@@ -64,7 +61,6 @@ REQUIRED = [
     (RELAY_KILL, "mid_batch"),
     (WORKER_KILL, "after_effect"),
     (WORKER_KILL, "delayed"),
-    (POOL_CHILD_KILL, "after_effect"),
     (RABBITMQ_RESTART, ""),
     (POSTGRES_RESTART, ""),
     (POSTGRES_READ_ONLY, ""),
@@ -178,7 +174,7 @@ class Nemesis:
     def _kill_after_effect(
         self, worker: str, *, group: bool, delay: float = 0.0
     ) -> dict:
-        """SIGKILL the worker (its process group, or only its pool children) as
+        """SIGKILL the worker (its process group) as
         soon as its next effect commits; see effect_killer.py."""
         command = [
             sys.executable, "-m", "bench.chaos.effect_killer",
@@ -258,28 +254,6 @@ class Nemesis:
             "kill_ms_after_effect": _ms(kill["lag_ms"]),
             "exit": code,
             "down_s": round(down, 2),
-        }
-
-    def _pool_child_kill(self, fault: Fault) -> None:
-        worker = self.rng.choice(WORKERS)
-        before = self.supervisor.children(worker)
-        kill = self._kill_after_effect(worker, group=False)
-        killed = kill["killed"]
-        # The worker's main process must notice, requeue the task
-        # (task_reject_on_worker_lost) and fork a new child.
-        replaced: list[int] = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not replaced:
-            time.sleep(0.2)
-            replaced = [p for p in self.supervisor.children(worker) if p not in before]
-        fault.fired = bool(killed) and self.supervisor.alive(worker)
-        fault.detail = {
-            "worker": worker,
-            "after_event": kill["event_id"],
-            "kill_ms_after_effect": _ms(kill["lag_ms"]),
-            "killed": killed,
-            "new_child": replaced,
-            "main_process_alive": self.supervisor.alive(worker),
         }
 
     def _rabbitmq_restart(self, fault: Fault) -> None:

@@ -11,7 +11,6 @@ from django.conf import settings
 # least once, or the run proves nothing about it and is INCONCLUSIVE.
 RELAY_KILL = "relay_kill"
 WORKER_KILL = "worker_kill"
-POOL_CHILD_KILL = "pool_child_kill"
 RABBITMQ_RESTART = "rabbitmq_restart"
 POSTGRES_RESTART = "postgres_restart"
 # PostgreSQL answers but refuses writes for a few seconds: what pooled connections
@@ -21,7 +20,6 @@ DUPLICATES = "duplicates"
 ALL_FAULTS = (
     RELAY_KILL,
     WORKER_KILL,
-    POOL_CHILD_KILL,
     RABBITMQ_RESTART,
     POSTGRES_RESTART,
     POSTGRES_READ_ONLY,

@@ -122,12 +122,6 @@ def report_text(result: dict) -> str:
             f"({f['worker_kills_right_after_an_effect']} right after an effect, "
             f"{f['worker_kills_between_effect_and_ack']} proven before the ack)",
         ),
-        _line(
-            "pool child SIGKILLs",
-            f"{f['pool_child_kills']} "
-            f"({f['pool_child_kills_between_effect_and_ack']} proven before the "
-            "ack)",
-        ),
         _line("RabbitMQ restarts", f["rabbitmq_restarts"]),
         _line("PostgreSQL restarts", f["postgres_restarts"]),
         _line("PostgreSQL read-only windows", f["postgres_read_only_windows"]),

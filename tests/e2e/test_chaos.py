@@ -29,7 +29,6 @@ TIMEOUT = 420  # about 2 minutes normally; a hung run is stopped, not waited for
 FAULT_COUNTS = (
     "relay_kills",
     "worker_kills",
-    "pool_child_kills",
     "rabbitmq_restarts",
     "postgres_restarts",
     "postgres_read_only_windows",

@@ -53,7 +53,7 @@ def worker_env(tmp_path: Path, broker_root: Path) -> dict:
 
 
 WORKER = (
-    "-m celery -A events.worker_main:ledger worker -c 1 -l INFO "
+    "-m celery -A events.worker_main:ledger worker -P solo -l INFO "
     "--without-gossip --without-mingle --without-heartbeat"
 ).split()
 

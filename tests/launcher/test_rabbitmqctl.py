@@ -54,7 +54,7 @@ def test_nothing_else_runs_rabbitmqctl_itself():
     runs = re.compile(r"""\[\s*["']rabbitmqctl["']""")
     found = [
         str(path.relative_to(ROOT))
-        for folder in ("bench", "stack", "tests", "events", "scripts")
+        for folder in ("bench", "launcher", "tests", "events", "scripts")
         for path in (ROOT / folder).rglob("*.py")
         if runs.search(path.read_text())
     ]

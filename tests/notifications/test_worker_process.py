@@ -29,7 +29,7 @@ from tests.events_builders import payment_event
 from tests.notifications.smtp_server import wait_until
 
 WORKER = (
-    "-m celery -A events.worker_main:notifications worker -c 1 -l INFO "
+    "-m celery -A events.worker_main:notifications worker -P solo -l INFO "
     "--without-gossip --without-mingle --without-heartbeat"
 ).split()
 

@@ -112,12 +112,12 @@ def test_a_symbol_named_by_a_link_opens_at_its_definition():
 
 def test_a_class_member_and_a_class_open_at_their_own_lines():
     # when
-    member = render("[`Backoff.reset`](../../events/relay.py)")
+    member = render("[`Backoff.reset`](../../events/backoff.py)")
     klass = render("[`PaymentStatus`](../../payments/models.py)")
     # then: a class shows its header line, not its whole body
-    reset = line_of("events/relay.py", "    def reset(")
+    reset = line_of("events/backoff.py", "    def reset(")
     status = line_of("payments/models.py", "class PaymentStatus(")
-    assert f'href="/source/events/relay.py?lines={reset}-' in member
+    assert f'href="/source/events/backoff.py?lines={reset}-' in member
     assert f'href="/source/payments/models.py?lines={status}#L{status}"' in klass
 
 
@@ -149,10 +149,10 @@ def test_a_link_to_a_file_the_source_view_refuses_stays_plain_text(target):
 
 
 def test_a_walkthrough_links_its_code_to_the_source_view(client):
-    # when: docs/lessons/relay.md says "`relay_once` in [events/relay.py](...)"
+    # when: docs/lessons/relay.md says "`relay_cycle` in [events/relay.py](...)"
     html = client.get("/docs/lessons/relay.md").content.decode()
     # then
-    first = line_of("events/relay.py", "def relay_once(")
+    first = line_of("events/relay.py", "def relay_cycle(")
     assert f'href="/source/events/relay.py?lines={first}-' in html
 
 
