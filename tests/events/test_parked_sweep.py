@@ -22,11 +22,11 @@ from ledger.handlers import HANDLERS as LEDGER_HANDLERS
 from ledger.models import JournalEntry
 from tests.events.test_worker_process import (
     BASE_DIR,
-    WORKER,
     User,
     database_prepare,
     rows,
     worker_env,
+    worker_start,
 )
 from tests.events_builders import payment_event
 
@@ -199,14 +199,7 @@ def test_a_worker_killed_between_release_and_resend_leaves_nothing_stranded(
 
     # when: a real ledger worker starts, with no message to receive
     log = tmp_path / "worker.log"
-    with log.open("w") as log_file:
-        worker = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, *WORKER, "-n", f"ledger-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    worker = worker_start(env, log)
     try:
         deadline = time.monotonic() + 20
         status: list[tuple] = []

@@ -57,6 +57,21 @@ WORKER = (
     "--without-gossip --without-mingle --without-heartbeat"
 ).split()
 
+
+def worker_start(env: dict, log: Path, consumer: str = "ledger") -> subprocess.Popen:
+    """Start a real worker of `consumer` as the compose file does; output in `log`."""
+    command = [
+        sys.executable, "-m", "celery", "-A", f"events.worker_main:{consumer}",
+        "worker", "-P", "solo", "-l", "INFO",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-n", f"{consumer}-{uuid.uuid4().hex[:8]}@%h",
+    ]  # fmt: skip
+    with log.open("w") as log_file:
+        return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            command, cwd=BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+
+
 SETUP = """
 import django
 django.setup()
@@ -143,14 +158,7 @@ def test_a_ledger_worker_applies_events_in_order_and_dead_letters_a_poison_one(
 
     # when: a real worker consumes the ledger's queues
     log = tmp_path / "worker.log"
-    with log.open("w") as log_file:
-        worker = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, *WORKER, "-n", f"ledger-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    worker = worker_start(env, log)
     try:
         deadline = time.monotonic() + 20
         applied: list[tuple] = []

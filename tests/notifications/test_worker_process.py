@@ -24,14 +24,10 @@ from tests.events.test_worker_process import (
     outgoing_message,
     rows,
     worker_env,
+    worker_start,
 )
 from tests.events_builders import payment_event
 from tests.notifications.smtp_server import wait_until
-
-WORKER = (
-    "-m celery -A events.worker_main:notifications worker -P solo -l INFO "
-    "--without-gossip --without-mingle --without-heartbeat"
-).split()
 
 SETUP = """
 import django
@@ -108,14 +104,7 @@ def test_a_worker_applies_events_while_smtp_stalls_and_emails_once_it_recovers(
 
     # when: a real worker consumes them while the mail server stalls
     log = tmp_path / "worker.log"
-    with log.open("w") as log_file:
-        worker = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, *WORKER, "-n", f"notifications-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    worker = worker_start(env, log, "notifications")
     try:
         applied = wait_until(
             lambda: (
