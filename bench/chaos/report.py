@@ -146,6 +146,11 @@ def report_text(result: dict) -> str:
             _ok(not result["lost"]["total"]),
         ),
         _line(
+            "dead-lettered (a fault blamed on an event)",
+            result["lost"].get("dead_lettered", 0),
+            _ok(not result["lost"].get("dead_lettered", 0)),
+        ),
+        _line(
             "double-applied effects",
             e["double_applied_total"],
             _ok(not e["double_applied_total"]),
