@@ -4,6 +4,7 @@ checked on every run of the test command (tests/docs/docs_checks.py says how).
 A failure lists each problem as `file:line: what is wrong`.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from tests.docs.docs_checks import CHECKS, Docs, problems
 
 ROOT = Path(__file__).resolve().parents[2]
+STATUS = re.compile(r"^Status: (accepted \(\d{4}-\d\d-\d\d\)|superseded by )")
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +33,21 @@ def test_the_docs_agree_with_the_code(docs, check):
     assert not found, f"{len(found)} docs problem(s) ({check}):\n" + "\n".join(
         map(str, found)
     )
+
+
+def test_every_decision_record_has_a_status_and_a_line_in_the_index(docs):
+    # given
+    adr = ROOT / "docs" / "adr"
+    records = sorted(adr.glob("[0-9][0-9][0-9][0-9]-*.md"))
+    index = docs.document(adr / "README.md")
+    # when
+    listed = {link.target for link in index.links()}
+    # then
+    assert records
+    for record in records:
+        lines = record.read_text(encoding="utf-8").splitlines()
+        assert STATUS.match(lines[2]), (
+            f"docs/adr/{record.name}:3: wants a status line, e.g. "
+            "'Status: accepted (2026-12-04)' or 'Status: superseded by [ADR 0013](...)'"
+        )
+        assert record.name in listed, f"docs/adr/README.md does not list {record.name}"
