@@ -29,9 +29,10 @@ REPO_PATH = re.compile(
     rf"^(?:\./)?(?P<path>[\w.-]+(?:/[\w.-]+)+\.(?:{EXTENSIONS}))"
     r"(?::\d+(?:-\d+)?)?(?:::(?P<test>[\w:]+))?$"
 )
-# "`relay_once` in [events/relay.py](...)": the code span names the symbol. (Not
-# "`x` ([file](...))": there x is as often a command or a field the file serves.)
-HINT_BEFORE = re.compile(r"`([^`\n]+)`\s+in\s+$")
+# "`relay_once` in [events/relay.py](...)" and "`PaymentNotFound` ([file](...))":
+# the code span names the symbol. (Only a class before a bare parenthesis: a
+# lower-case name there is as often a command or a field the file serves.)
+HINT_BEFORE = re.compile(r"(?:`([^`\n]+)`\s+in|`([A-Z]\w*(?:\.\w+)*)`\s*\()\s*$")
 AFTER = re.compile(r"[ \t\n]*,?[ \t\n]*`([^`\n]+)`")
 CALL = re.compile(r"\(.*\)$")  # `consumer_app(name, handlers)` names consumer_app
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
@@ -43,6 +44,7 @@ PROSE_DEFAULT = re.compile(
     r"|default\s+`(?P<code>[^`]+)`|`(?P<code2>[^`]+)`\s+by default)\)"
 )
 SETTING_NAMED = re.compile(r"\(setting `([A-Z][A-Z0-9_]+)`\)")
+NAME_HEADERS = {"variable", "setting"}
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "var", "__pycache__"}
 
 
@@ -254,7 +256,7 @@ def _named_symbols(text: str, link: Link, repo_path: str) -> list[tuple[str, int
     if label.startswith("`") and label.endswith("`") and label.count("`") == 2:
         names.append((label[1:-1], link.start))
     if hint := HINT_BEFORE.search(text, max(0, link.start - 200), link.start):
-        names.append((hint[1], hint.start()))
+        names.append((hint[1] or hint[2], hint.start()))
     at = link.end
     while after := AFTER.match(text, at):
         names.append((after[1], after.start(1)))
@@ -327,27 +329,38 @@ def _setting_name_problem(docs: Docs, name: str, row: str) -> str | None:
 
 def _table_rows(lines: list[str]):
     """Yield (line number, variable names, quoted defaults, row) for each row
-    of a table whose header has a "default" column."""
-    column = None
+    of a table with a "default" column; the names are in its "variable" or
+    "setting" column, else in the first."""
+    columns = None
     for number, line in enumerate(lines, 1):
         if not line.lstrip().startswith("|"):
-            column = None
+            columns = None
             continue
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if column is None:
+        if columns is None:
             headers = [cell.lower() for cell in cells]
-            column = next(
-                (i for i, h in enumerate(headers) if h.startswith("default")), -1
-            )
+            default = next((i for i, h in enumerate(headers) if "default" in h), None)
+            named = next((i for i, h in enumerate(headers) if h in NAME_HEADERS), 0)
+            columns = (named, default)
             continue
-        if column < 1 or column >= len(cells) or set(cells[0]) <= set("-: "):
+        named, default = columns
+        if default is None or max(named, default) >= len(cells) or named == default:
             continue
-        names = [n for n in re.findall(r"`([^`]+)`", cells[0]) if ENV_NAME.match(n)]
-        default = cells[column]
-        # Only a cell that starts with a literal quotes one; "unset: ..." is prose.
-        quoted = re.findall(r"`([^`]*)`", default) if default.startswith("`") else []
+        if set(cells[0]) <= set("-: "):
+            continue  # the rule under the header
+        names = [n for n in re.findall(r"`([^`]+)`", cells[named]) if ENV_NAME.match(n)]
         if names:
-            yield number, names, quoted, line
+            yield number, names, _quoted(cells[default]), line
+
+
+def _quoted(cell: str) -> list[str]:
+    """Return the literals a default cell quotes: "`10`", "`localhost`, `25`",
+    or a leading number ("7 days after publishing"); "unset: ..." is prose."""
+    if cell.startswith("`"):
+        return re.findall(r"`([^`]*)`", cell)
+    if number := re.match(r"\d[\d,]*(?:\.\d+)?(?![\w.])", cell):
+        return [number[0]]
+    return []
 
 
 CHECKS = {

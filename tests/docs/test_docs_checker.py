@@ -164,6 +164,8 @@ def test_a_symbol_the_file_does_not_define_is_named(tmp_path):
             and [`events.relay.Backoff.limit`](events/relay.py).
             [`events/relay.py`](events/relay.py) `relay_once`, `relay_thrice`.
             [the start](events/relay.py#relay_once), [no](events/relay.py#nope)
+            `Backoff` ([here](events/relay.py)), `Gone` ([here](events/relay.py)),
+            and a field, `leader` ([served by](events/relay.py)).
             """,
     )
     # when
@@ -174,6 +176,7 @@ def test_a_symbol_the_file_does_not_define_is_named(tmp_path):
         f"README.md:1: `relay_twice` is not defined in events/relay.py {undefined}",
         f"README.md:2: `Backoff.stop` is not defined in events/relay.py {undefined}",
         f"README.md:5: `relay_thrice` is not defined in events/relay.py {undefined}",
+        f"README.md:7: `Gone` is not defined in events/relay.py {undefined}",
         "README.md:6: link [no](events/relay.py#nope): "
         "`nope` is not defined in events/relay.py",
     ]
@@ -223,4 +226,21 @@ def test_a_table_naming_the_wrong_setting_is_named(tmp_path):
         "docs/operations.md:3: `RELAY_CONFIRM_TIMEOUT` says (setting "
         "`RELAY_CONFIRM_SECONDS`), but config/settings.py assigns it to "
         "RELAY_CONFIRM_TIMEOUT_SECONDS"
+    ]
+
+
+def test_a_table_with_a_setting_column_compares_its_leading_number(tmp_path):
+    docs = repository(
+        tmp_path,
+        operations="""\
+            | rows | kept (default) | setting |
+            | --- | --- | --- |
+            | claimed | 500 rows per cycle | `RELAY_BATCH_SIZE` |
+            | waited for | 60 seconds | `RELAY_CONFIRM_TIMEOUT` |
+            | served | as long as it runs | `MAX_REQUEST_BODY_BYTES` |
+            """,
+    )
+    assert found(docs, "defaults") == [
+        "docs/operations.md:4: `RELAY_CONFIRM_TIMEOUT` default quoted as `60`, but "
+        "config/settings.py defaults RELAY_CONFIRM_TIMEOUT_SECONDS to `10`"
     ]
