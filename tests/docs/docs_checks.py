@@ -276,7 +276,7 @@ def check_defaults(docs: Docs, file: Path) -> list[Problem]:
     are the defaults config/settings.py gives."""
     doc, problems = docs.relative(file), []
     lines = docs.document(file).text.splitlines()
-    for number, names, quoted, row in _table_rows(lines):
+    for number, names, quoted, row in settings_rows(lines):
         for name, value in zip(names, quoted, strict=False):
             if problem := _default_problem(docs, name, value):
                 problems.append(Problem(doc, number, problem))
@@ -327,7 +327,7 @@ def _setting_name_problem(docs: Docs, name: str, row: str) -> str | None:
     return None
 
 
-def _table_rows(lines: list[str]):
+def settings_rows(lines: list[str]):
     """Yield (line number, variable names, quoted defaults, row) for each row
     of a table with a "default" column; the names are in its "variable" or
     "setting" column, else in the first."""

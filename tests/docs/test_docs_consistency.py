@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.docs_checks import CHECKS, Docs, problems
+from tests.docs.docs_checks import CHECKS, Docs, problems, settings_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 STATUS = re.compile(r"^Status: (accepted \(\d{4}-\d\d-\d\d\)|superseded by )")
@@ -51,3 +51,17 @@ def test_every_decision_record_has_a_status_and_a_line_in_the_index(docs):
             "'Status: accepted (2026-12-04)' or 'Status: superseded by [ADR 0013](...)'"
         )
         assert record.name in listed, f"docs/adr/README.md does not list {record.name}"
+
+
+def test_every_variable_the_settings_read_has_a_row_in_operations(docs):
+    # given
+    operations = docs.document(ROOT / "docs" / "operations.md").text.splitlines()
+    # when
+    rows = {name for _, names, _, _ in settings_rows(operations) for name in names}
+    missing = [name for name in docs.settings if name not in rows]
+    # then
+    assert not missing, (
+        "docs/operations.md: no row in its settings tables for "
+        + ", ".join(missing)
+        + " (config/settings.py reads them)"
+    )
