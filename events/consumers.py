@@ -6,7 +6,7 @@ periodic jobs. `registry()` finds the declarations in the installed apps (the
 way Django's admin finds `admin.py`); the default EVENT_CONSUMERS, the worker
 entry (events/worker_main.py), the broker topology, the flow view and the
 import-linter contract test all read it. Adding a consumer is one declaration
-plus its handlers. See docs/adr/0012-consumers-declared-once.md.
+plus its handlers. See docs/adr/0014-consumers-declared-once.md.
 """
 
 from collections.abc import Callable, Mapping
