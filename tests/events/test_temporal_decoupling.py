@@ -22,8 +22,8 @@ from events.topology import partition_of, partition_queue_name
 from tests.events.test_worker_process import BASE_DIR, WORKER, rows, worker_env
 
 # What the web app does on alice's submit and bob's approve, then what the relay
-# does: payments_service commits each change with its outbox row; relay_once
-# publishes the committed rows. Prints the payments' ids.
+# does: payment_submit and payment_approve commit each change with its outbox
+# row; relay_once publishes the committed rows. Prints the payments' ids.
 PRODUCE = """
 import json, sys
 import django
