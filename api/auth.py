@@ -14,7 +14,7 @@ from api.errors import InvalidCredentials
 from api.schema import PROBLEM_RESPONSES
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenObtainSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -32,17 +32,18 @@ class TokenObtainApi(APIView):
     throttle_classes: list = []
 
     @extend_schema(
-        request=TokenRequestSerializer,
+        request=TokenObtainSerializer,
         responses={200: TokenSerializer, **PROBLEM_RESPONSES},
         summary="Obtain an API token",
         description="Send it back as `Authorization: Token <token>` until "
         "`expires_at`; then obtain a new one. Sign-in attempts are throttled per "
         "username and per client address against password guessing (429).",
+        operation_id="token_obtain",
         auth=[],
         tags=["auth"],
     )
     def post(self, request):
-        body = TokenRequestSerializer(data=request.data)
+        body = TokenObtainSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticate(
             request._request,

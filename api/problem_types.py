@@ -1,6 +1,7 @@
 """GET /api/v1/problems/<code>: the page a problem's `type` URI points at."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -24,10 +25,22 @@ def problem_types() -> dict[str, str]:
     return types
 
 
+class ProblemTypeSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="The URI a problem's `type` holds.")
+    code = serializers.CharField()
+    title = serializers.CharField()
+
+
 class ProblemTypeApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: dict, **READ_PROBLEMS}, tags=["problems"], auth=[])
+    @extend_schema(
+        responses={200: ProblemTypeSerializer, **READ_PROBLEMS},
+        summary="What a problem type means",
+        operation_id="problem_types_retrieve",
+        tags=["problems"],
+        auth=[],
+    )
     def get(self, request, code):
         title = problem_types().get(code)
         if title is None:

@@ -283,7 +283,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get their own components (PaymentSubmitRequest), so a
+    # generated client's models hold only what each direction carries.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Enums are named after their field; these fields' names alone say too little.
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerAccountKindEnum": "ledger.models.AccountKind",
+        "RelayFailureStateEnum": ["failed", "backing_off"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.problem_media_type_hook",

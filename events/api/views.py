@@ -38,6 +38,7 @@ class ConsumerListApi(APIView):
         responses={200: ConsumerListSerializer, **READ_PROBLEMS},
         summary="Each consumer: paused, running, backlog, dead letters, parked "
         "(operators: every organisation's and the queues; members: their own)",
+        operation_id="consumers_list",
         tags=["consumers"],
     )
     def get(self, request):
@@ -56,6 +57,7 @@ class RelayStateApi(APIView):
         summary="The relay: paused or running, the outbox backlog and the rows "
         "it could not publish (operators: the whole outbox and the leader; "
         "members: their own events)",
+        operation_id="relay_retrieve",
         tags=["consumers"],
     )
     def get(self, request):

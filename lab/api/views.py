@@ -76,6 +76,7 @@ class EventRedeliverApi(FaultControlApi):
         parameters=[IDEMPOTENCY_KEY],
         responses={202: RedeliveredSerializer, **CONTROL_PROBLEMS},
         summary="Publish a published event again (every consumer must skip it)",
+        operation_id="events_redeliver",
         tags=["fault controls"],
     )
     @idempotent
@@ -98,6 +99,7 @@ class ConsumerPauseApi(FaultControlApi):
         responses={200: ConsumerPausedSerializer, **CONTROL_PROBLEMS},
         summary="Pause a consumer for every organisation (operators): its events "
         "wait in the broker",
+        operation_id="consumers_pause",
         tags=["fault controls"],
     )
     @idempotent
@@ -115,6 +117,7 @@ class ConsumerResumeApi(ConsumerPauseApi):
         parameters=[IDEMPOTENCY_KEY],
         responses={200: ConsumerPausedSerializer, **CONTROL_PROBLEMS},
         summary="Resume a paused consumer (operators): it works off its backlog",
+        operation_id="consumers_resume",
         tags=["fault controls"],
     )
     def post(self, request, name):
@@ -130,6 +133,7 @@ class RelayPauseApi(FaultControlApi):
         responses={200: RelayStateSerializer, **CONTROL_PROBLEMS},
         summary="Pause the relay for every organisation (operators): committed "
         "events wait in the outbox",
+        operation_id="relay_pause",
         tags=["fault controls"],
     )
     @idempotent
@@ -149,6 +153,7 @@ class RelayResumeApi(RelayPauseApi):
         parameters=[IDEMPOTENCY_KEY],
         responses={200: RelayStateSerializer, **CONTROL_PROBLEMS},
         summary="Resume the relay (operators): it drains the outbox in order",
+        operation_id="relay_resume",
         tags=["fault controls"],
     )
     def post(self, request):
@@ -162,6 +167,7 @@ class PaymentDeliverReversedApi(FaultControlApi):
         responses={202: DeliveredReversedSerializer, **CONTROL_PROBLEMS},
         summary="Deliver your payment's last two events to paused consumers, "
         "later first (operators: it rewrites a shared partition queue)",
+        operation_id="payments_deliver_reversed",
         tags=["fault controls"],
     )
     @idempotent
@@ -186,6 +192,7 @@ class DeadLetterRedriveApi(FaultControlApi):
         responses={200: RedrivenSerializer, **CONTROL_PROBLEMS},
         summary="Move your organisation's dead letters back to the consumer's "
         "partition queues",
+        operation_id="consumers_dead_letters_redrive",
         tags=["fault controls"],
     )
     @idempotent

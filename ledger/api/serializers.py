@@ -5,7 +5,7 @@ from rest_framework import serializers
 from ledger.models import Account, Direction, JournalEntry, JournalLine
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class LedgerAccountSerializer(serializers.ModelSerializer):
     debtor_account = serializers.UUIDField(
         source="debtor_account_id", allow_null=True, read_only=True
     )

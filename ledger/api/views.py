@@ -13,8 +13,8 @@ from api.lists import (
 from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS, results_of
 from ledger import selectors
 from ledger.api.serializers import (
-    AccountSerializer,
     JournalEntrySerializer,
+    LedgerAccountSerializer,
 )
 from organisations.selectors import organisation_id_for
 
@@ -22,17 +22,18 @@ from organisations.selectors import organisation_id_for
 class LedgerAccountListApi(APIView):
     @extend_schema(
         responses={
-            200: results_of(AccountSerializer, "LedgerAccountList"),
+            200: results_of(LedgerAccountSerializer, "LedgerAccountList"),
             **READ_PROBLEMS,
         },
         summary="Your organisation's ledger accounts with balances (debits - credits)",
+        operation_id="ledger_accounts_list",
         tags=["ledger"],
     )
     def get(self, request):
         accounts = selectors.account_list(
             organisation_id=organisation_id_for(user=request.user)
         )
-        return Response({"results": AccountSerializer(accounts, many=True).data})
+        return Response({"results": LedgerAccountSerializer(accounts, many=True).data})
 
 
 class LedgerEntryListApi(APIView):
@@ -46,6 +47,7 @@ class LedgerEntryListApi(APIView):
             **READ_PROBLEMS,
         },
         summary="Journal entries, newest first (cursor pagination); ?payment=<id>",
+        operation_id="ledger_entries_list",
         tags=["ledger"],
     )
     def get(self, request):

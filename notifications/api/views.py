@@ -28,6 +28,7 @@ class NotificationListApi(APIView):
             **READ_PROBLEMS,
         },
         summary="Your notifications, newest first (cursor pagination); ?payment=<id>",
+        operation_id="notifications_list",
         tags=["notifications"],
     )
     def get(self, request):

@@ -1,7 +1,7 @@
 """Request and response shapes of the payments API (explicit fields, no __all__)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from contracts.currencies import MINOR_UNITS
@@ -132,6 +132,8 @@ class DebtorAccountListSerializer(serializers.Serializer):
     results = DebtorAccountSerializer(many=True)
 
 
+# Named like the other cursor pages, which drf-spectacular names Paginated*List.
+@extend_schema_serializer(component_name="PaginatedPaymentList")
 class PaymentPageSerializer(serializers.Serializer):
     """One page of a cursor-paginated list; follow `next` until it is null."""
 

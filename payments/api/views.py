@@ -33,6 +33,7 @@ class AccountListApi(APIView):
     @extend_schema(
         responses={200: DebtorAccountListSerializer, **READ_PROBLEMS},
         summary="Your organisation's debtor accounts",
+        operation_id="accounts_list",
         tags=["accounts"],
     )
     def get(self, request):
@@ -51,7 +52,6 @@ class PaymentListCreateApi(APIView):
         ],
         responses={200: PaymentPageSerializer, **PROBLEM_RESPONSES, **READ_PROBLEMS},
         summary="List payments (cursor pagination, newest first)",
-        # An APIView's GET is named "retrieve", colliding with the detail view's.
         operation_id="payments_list",
         tags=["payments"],
     )
@@ -69,6 +69,7 @@ class PaymentListCreateApi(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={201: PaymentSerializer, **WRITE_PROBLEMS},
         summary="Submit a payment (maker); emits PaymentSubmitted",
+        operation_id="payments_submit",
         tags=["payments"],
     )
     @idempotent
@@ -92,6 +93,7 @@ class PaymentDetailApi(APIView):
     @extend_schema(
         responses={200: PaymentSerializer, **READ_PROBLEMS},
         summary="One payment",
+        operation_id="payments_retrieve",
         tags=["payments"],
     )
     def get(self, request, payment_id):
@@ -108,6 +110,7 @@ class PaymentApproveApi(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={200: PaymentSerializer, **WRITE_PROBLEMS},
         summary="Approve (an approver who did not submit it); emits PaymentApproved",
+        operation_id="payments_approve",
         tags=["payments"],
     )
     @idempotent
@@ -122,6 +125,7 @@ class PaymentRejectApi(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={200: PaymentSerializer, **WRITE_PROBLEMS},
         summary="Reject with a reason (an approver who did not submit it)",
+        operation_id="payments_reject",
         tags=["payments"],
     )
     @idempotent
@@ -142,6 +146,7 @@ class PaymentCancelApi(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={200: PaymentSerializer, **WRITE_PROBLEMS},
         summary="Cancel your own pending payment; emits PaymentCancelled",
+        operation_id="payments_cancel",
         tags=["payments"],
     )
     @idempotent
@@ -154,6 +159,7 @@ class PaymentEventListApi(APIView):
     @extend_schema(
         responses={200: PaymentEventListSerializer, **READ_PROBLEMS},
         summary="The events this payment produced, with their outbox state",
+        operation_id="payment_events_list",
         tags=["payments"],
     )
     def get(self, request, payment_id):

@@ -28,6 +28,7 @@ class ExpectationListApi(APIView):
             **READ_PROBLEMS,
         },
         summary="Expected settlements, newest first (cursor pagination); ?payment=<id>",
+        operation_id="reconciliation_expectations_list",
         tags=["reconciliation"],
     )
     def get(self, request):
