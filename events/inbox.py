@@ -19,6 +19,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from contracts.registry import validate
+from contracts.upcasters import upcast_once, upcast_path
 from events.envelope import Event
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.tenancy import organisation_of
@@ -94,12 +95,31 @@ def _inbox_fields(event: Event) -> dict:
     }
 
 
+def readable_by(handlers: Handlers, event: Event):
+    """Return (handler, event as it reads it), upcasting an older version; or None.
+
+    Handlers are written against the newest version they know; an older event
+    goes through the upcasters of contracts/upcasters.py on the way in.
+    """
+    readable = {version for event_type, version in handlers if event_type == event.type}
+    path = upcast_path(event.type, event.version, readable)
+    if path is None:
+        return None
+    envelope = event.envelope
+    for _ in path[1:]:
+        envelope = upcast_once(envelope)
+    if envelope is not event.envelope:
+        event = Event.from_envelope(envelope)
+    return handlers[(event.type, event.version)], event
+
+
 def _apply(
     consumer: str, event: Event, handlers: Handlers, consumes: Collection[str], entry
 ) -> None:
-    handler = handlers.get((event.type, event.version))
-    if handler is not None:
-        handler(event)
+    found = readable_by(handlers, event)
+    if found is not None:
+        handler, readable = found
+        handler(readable)
     elif event.type in consumes:
         raise UnsupportedVersion(
             consumer,

@@ -29,10 +29,10 @@ FUTURE = 9
 
 @pytest.fixture
 def future_schema(tmp_path, monkeypatch):
-    """contracts/schemas plus a PaymentApproved v9 (v1's shape under a new number)."""
+    """contracts/schemas plus a PaymentApproved v9 (v2's shape under a new number)."""
     schemas = tmp_path / "schemas"
     shutil.copytree(contracts.registry.SCHEMA_DIR, schemas)
-    shape = json.loads((schemas / "PaymentApproved.v1.json").read_text())
+    shape = json.loads((schemas / "PaymentApproved.v2.json").read_text())
     shape["$id"] = f"/contracts/PaymentApproved/v{FUTURE}"
     (schemas / f"PaymentApproved.v{FUTURE}.json").write_text(json.dumps(shape))
     monkeypatch.setattr(contracts.registry, "SCHEMA_DIR", schemas)
@@ -48,6 +48,7 @@ def approved(acme, alice, bob, version: int) -> dict:
         submitted_by=alice,
         actor=bob,
         sequence=1,
+        version=2,
     ).envelope
     envelope["dataschema"] = f"/contracts/PaymentApproved/v{version}"
     return envelope
@@ -133,7 +134,7 @@ def test_the_worker_dead_letters_an_unreadable_version_and_a_redrive_applies_it(
     assert position("ledger", envelope["subject"]) == 0
     assert not JournalEntry.objects.exists()
 
-    # when: the ledger learns v9 (here: v1's handler) and the event is redriven
+    # when: the ledger learns v9 (here: v2's handler) and the event is redriven
     ledger = consumer_get("ledger")
     [handler] = ledger.handlers.values()
     upgraded = {("PaymentApproved", FUTURE): handler}
