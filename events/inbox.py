@@ -95,7 +95,9 @@ def _inbox_fields(event: Event) -> dict:
     }
 
 
-def readable_by(handlers: Handlers, event: Event):
+def readable_by(
+    handlers: Handlers, event: Event
+) -> tuple[Callable[[Event], None], Event] | None:
     """Return (handler, event as it reads it), upcasting an older version; or None.
 
     Handlers are written against the newest version they know; an older event

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from events.outbox import publish
-from payments.models import Payment, PaymentStatus
+from payments.models import EventVersionSwitch, Payment, PaymentStatus
 
 SOURCE = "/payments"
 # The version of a type that EVENT_VERSIONS does not name.
@@ -48,8 +48,19 @@ LATER_VERSIONS = {("PaymentApproved", 2): _payment_approved_v2}
 
 
 def event_version(event_type: str) -> int:
-    """The version of `event_type` payments publishes now (EVENT_VERSIONS)."""
+    """The version of `event_type` payments publishes now.
+
+    EVENT_VERSIONS, or in demo mode the version switched at runtime, if any
+    (payments/event_versions.py).
+    """
     version = settings.EVENT_VERSIONS.get(event_type, DEFAULT_VERSION)
+    if settings.DEMO_MODE:
+        switched = (
+            EventVersionSwitch.objects.filter(event_type=event_type)
+            .values_list("version", flat=True)
+            .first()
+        )
+        version = version if switched is None else switched
     if version != DEFAULT_VERSION and (event_type, version) not in LATER_VERSIONS:
         raise ImproperlyConfigured(
             f"EVENT_VERSIONS: payments cannot publish {event_type} v{version}"
