@@ -213,6 +213,19 @@ NOTIFICATION_EMAIL_SWEEP_SECONDS = float(
 )
 DEFAULT_FROM_EMAIL = "payments@example.com"
 
+# Which version of each event type payments publishes, e.g. `PaymentApproved=2`;
+# a type not named is published in version 1. Switch a type only once every
+# consumer reads the new version (an upcaster or a handler): expand, switch,
+# contract; see docs/lessons/versioned-schemas.md.
+EVENT_VERSIONS = {
+    name.strip(): int(version)
+    for name, _, version in (
+        entry.partition("=")
+        for entry in os.environ.get("EVENT_VERSIONS", "").split(",")
+        if entry.strip()
+    )
+}
+
 # Per-user write limit, e.g. "600/min"; off by default because the benchmark
 # drives hundreds of writes per second.
 WRITE_RATE_LIMIT = os.environ.get("WRITE_RATE_LIMIT") or None

@@ -11,7 +11,7 @@ See docs/lessons/idempotent-consumers.md.
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 
 from django.db import connection, transaction
@@ -19,6 +19,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from contracts.registry import validate
+from contracts.upcasters import upcast_once, upcast_path
 from events.envelope import Event
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.tenancy import organisation_of
@@ -26,6 +27,27 @@ from events.tenancy import organisation_of
 logger = logging.getLogger("events.inbox")
 
 Handlers = Mapping[tuple[str, int], Callable[[Event], None]]
+
+
+class UnsupportedVersion(LookupError):
+    """A version of a type the consumer acts on that it cannot read.
+
+    Never applied (marking it applied would lose its effect with every status
+    green): the worker dead-letters it at once, visibly, to be redriven once
+    the consumer has learned the version. See docs/lessons/versioned-schemas.md.
+    """
+
+    def __init__(self, consumer: str, event: Event, readable: list[int]):
+        super().__init__(
+            f"unsupported-version: {consumer} cannot read {event.type} "
+            f"v{event.version} (it reads "
+            f"{', '.join(f'v{v}' for v in readable) or 'no version'})"
+        )
+
+
+def consumed_types(handlers: Handlers) -> frozenset[str]:
+    """The types a handler table acts on: the default of what a consumer consumes."""
+    return frozenset(event_type for event_type, _ in handlers)
 
 
 def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
@@ -73,12 +95,43 @@ def _inbox_fields(event: Event) -> dict:
     }
 
 
-def _apply(consumer: str, event: Event, handlers: Handlers, entry) -> None:
-    handler = handlers.get((event.type, event.version))
-    if handler is not None:
-        handler(event)
-    # An event this consumer does not act on still advances its position, so
-    # a gap in the sequence is always a real gap.
+def readable_by(
+    handlers: Handlers, event: Event
+) -> tuple[Callable[[Event], None], Event] | None:
+    """Return (handler, event as it reads it), upcasting an older version; or None.
+
+    Handlers are written against the newest version they know; an older event
+    goes through the upcasters of contracts/upcasters.py on the way in.
+    """
+    readable = {version for event_type, version in handlers if event_type == event.type}
+    path = upcast_path(event.type, event.version, readable)
+    if path is None:
+        return None
+    envelope = event.envelope
+    for _ in path[1:]:
+        envelope = upcast_once(envelope)
+    if envelope is not event.envelope:
+        event = Event.from_envelope(envelope)
+    return handlers[(event.type, event.version)], event
+
+
+def _apply(
+    consumer: str, event: Event, handlers: Handlers, consumes: Collection[str], entry
+) -> None:
+    found = readable_by(handlers, event)
+    if found is not None:
+        handler, readable = found
+        handler(readable)
+    elif event.type in consumes:
+        raise UnsupportedVersion(
+            consumer,
+            event,
+            sorted(
+                version for event_type, version in handlers if event_type == event.type
+            ),
+        )
+    # An event of a type this consumer does not act on still advances its
+    # position, so a gap in the sequence is always a real gap.
     now = timezone.now()
     if entry is None:
         InboxEntry.objects.create(
@@ -99,12 +152,16 @@ def consume(
     consumer: str,
     envelope: dict,
     handlers: Handlers,
+    consumes: Collection[str] | None = None,
     on_stuck: Callable[[dict], None] | None = None,
 ) -> str:
     """Validate and apply one delivered event; return what happened to it.
 
-    Raises ContractViolation/UnknownContract for a message that breaks its
-    contract (never retried), and whatever a handler raises (rolled back whole;
+    `consumes` names the event types the consumer acts on (its declaration's;
+    by default those of `handlers`). Raises ContractViolation/UnknownContract
+    for a message that breaks its contract and UnsupportedVersion for a version
+    of a consumed type it cannot read (neither is retried, nor applied), and
+    whatever a handler raises (rolled back whole;
     the caller retries and finally dead-letters). A parked successor whose
     handler fails stays parked with its error, and after commit it is handed to
     `on_stuck` to be delivered again on its own, so its failure is retried and
@@ -112,6 +169,8 @@ def consume(
     """
     validate(envelope)
     event = Event.from_envelope(envelope)
+    if consumes is None:
+        consumes = consumed_types(handlers)
     with transaction.atomic():
         position = _position_lock(consumer, event.subject)
         entry = InboxEntry.objects.filter(consumer=consumer, event_id=event.id).first()
@@ -133,13 +192,13 @@ def consume(
                 entry.save(update_fields=["status"])
             _record(consumer, event.id, DeliveryStatus.PARKED)
             return DeliveryStatus.PARKED
-        _apply(consumer, event, handlers, entry)
+        _apply(consumer, event, handlers, consumes, entry)
         position.last_sequence = event.sequence
         for parked in _parked_successors(consumer, event.subject, event.sequence):
             try:
                 with transaction.atomic():
                     successor = Event.from_envelope(parked.envelope)
-                    _apply(consumer, successor, handlers, parked)
+                    _apply(consumer, successor, handlers, consumes, parked)
             except Exception as exc:
                 error = f"{exc.__class__.__name__}: {exc}"[:4000]
                 InboxEntry.objects.filter(pk=parked.pk).update(error=error)

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -27,6 +27,7 @@ from events.backoff import backoff_seconds
 from events.db_errors import Fault, classify
 from events.inbox import (
     Handlers,
+    UnsupportedVersion,
     consume,
     failed_attempts,
     failure_record,
@@ -225,7 +226,12 @@ def consume_waiting_for_database(consume_call) -> str:
     return hold("reach the database", consume_call, while_=outage)
 
 
-def release_parked(app: Celery, consumer: str, handlers: Handlers) -> int:
+def release_parked(
+    app: Celery,
+    consumer: str,
+    handlers: Handlers,
+    consumes: Collection[str] | None = None,
+) -> int:
     """Apply parked events whose gap has filled; return how many were released.
 
     The release normally happens in the transaction that fills the gap, and a
@@ -237,7 +243,12 @@ def release_parked(app: Celery, consumer: str, handlers: Handlers) -> int:
     released = 0
     for entry in parked_ready(consumer, limit=settings.CONSUMER_PARKED_SWEEP_BATCH):
         try:
-            consume(consumer=consumer, envelope=entry.envelope, handlers=handlers)
+            consume(
+                consumer=consumer,
+                envelope=entry.envelope,
+                handlers=handlers,
+                consumes=consumes,
+            )
             released += 1
         except Error as exc:
             if classify(exc) is not Fault.EVENT:
@@ -323,8 +334,13 @@ def consumer_app(
     name: str,
     handlers: Handlers,
     periodic: Sequence[tuple[float, Callable[[], object]]] = (),
+    consumes: Collection[str] | None = None,
 ) -> Celery:
     """Build the Celery app of one consumer, consuming only its partition queues.
+
+    `consumes` names the event types it acts on (its declaration's; by default
+    those of `handlers`): a version of one of them it cannot read is
+    dead-lettered as `unsupported-version`, never applied.
 
     `periodic` lists (seconds, job) pairs the worker runs on its own timer, such
     as catching up on side effects an outage left undone; the sweep of parked
@@ -373,7 +389,7 @@ def consumer_app(
         *periodic,
         (
             settings.CONSUMER_PARKED_SWEEP_SECONDS,
-            lambda: release_parked(app, name, handlers),
+            lambda: release_parked(app, name, handlers, consumes),
         ),
     ]
 
@@ -402,11 +418,17 @@ def consumer_app(
                     consumer=name,
                     envelope=envelope,
                     handlers=handlers,
+                    consumes=consumes,
                     on_stuck=partial(redeliver_to_own_queue, self.app, name),
                 )
             )
         except Reject:
             raise
+        except UnsupportedVersion as exc:
+            # No retry reads it either: dead-lettered, visible, redriven once
+            # the consumer has learned the version.
+            dead_letter(self.app, name, envelope, str(exc))
+            return DeliveryStatus.DEAD_LETTERED
         except (ContractViolation, UnknownContract) as exc:
             # A message that breaks its contract will never succeed: no retries.
             dead_letter(self.app, name, envelope, f"contract: {exc}")

@@ -26,6 +26,7 @@ def worker_app(consumer: Consumer) -> Celery:
         consumer.name,
         consumer.handlers,
         periodic=[(job.seconds(), job.job) for job in consumer.periodic],
+        consumes=consumer.consumed_types,
     )
 
 

@@ -37,9 +37,20 @@ def poison_envelope(envelope: dict) -> dict:
     """
     broken = copy.deepcopy(envelope)
     data = broken["data"]
-    digits = minor_units(data["currency"]) or 0
-    data["amount"] = str(Decimal(data["amount"]).scaleb(-digits))
+    # PaymentApproved v2 carries its money as one object (contracts/schemas).
+    money = data["amount"] if isinstance(data["amount"], dict) else None
+    currency = money["currency"] if money else data["currency"]
+    digits = minor_units(currency) or 0
+    if money:
+        money["value"] = str(Decimal(money["value"]).scaleb(-digits))
+    else:
+        data["amount"] = str(Decimal(data["amount"]).scaleb(-digits))
     return broken
+
+
+def _amount_of(data: dict):
+    amount = data["amount"]
+    return amount["value"] if isinstance(amount, dict) else amount
 
 
 def poison_send(*, consumer: str, payment_id, organisation_id) -> dict:
@@ -92,10 +103,10 @@ def poison_send(*, consumer: str, payment_id, organisation_id) -> dict:
         "type": target.event_type,
         "sequence": target.sequence,
         "replaced_real_copy": len(messages) - len(others),
-        "broken_amount": broken["data"]["amount"],
+        "broken_amount": _amount_of(broken["data"]),
         "detail": (
             f"{consumer}'s copy of {target.event_type} #{target.sequence} in {queue} "
-            f"now carries amount {broken['data']['amount']!r} (a string) where the "
+            f"now carries amount {_amount_of(broken['data'])!r} (a string) where the "
             "contract says an integer in minor units. Resume "
             f"{consumer}: it checks the contract first and dead-letters the message "
             "at once, without retries."

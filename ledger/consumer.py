@@ -8,7 +8,7 @@ from ledger.handlers import HANDLERS
 
 CONSUMER = Consumer(
     name="ledger",
-    consumes={("PaymentApproved", 1)},
+    consumes={("PaymentApproved", 2)},
     handlers=HANDLERS,
     effects={"PaymentApproved": "books a journal entry"},
 )

@@ -17,23 +17,27 @@ from ledger.services import (
 
 
 def on_payment_approved(event: Event) -> None:
-    """Move the amount from the debtor's bank account to payments in transit."""
+    """Move the amount from the debtor's bank account to payments in transit.
+
+    Reads PaymentApproved v2; a v1 event reaches it upcast (events/inbox.py).
+    """
     data = event.data
+    currency = data["amount"]["currency"]
     bank = bank_account_get_or_create(
         organisation_id=data["organisation_id"],
         debtor_account_id=data["debtor_account_id"],
         iban=data["debtor_iban"],
-        currency=data["currency"],
+        currency=currency,
     )
     in_transit = in_transit_account_get_or_create(
-        organisation_id=data["organisation_id"], currency=data["currency"]
+        organisation_id=data["organisation_id"], currency=currency
     )
-    amount = data["amount"]
+    amount = data["amount"]["value"]
     journal_entry_post(
         organisation_id=data["organisation_id"],
         payment_id=data["payment_id"],
         event_id=event.id,
-        description=f"Payment to {data['creditor_name']} approved",
+        description=f"Payment to {data['creditor']['name']} approved",
         postings=[
             Posting(account=in_transit, direction=Direction.DEBIT, amount=amount),
             Posting(account=bank, direction=Direction.CREDIT, amount=amount),
@@ -42,5 +46,5 @@ def on_payment_approved(event: Event) -> None:
 
 
 HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
-    ("PaymentApproved", 1): on_payment_approved,
+    ("PaymentApproved", 2): on_payment_approved,
 }

@@ -13,7 +13,7 @@ CONSUMER = Consumer(
     name="notifications",
     consumes={
         ("PaymentSubmitted", 1),
-        ("PaymentApproved", 1),
+        ("PaymentApproved", 2),
         ("PaymentRejected", 1),
         ("PaymentCancelled", 1),
     },

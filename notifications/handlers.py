@@ -53,7 +53,7 @@ def on_payment_cancelled(event: Event) -> None:
 
 
 def on_payment_approved(event: Event) -> None:
-    """Tell the submitter that the payment was approved."""
+    """Tell the submitter that the payment was approved (reads PaymentApproved v2)."""
     subject, body = messages.approved_message(event.data)
     notification_create_many(
         event=event, recipients=_submitter(event.data), subject=subject, body=body
@@ -70,7 +70,7 @@ def on_payment_rejected(event: Event) -> None:
 
 HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentSubmitted", 1): on_payment_submitted,
-    ("PaymentApproved", 1): on_payment_approved,
+    ("PaymentApproved", 2): on_payment_approved,
     ("PaymentRejected", 1): on_payment_rejected,
     ("PaymentCancelled", 1): on_payment_cancelled,
 }

@@ -30,17 +30,22 @@ def one_line(text: str) -> str:
     return " ".join(cleaned.split())
 
 
+def _money_and_creditor(data: dict) -> tuple[int, str, str]:
+    """(amount, currency, creditor name) of a v1 payload or of PaymentApproved v2."""
+    if isinstance(data["amount"], dict):
+        amount = data["amount"]
+        return amount["value"], amount["currency"], data["creditor"]["name"]
+    return data["amount"], data["currency"], data["creditor_name"]
+
+
 def _payment_line(data: dict) -> str:
     reference = f", reference {data['reference']!r}" if data["reference"] else ""
-    return (
-        f"{format_amount(data['amount'], data['currency'])} to "
-        f"{one_line(data['creditor_name'])} from {data['debtor_iban']}{reference}"
-    )
+    return f"{_amount_to_creditor(data)} from {data['debtor_iban']}{reference}"
 
 
 def _amount_to_creditor(data: dict) -> str:
-    amount = format_amount(data["amount"], data["currency"])
-    return f"{amount} to {one_line(data['creditor_name'])}"
+    value, currency, creditor_name = _money_and_creditor(data)
+    return f"{format_amount(value, currency)} to {one_line(creditor_name)}"
 
 
 def _username(user: dict) -> str:

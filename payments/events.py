@@ -5,11 +5,15 @@ nothing of the Payment model beyond it: it is a public contract, see
 contracts/schemas/ and docs/lessons/versioned-schemas.md.
 """
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
 from events.outbox import publish
-from payments.models import Payment, PaymentStatus
+from payments.models import EventVersionSwitch, Payment, PaymentStatus
 
 SOURCE = "/payments"
-SCHEMA_VERSION = 1
+# The version of a type that EVENT_VERSIONS does not name.
+DEFAULT_VERSION = 1
 
 # The event that announces each status: the command that reaches the status
 # emits it, and the pages name it from here.
@@ -23,6 +27,45 @@ STATUS_EVENTS = {
 
 def _user(user) -> dict:
     return {"id": user.pk, "username": user.get_username()}
+
+
+def _payment_approved_v2(v1: dict, payment: Payment) -> dict:
+    """PaymentApproved v2: the money and the creditor as objects, and when."""
+    data = {
+        key: value
+        for key, value in v1.items()
+        if key not in {"amount", "currency", "creditor_name"}
+    }
+    data["amount"] = {"value": payment.amount, "currency": payment.currency}
+    data["creditor"] = {"name": payment.creditor_name, "iban": payment.creditor_iban}
+    # Saved by the approval in this transaction: the time of the decision.
+    data["approved_at"] = payment.updated_at.isoformat()
+    return data
+
+
+# The payloads beyond version 1: (type, version) -> build from the v1 payload.
+LATER_VERSIONS = {("PaymentApproved", 2): _payment_approved_v2}
+
+
+def event_version(event_type: str) -> int:
+    """The version of `event_type` payments publishes now.
+
+    EVENT_VERSIONS, or in demo mode the version switched at runtime, if any
+    (payments/event_versions.py).
+    """
+    version = settings.EVENT_VERSIONS.get(event_type, DEFAULT_VERSION)
+    if settings.DEMO_MODE:
+        switched = (
+            EventVersionSwitch.objects.filter(event_type=event_type)
+            .values_list("version", flat=True)
+            .first()
+        )
+        version = version if switched is None else switched
+    if version != DEFAULT_VERSION and (event_type, version) not in LATER_VERSIONS:
+        raise ImproperlyConfigured(
+            f"EVENT_VERSIONS: payments cannot publish {event_type} v{version}"
+        )
+    return version
 
 
 def payment_event_publish(
@@ -48,9 +91,12 @@ def payment_event_publish(
     }
     if event_type == "PaymentRejected":
         data["reason"] = payment.rejection_reason
+    version = event_version(event_type)
+    if version != DEFAULT_VERSION:
+        data = LATER_VERSIONS[(event_type, version)](data, payment)
     return publish(
         event_type=event_type,
-        version=SCHEMA_VERSION,
+        version=version,
         source=SOURCE,
         subject=str(payment.id),
         partition_key=str(payment.debtor_account_id),

@@ -90,3 +90,19 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+
+
+class EventVersionSwitch(models.Model):
+    """The version payments publishes of one event type, switched at runtime.
+
+    Read in demo mode only, where it overrides EVENT_VERSIONS for its type, so
+    the rollout of a new version can be shown live without a restart (the
+    lab's switch, payments/event_versions.py). Elsewhere the setting rules.
+    """
+
+    event_type = models.CharField(max_length=100, primary_key=True)
+    version = models.PositiveSmallIntegerField()
+    switched_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} v{self.version}"

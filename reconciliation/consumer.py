@@ -9,7 +9,7 @@ from reconciliation.handlers import HANDLERS
 
 CONSUMER = Consumer(
     name="reconciliation",
-    consumes={("PaymentApproved", 1)},
+    consumes={("PaymentApproved", 2)},
     handlers=HANDLERS,
     effects={"PaymentApproved": "expects the settlement"},
 )

@@ -15,6 +15,8 @@ echo "== missing migrations"
 python manage.py makemigrations --check --dry-run
 echo "== app boundaries (import-linter)"
 lint-imports --no-cache
+echo "== event contracts (schemas, samples, upcasters, readers, lock)"
+python manage.py check_contracts
 
 PG_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/payments}
 pg_up=$(python - "$PG_URL" <<'PY'

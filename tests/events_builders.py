@@ -6,10 +6,13 @@ cannot pass on a payload that payments could never publish.
 
 import uuid
 
+from django.utils import timezone
+
 from contracts.registry import validate
 from events.envelope import Event, envelope_build
 
 DEBTOR_IBAN = "DE89370400440532013000"
+CREDITOR_IBAN = "GB33BUKB20201555555555"
 _SEQUENCE = {
     "PaymentSubmitted": 1,
     "PaymentApproved": 2,
@@ -38,8 +41,14 @@ def payment_event(
     reason: str = "Duplicate invoice",
     sequence: int | None = None,
     event_id=None,
+    version: int = 1,
+    creditor_iban: str = CREDITOR_IBAN,
 ) -> Event:
-    """Return an Event of `event_type` v1 (actor defaults to the submitter)."""
+    """Return an Event of `event_type` (actor defaults to the submitter).
+
+    Version 1 by default, as every event published so far; PaymentApproved
+    also in version 2 (the money and the creditor as objects, approved_at).
+    """
     payment_id = str(payment_id or uuid.uuid4())
     data = {
         "payment_id": payment_id,
@@ -55,9 +64,11 @@ def payment_event(
     }
     if event_type == "PaymentRejected":
         data["reason"] = reason
+    if version == 2:
+        data = payment_approved_v2_data(data, creditor_iban=creditor_iban)
     envelope = envelope_build(
         event_type=event_type,
-        version=1,
+        version=version,
         source="/payments",
         subject=payment_id,
         partition_key=data["debtor_account_id"],
@@ -68,3 +79,12 @@ def payment_event(
     )
     validate(envelope)
     return Event.from_envelope(envelope)
+
+
+def payment_approved_v2_data(v1: dict, *, creditor_iban: str) -> dict:
+    """The PaymentApproved v2 payload carrying what a v1 payload `v1` carries."""
+    data = {k: v for k, v in v1.items() if k not in {"currency", "creditor_name"}}
+    data["amount"] = {"value": v1["amount"], "currency": v1["currency"]}
+    data["creditor"] = {"name": v1["creditor_name"], "iban": creditor_iban}
+    data["approved_at"] = timezone.now().isoformat()
+    return data

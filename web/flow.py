@@ -28,12 +28,13 @@ def effect_of(consumer: str, event_type: str, version: int) -> str:
     """Say what the consumer does with the event, in the words it declared.
 
     The words come from each consumer's declaration (its app's consumer.py);
-    a type it does not consume just advances its position.
+    a type it does not consume just advances its position (any version of a
+    consumed type is read, upcast or refused, never skipped).
     """
     declared = {c.name: c for c in registry()}.get(consumer)
     if declared is None:
         return "applies it"  # named in EVENT_CONSUMERS, declared nowhere
-    if (event_type, version) not in declared.consumes:
+    if event_type not in declared.consumed_types:
         return "nothing to do for this type; its position advances"
     return declared.effects[event_type]
 

@@ -70,3 +70,17 @@ class RedrivenSerializer(serializers.Serializer):
     event_ids = serializers.ListField(child=serializers.CharField(allow_null=True))
     left = serializers.IntegerField(help_text="Messages still in the dead queue.")
     detail = serializers.CharField()
+
+
+class EventVersionSwitchSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1, help_text="The version payments publishes from now on."
+    )
+
+
+class EventVersionSwitchedSerializer(serializers.Serializer):
+    event_type = serializers.CharField()
+    version = serializers.IntegerField()
+    versions = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Those payments can publish."
+    )

@@ -26,6 +26,11 @@ urlpatterns = [
         name="event-redeliver",
     ),
     path(
+        "event-versions/<str:event_type>",
+        views.EventVersionSwitchApi.as_view(),
+        name="event-version-switch",
+    ),
+    path(
         "payments/<uuid:payment_id>/deliver-reversed",
         views.PaymentDeliverReversedApi.as_view(),
         name="payment-deliver-reversed",

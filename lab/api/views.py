@@ -22,12 +22,15 @@ from lab.api.serializers import (
     ConsumerPausedSerializer,
     DeliveredReversedSerializer,
     DeliverReversedSerializer,
+    EventVersionSwitchedSerializer,
+    EventVersionSwitchSerializer,
     RedeliveredSerializer,
     RedrivenSerializer,
     RedriveSerializer,
 )
 from organisations.errors import RoleRequired
 from organisations.selectors import membership_get, operator_check
+from payments.event_versions import event_version_switch
 
 CONTROL_PROBLEMS = {
     **WRITE_PROBLEMS,
@@ -205,3 +208,23 @@ class DeadLetterRedriveApi(FaultControlApi):
             event_id=body.validated_data.get("event_id"),
         )
         return Response(RedrivenSerializer(done).data)
+
+
+class EventVersionSwitchApi(FaultControlApi):
+    @extend_schema(
+        request=EventVersionSwitchSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: EventVersionSwitchedSerializer, **CONTROL_PROBLEMS},
+        summary="Switch the version payments publishes of an event type "
+        "(operators), without a restart",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request, event_type):
+        self.operator_organisation_id(request)
+        body = EventVersionSwitchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = event_version_switch(
+            event_type=event_type, version=body.validated_data["version"]
+        )
+        return Response(EventVersionSwitchedSerializer(done).data)

@@ -161,7 +161,12 @@ POST_ROUTES = _post_routes()
 
 def _url(route: str, payment) -> str:
     event = OutboxMessage.objects.get(subject=str(payment.id))
-    values = {"payment_id": payment.id, "event_id": event.event_id, "name": "ledger"}
+    values = {
+        "payment_id": payment.id,
+        "event_id": event.event_id,
+        "name": "ledger",
+        "event_type": "PaymentApproved",
+    }
     return "/" + re.sub(
         r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), route
     )

@@ -33,7 +33,7 @@ def test_the_registry_holds_what_the_apps_declare_and_is_the_default_list():
     # then
     assert [c.name for c in consumers] == DECLARED
     assert [c.app for c in consumers] == DECLARED
-    assert consumer_get("ledger").consumes == {("PaymentApproved", 1)}
+    assert consumer_get("ledger").consumes == {("PaymentApproved", 2)}
     assert consumer_get("notifications").consumed_types == {
         "PaymentSubmitted",
         "PaymentApproved",

@@ -57,9 +57,9 @@ def flaky_approval(failures: int):
         calls.append(event.id)
         if len(calls) <= failures:
             raise RuntimeError("ledger locked for month end")
-        LEDGER_HANDLERS[("PaymentApproved", 1)](event)
+        LEDGER_HANDLERS[("PaymentApproved", 2)](event)
 
-    return {**LEDGER_HANDLERS, ("PaymentApproved", 1): approve}
+    return {**LEDGER_HANDLERS, ("PaymentApproved", 2): approve}
 
 
 def lost_resend(envelope: dict) -> None:
@@ -150,7 +150,7 @@ import json
 submitted, approved = json.loads(sys.argv[1])
 def approve_fails(event):
     raise RuntimeError("ledger locked for month end")
-handlers = {**HANDLERS, ("PaymentApproved", 1): approve_fails}
+handlers = {**HANDLERS, ("PaymentApproved", 2): approve_fails}
 consume(consumer="ledger", envelope=approved, handlers=handlers)
 # The re-send after commit never happens: the process dies right there.
 consume(consumer="ledger", envelope=submitted, handlers=handlers,

@@ -13,7 +13,7 @@ from tests.factories import UserFactory
 @pytest.fixture
 def approved(acme, alice, bob):
     event = payment_event(
-        "PaymentApproved", organisation=acme, submitted_by=alice, actor=bob
+        "PaymentApproved", organisation=acme, submitted_by=alice, actor=bob, version=2
     )
     with transaction.atomic():
         on_payment_approved(event)

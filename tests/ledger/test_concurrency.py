@@ -26,6 +26,7 @@ def test_concurrent_first_payments_share_one_in_transit_account(acme, alice, bob
             actor=bob,
             debtor_account_id=debtor_account_id,
             amount=amount,
+            version=2,
         )
         for amount in (100, 200)
     ]

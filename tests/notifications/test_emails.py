@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from events.inbox import consume
+from events.inbox import consume, readable_by
 from notifications.emails import (
     notification_email_claim,
     notification_emails_send_due,
@@ -30,7 +30,8 @@ URL = "/api/v1/notifications"
 
 def apply(event):
     with transaction.atomic():
-        HANDLERS[(event.type, event.version)](event)
+        handler, readable = readable_by(HANDLERS, event)
+        handler(readable)
 
 
 def sent_to(smtp_server) -> list[tuple[list[str], str]]:

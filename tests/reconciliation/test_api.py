@@ -16,9 +16,15 @@ URL = "/api/v1/reconciliation/expectations"
 def approved(acme, globex, alice, bob, gina):
     """Two approved acme payments and one of globex."""
     events = [
-        payment_event("PaymentApproved", organisation=acme, submitted_by=alice),
-        payment_event("PaymentApproved", organisation=acme, submitted_by=alice),
-        payment_event("PaymentApproved", organisation=globex, submitted_by=gina),
+        payment_event(
+            "PaymentApproved", organisation=acme, submitted_by=alice, version=2
+        ),
+        payment_event(
+            "PaymentApproved", organisation=acme, submitted_by=alice, version=2
+        ),
+        payment_event(
+            "PaymentApproved", organisation=globex, submitted_by=gina, version=2
+        ),
     ]
     with transaction.atomic():
         for event in events:

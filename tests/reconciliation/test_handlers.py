@@ -5,18 +5,22 @@ import uuid
 import pytest
 from django.db import IntegrityError, transaction
 
+from events.inbox import readable_by
 from reconciliation.handlers import HANDLERS
 from reconciliation.models import Expectation, ExpectationStatus
 from tests.events_builders import payment_event
 
 
 def apply(event):
+    # As the inbox dispatches: an older version is upcast to the one handled.
+    handler, readable = readable_by(HANDLERS, event)
     with transaction.atomic():
-        HANDLERS[(event.type, event.version)](event)
+        handler(readable)
 
 
-def test_an_approved_payment_is_expected_to_settle(acme, alice, bob):
-    # given
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_approved_payment_is_expected_to_settle(acme, alice, bob, version):
+    # given: either version (a v1 is upcast on the way in) expects the same
     debtor_account_id = uuid.uuid4()
     event = payment_event(
         "PaymentApproved",
@@ -28,6 +32,7 @@ def test_an_approved_payment_is_expected_to_settle(acme, alice, bob):
         currency="GBP",
         creditor_name="Hooli",
         reference="PO 7",
+        version=version,
     )
 
     # when
@@ -67,4 +72,4 @@ def test_a_second_approval_event_for_one_payment_fails(acme, alice, bob):
 
 
 def test_reconciliation_acts_on_approved_payments_only():
-    assert set(HANDLERS) == {("PaymentApproved", 1)}
+    assert set(HANDLERS) == {("PaymentApproved", 2)}
