@@ -215,6 +215,7 @@ class EventVersionSwitchApi(FaultControlApi):
         request=EventVersionSwitchSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: EventVersionSwitchedSerializer, **CONTROL_PROBLEMS},
+        operation_id="event_versions_switch",
         summary="Switch the version payments publishes of an event type "
         "(operators), without a restart",
         tags=["fault controls"],

@@ -42,6 +42,7 @@ OPERATION_IDS = {
         "post",
         "/api/v1/payments/{payment_id}/deliver-reversed",
     ): "payments_deliver_reversed",
+    ("post", "/api/v1/event-versions/{event_type}"): "event_versions_switch",
 }
 
 
