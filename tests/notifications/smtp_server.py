@@ -31,6 +31,7 @@ class Mailbox:
         self.received: list[Received] = []
         self.stalls = 0  # recipients the server has sat on
         self.stalling = threading.Event()  # set while a session is stalled
+        self.stalled_sessions = 0  # how many sessions were stalled so far
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.mode == "refuse":
@@ -38,6 +39,7 @@ class Mailbox:
         if self.mode == "stall":
             self.stalls += 1
             self.stalling.set()
+            self.stalled_sessions += 1
             while self.mode == "stall" and not server.transport.is_closing():
                 await asyncio.sleep(0.02)
             self.stalling.clear()

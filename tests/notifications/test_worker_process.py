@@ -119,9 +119,13 @@ def test_a_worker_applies_events_while_smtp_stalls_and_emails_once_it_recovers(
             ),
             timeout=30,
         )
-        # then: both events applied, none of their e-mails through yet
-        stalled_while_applied = smtp_server.mailbox.stalling.is_set()
-        received_while_stalled = smtp_server.received
+        # then: both events applied, none of their e-mails through yet, and
+        # the sender's attempts do stall on the server (between two attempts
+        # no session may be open at this very moment, so count them)
+        received_while_stalled = list(smtp_server.received)
+        stalled_while_applied = wait_until(
+            lambda: smtp_server.mailbox.stalled_sessions >= 1, timeout=10
+        )
         time.sleep(1.5)  # an EMAIL_TIMEOUT and more: an attempt has failed
 
         # when: the server recovers
