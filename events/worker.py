@@ -238,7 +238,9 @@ def release_parked(
     successor whose handler fails there is re-sent to the queue after commit.
     A worker killed between that commit and the re-send leaves it parked with
     nothing on its way: this sweep finds it. A successor that keeps failing is
-    dead-lettered after CONSUMER_MAX_RETRIES failed attempts, like any event.
+    dead-lettered after CONSUMER_MAX_RETRIES failed attempts, like any event;
+    one no attempt can apply (a version this consumer cannot read, a broken
+    contract) is dead-lettered at once, as the task does.
     """
     released = 0
     for entry in parked_ready(consumer, limit=settings.CONSUMER_PARKED_SWEEP_BATCH):
@@ -263,7 +265,12 @@ def release_parked(
 
 def _sweep_failure(app: Celery, consumer: str, envelope: dict, exc: Exception) -> None:
     error = f"{exc.__class__.__name__}: {exc}"
-    if failed_attempts(consumer, envelope["id"]) >= settings.CONSUMER_MAX_RETRIES:
+    if isinstance(exc, UnsupportedVersion):
+        error = str(exc)  # the reason the task gives it too: unsupported-version
+    never = isinstance(exc, UnsupportedVersion | ContractViolation | UnknownContract)
+    if never or (
+        failed_attempts(consumer, envelope["id"]) >= settings.CONSUMER_MAX_RETRIES
+    ):
         # A Reject means nothing was lost: the entry stays parked for next time.
         with contextlib.suppress(Reject):
             dead_letter(app, consumer, envelope, error)

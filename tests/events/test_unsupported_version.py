@@ -145,3 +145,35 @@ def test_the_worker_dead_letters_an_unreadable_version_and_a_redrive_applies_it(
     # then: applied once
     assert JournalEntry.objects.count() == 1
     assert position("ledger", envelope["subject"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_parked_sweep_dead_letters_an_unreadable_successor_at_once(
+    future_schema, broker, acme, alice, bob
+):
+    # given: a v9 approval parked ahead of its submission, then the submission
+    # applied with its release failing and the re-send lost
+    from events.worker import release_parked
+
+    ledger = consumer_get("ledger")
+    submitted = payment_event("PaymentSubmitted", organisation=acme, submitted_by=alice)
+    future = approved(acme, alice, bob, FUTURE)
+    future["subject"] = submitted.envelope["subject"]
+    future["partitionkey"] = submitted.envelope["partitionkey"]
+    future["sequence"] = 2
+    future["data"]["payment_id"] = submitted.envelope["data"]["payment_id"]
+    kwargs = {"handlers": ledger.handlers, "consumes": ledger.consumed_types}
+    assert consume(consumer="ledger", envelope=future, **kwargs) == "parked"
+    consume(consumer="ledger", envelope=submitted.envelope, **kwargs)
+    assert InboxEntry.objects.get(event_id=future["id"]).status == "parked"
+
+    # when: the worker's sweep looks once
+    release_parked(worker_app(ledger), "ledger", **kwargs)
+
+    # then: dead-lettered with its reason on the first look, not retried first
+    entry = InboxEntry.objects.get(event_id=future["id"])
+    assert entry.status == DeliveryStatus.DEAD_LETTERED
+    assert "unsupported-version" in entry.error
+    [dead] = broker.drain(dead_letter_queue_name("ledger"))
+    assert dead.envelope["id"] == future["id"]
+    assert position("ledger", future["subject"]) == 1
