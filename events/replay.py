@@ -2,7 +2,7 @@
 
 The outbox keeps published events for a retention period; the consumer's inbox
 makes a replay safe (what it already applied is skipped as a duplicate), and the
-other consumers never see it. See docs/lessons/fault-controls.md.
+other consumers never see it. See docs/lessons/replays.md.
 """
 
 from collections.abc import Iterator
