@@ -63,8 +63,8 @@ def _own_queue(consumer: str, envelope) -> str:
     return partition_queue_name(consumer, partition_of(str(key)))
 
 
-# A publish on the failure path is tried a few times, then the event goes back
-# to its queue: never an endless wait inside a task, never a silent drop.
+# One publish attempt reconnects a few times before it gives up; `hold` then
+# tries the whole step again, the event held: never a silent drop.
 PUBLISH_RETRY_POLICY = {
     "max_retries": 3,
     "interval_start": 0.2,
@@ -200,8 +200,8 @@ def consume_waiting_for_database(consume_call) -> str:
     than re-publishing it behind later ones as a retry would (or requeueing it,
     which RabbitMQ may let the next message overtake), keeps the partition in
     order. Past CONSUMER_DATABASE_WAIT_SECONDS the worker says so at ERROR and
-    holds on. A deadlock or serialization failure is tried again at once,
-    CONSUMER_MAX_RETRIES times. Anything else the database refuses (a value too
+    holds on. A deadlock or serialization failure is tried again after a short
+    pause, CONSUMER_MAX_RETRIES times. Anything else the database refuses (a value too
     long, a constraint, a statement timeout) is the event's fault and is
     raised: the bounded retry path. See events/db_errors.py.
     """

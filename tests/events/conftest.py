@@ -103,6 +103,14 @@ def broker(tmp_path, settings, monkeypatch) -> FilesystemBroker:
     return fs_broker
 
 
+@pytest.fixture
+def submitted(acme, alice) -> dict:
+    """The first event of a payment: nothing parks it, so its handler runs."""
+    return payment_event(
+        "PaymentSubmitted", organisation=acme, submitted_by=alice
+    ).envelope
+
+
 def outbox_event(event_type: str = "PaymentApproved", **overrides) -> OutboxMessage:
     """Publish one valid payment event to the outbox, committing it with its caller.
 

@@ -39,14 +39,6 @@ def approved(acme, alice, bob) -> dict:
 
 
 @pytest.fixture
-def submitted(acme, alice) -> dict:
-    """The first event of a payment: nothing parks it, so its handler runs."""
-    return payment_event(
-        "PaymentSubmitted", organisation=acme, submitted_by=alice
-    ).envelope
-
-
-@pytest.fixture
 def fast_retries(settings):
     settings.CONSUMER_MAX_RETRIES = 1
     settings.CONSUMER_RETRY_BACKOFF_SECONDS = 0.01

@@ -33,7 +33,6 @@ from tests.events.test_relay_rabbitmq import (
     RABBITMQ,
     rabbitmq_vhost,  # noqa: F401 - a session fixture shared with the relay's tests
 )
-from tests.events_builders import payment_event
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +49,6 @@ TOO_LONG = (DataError, psycopg.errors.StringDataRightTruncation)
 STATEMENT_TIMEOUT = (OperationalError, psycopg.errors.QueryCanceled)
 DEADLOCK = (OperationalError, psycopg.errors.DeadlockDetected)
 SERVER_GONE = (OperationalError, psycopg.errors.AdminShutdown)
-
-
-@pytest.fixture
-def submitted(acme, alice) -> dict:
-    return payment_event(
-        "PaymentSubmitted", organisation=acme, submitted_by=alice
-    ).envelope
 
 
 @pytest.fixture
@@ -272,16 +264,6 @@ def statuses(envelope: dict) -> list[str]:
         .order_by("id")
         .values_list("status", flat=True)
     )
-
-
-def test_a_retry_is_published_with_the_bounded_publish_policy(broker, submitted):
-    # a retry still goes to the event's own partition queue, counted
-    app = failing_app()
-    with pytest.raises(Retry):
-        run_as_worker(app, submitted)
-    own = partition_queue_name("ledger", partition_of(submitted["partitionkey"]))
-    [retry] = broker.drain(own)
-    assert retry.headers["retries"] == 1
 
 
 def test_rabbitmq_publishes_of_a_worker_await_confirms():
