@@ -7,10 +7,13 @@ from django.db.models import QuerySet
 from events.models import Delivery, OutboxMessage
 
 
-def event_list(*, source: str, subject: str) -> QuerySet[OutboxMessage]:
-    """Return the events one aggregate produced, in sequence order."""
-    return OutboxMessage.objects.filter(source=source, subject=subject).order_by(
-        "sequence"
+def event_list_about(*, subjects: list[str]) -> QuerySet[OutboxMessage]:
+    """Return the events of several subjects (one payment's, from every producer).
+
+    In the order they were written: sequences count per subject, not across them.
+    """
+    return OutboxMessage.objects.filter(subject__in=subjects).order_by(
+        "created_at", "id"
     )
 
 

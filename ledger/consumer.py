@@ -8,7 +8,10 @@ from ledger.handlers import HANDLERS
 
 CONSUMER = Consumer(
     name="ledger",
-    consumes={("PaymentApproved", 2)},
+    consumes={("PaymentApproved", 2), ("PaymentSettled", 1)},
     handlers=HANDLERS,
-    effects={"PaymentApproved": "books a journal entry"},
+    effects={
+        "PaymentApproved": "books a pending journal entry",
+        "PaymentSettled": "posts the entry: paid",
+    },
 )

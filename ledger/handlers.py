@@ -1,10 +1,11 @@
-"""Apply payment events to the books; the ledger acts on PaymentApproved only.
+"""Apply payment events to the books: approved is promised, settled is paid.
 
 The consumer machinery (events/inbox.py) calls these inside one transaction with
 the inbox row, at most once per event and in per-payment sequence order.
 """
 
 from collections.abc import Callable
+from datetime import date, datetime
 
 from events.envelope import Event
 from ledger.models import Direction
@@ -13,6 +14,7 @@ from ledger.services import (
     bank_account_get_or_create,
     in_transit_account_get_or_create,
     journal_entry_post,
+    journal_entry_settle,
 )
 
 
@@ -45,6 +47,19 @@ def on_payment_approved(event: Event) -> None:
     )
 
 
+def on_payment_settled(event: Event) -> None:
+    """Post the approval's pending entry with what the bank booked."""
+    data = event.data
+    journal_entry_settle(
+        payment_id=data["payment_id"],
+        event_id=event.id,
+        booked_amount=data["amount"]["value"],
+        booking_date=date.fromisoformat(data["booking_date"]),
+        at=datetime.fromisoformat(data["settled_at"]),
+    )
+
+
 HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentApproved", 2): on_payment_approved,
+    ("PaymentSettled", 1): on_payment_settled,
 }

@@ -66,8 +66,18 @@ class Account(models.Model):
         return f"{self.name} ({self.currency})"
 
 
+class EntryStatus(models.TextChoices):
+    PENDING = "pending", "Pending (promised)"
+    POSTED = "posted", "Posted (paid)"
+
+
 class JournalEntry(models.Model):
-    """One posting of one event; its lines balance per currency (see services.py)."""
+    """One posting of one event; its lines balance per currency (see services.py).
+
+    Two-phase: an approval's entry is `pending` (the money is promised, not
+    yet gone); the bank statement's PaymentSettled posts it (`posted`, with the
+    amount and date the bank booked). See docs/lessons/transfer-vs-processing.md.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(
@@ -81,6 +91,14 @@ class JournalEntry(models.Model):
     event_id = models.UUIDField(unique=True)
     description = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=EntryStatus.choices, default=EntryStatus.PENDING
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    booking_date = models.DateField(null=True, blank=True)
+    booked_amount = models.BigIntegerField(null=True, blank=True)
+    # The PaymentSettled that posted it; unique, a second belt behind the inbox.
+    posted_by_event_id = models.UUIDField(null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name_plural = "journal entries"

@@ -5,10 +5,19 @@ opens its own, so an entry commits together with its inbox row or not at all.
 """
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import transaction
 
-from ledger.models import Account, AccountKind, Direction, JournalEntry, JournalLine
+from ledger.errors import EntryNotBookedYet
+from ledger.models import (
+    Account,
+    AccountKind,
+    Direction,
+    EntryStatus,
+    JournalEntry,
+    JournalLine,
+)
 
 
 class UnbalancedEntry(ValueError):
@@ -128,5 +137,42 @@ def journal_entry_post(
             currency=posting.account.currency,
         )
         for posting in postings
+    )
+    return entry
+
+
+def journal_entry_settle(
+    *, payment_id, event_id, booked_amount: int, booking_date: date, at: datetime
+) -> JournalEntry:
+    """Post the payment's pending entry: the bank booked it, the money is gone.
+
+    Must run inside the consumer's transaction. A posted entry stays posted
+    (the inbox already skips a second PaymentSettled; the unique
+    `posted_by_event_id` is a second belt). Raises EntryNotBookedYet when the
+    approval has not reached the ledger.
+    """
+    entry = (
+        JournalEntry.objects.select_for_update().filter(payment_id=payment_id).first()
+    )
+    if entry is None:
+        raise EntryNotBookedYet(
+            f"no journal entry for payment {payment_id} yet: its approval has not "
+            "reached the ledger"
+        )
+    if entry.status == EntryStatus.POSTED:
+        return entry
+    entry.status = EntryStatus.POSTED
+    entry.posted_at = at
+    entry.booking_date = booking_date
+    entry.booked_amount = booked_amount
+    entry.posted_by_event_id = event_id
+    entry.save(
+        update_fields=[
+            "status",
+            "posted_at",
+            "booking_date",
+            "booked_amount",
+            "posted_by_event_id",
+        ]
     )
     return entry

@@ -23,6 +23,12 @@ STATUS_EVENTS = {
     PaymentStatus.REJECTED: "PaymentRejected",
     PaymentStatus.CANCELLED: "PaymentCancelled",
 }
+# The statuses no command reaches: other producers report them, and payments
+# reads their events through its own inbox (payments/handlers.py).
+REPORTED_STATUS_EVENTS = {
+    PaymentStatus.RELEASED: "PaymentReleased",
+    PaymentStatus.SETTLED: "PaymentSettled",
+}
 
 
 def _user(user) -> dict:

@@ -28,6 +28,10 @@ class PaymentStatus(models.TextChoices):
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    # Reached through payments' own inbox, from the bank gateway's and the
+    # settlement's events (payments/handlers.py), never by a command.
+    RELEASED = "released"
+    SETTLED = "settled"
 
 
 class Payment(models.Model):
@@ -70,6 +74,8 @@ class Payment(models.Model):
     rejection_reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every command; it is also the sequence number of the event it emits.
     version = models.PositiveIntegerField(default=1)
 
@@ -90,6 +96,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+
+    @property
+    def end_to_end_id(self) -> str:
+        """Its EndToEndId for the bank: the id as 32 lowercase hex characters."""
+        return self.id.hex
 
 
 class EventVersionSwitch(models.Model):

@@ -3,9 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from events.selectors import deliveries_by_event, event_list
+from contracts.subjects import payment_subjects
+from events.selectors import deliveries_by_event, event_list_about
 from payments.errors import PaymentNotFound
-from payments.events import SOURCE
 from payments.models import DebtorAccount, Payment
 
 
@@ -39,7 +39,8 @@ def payment_event_list(*, organisation_id, payment_id) -> list:
     the events (events.selectors): the inbox's history made visible.
     """
     payment = payment_get(organisation_id=organisation_id, payment_id=payment_id)
-    events = list(event_list(source=SOURCE, subject=str(payment.id)))
+    # Its own events and the other producers' facts about it (release, settlement).
+    events = list(event_list_about(subjects=payment_subjects(payment.id)))
     deliveries = deliveries_by_event(event.event_id for event in events)
     for event in events:
         event.deliveries = deliveries.get(event.event_id, [])

@@ -88,3 +88,42 @@ def payment_approved_v2_data(v1: dict, *, creditor_iban: str) -> dict:
     data["creditor"] = {"name": v1["creditor_name"], "iban": creditor_iban}
     data["approved_at"] = timezone.now().isoformat()
     return data
+
+
+def payment_fact(
+    event_type: str, *, payment, source: str, aspect: str, **data
+) -> Event:
+    """Another producer's fact about `payment` (PaymentReleased, PaymentSettled).
+
+    Starts from the type's first valid golden sample, with the payment's ids,
+    and any field overridden by `data`.
+    """
+    import json
+
+    from contracts.registry import SCHEMA_DIR
+    from contracts.subjects import payment_subject
+
+    sample = json.loads(
+        (SCHEMA_DIR.parent / "samples" / f"{event_type}.v1.valid.json").read_text()
+    )[0]["data"]
+    payload = {
+        **sample,
+        "payment_id": str(payment.id),
+        "organisation_id": str(payment.organisation_id),
+        "debtor_account_id": str(payment.debtor_account_id),
+        "end_to_end_id": payment.id.hex,
+        "amount": {"value": payment.amount, "currency": payment.currency},
+        **data,
+    }
+    envelope = envelope_build(
+        event_type=event_type,
+        version=1,
+        source=source,
+        subject=payment_subject(payment.id, aspect),
+        partition_key=payload["debtor_account_id"],
+        sequence=1,
+        data=payload,
+        correlation_id=str(payment.id),
+    )
+    validate(envelope)
+    return Event.from_envelope(envelope)

@@ -13,7 +13,20 @@ class LedgerAccountSerializer(serializers.ModelSerializer):
     credits = serializers.IntegerField(read_only=True, help_text="Minor units.")
     balance = serializers.IntegerField(
         read_only=True,
-        help_text="Debits minus credits, in minor units of the account's currency.",
+        help_text="Debits minus credits, in minor units of the account's currency: "
+        "posted plus pending.",
+    )
+    posted = serializers.IntegerField(
+        read_only=True, help_text="The balance of posted (settled) entries."
+    )
+    pending = serializers.IntegerField(
+        read_only=True,
+        help_text="The balance of approved, unsettled entries.",
+    )
+    available = serializers.IntegerField(
+        read_only=True,
+        help_text="Posted, minus pending outflows; pending inflows do not count "
+        "until they post.",
     )
 
     class Meta:
@@ -27,6 +40,9 @@ class LedgerAccountSerializer(serializers.ModelSerializer):
             "debits",
             "credits",
             "balance",
+            "posted",
+            "pending",
+            "available",
         ]
 
 
@@ -52,4 +68,15 @@ class JournalEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = JournalEntry
-        fields = ["id", "payment", "event_id", "description", "created_at", "lines"]
+        fields = [
+            "id",
+            "payment",
+            "event_id",
+            "description",
+            "created_at",
+            "status",
+            "posted_at",
+            "booking_date",
+            "booked_amount",
+            "lines",
+        ]

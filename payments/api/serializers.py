@@ -85,11 +85,17 @@ class PaymentSerializer(serializers.ModelSerializer):
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     rejected_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     amount = MinorUnitsField()
+    end_to_end_id = serializers.CharField(
+        read_only=True,
+        help_text="The EndToEndId the bank sees in the pain.001 and returns in "
+        "its statement: the id as 32 lowercase hex characters.",
+    )
 
     class Meta:
         model = Payment
         fields = [
             "id",
+            "end_to_end_id",
             "status",
             "amount",
             "currency",
@@ -102,6 +108,8 @@ class PaymentSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "created_at",
             "updated_at",
+            "released_at",
+            "settled_at",
             "version",
         ]
         read_only_fields = fields

@@ -107,6 +107,8 @@ def test_the_list_documents_its_status_filter_and_cursor(schema):
         "approved",
         "rejected",
         "cancelled",
+        "released",
+        "settled",
     }
     assert parameters["cursor"]["in"] == "query"
     assert parameters["page_size"]["schema"]["type"] == "integer"

@@ -97,11 +97,11 @@ def test_a_consumer_without_a_handler_or_upcaster_path_fails(contracts):
 
 
 def test_a_consumer_of_a_type_without_a_schema_fails(contracts):
-    readers = {"audit": {("PaymentSettled", 1)}}
+    readers = {"audit": {("PaymentTeleported", 1)}}
 
     problems = contract_problems(replace(contracts, consumers=readers))
 
-    assert problems == ["audit consumes PaymentSettled: no schema of it"]
+    assert problems == ["audit consumes PaymentTeleported: no schema of it"]
 
 
 @pytest.mark.parametrize("kind", ["valid", "invalid"])

@@ -24,7 +24,7 @@ from tests.factories import payment_submitted
 from web.flow import payment_flow
 
 ROOT = Path(__file__).resolve().parents[2]
-DECLARED = ["ledger", "notifications", "reconciliation"]
+DECLARED = ["payments", "ledger", "notifications", "reconciliation"]
 
 
 def test_the_registry_holds_what_the_apps_declare_and_is_the_default_list():
@@ -33,7 +33,10 @@ def test_the_registry_holds_what_the_apps_declare_and_is_the_default_list():
     # then
     assert [c.name for c in consumers] == DECLARED
     assert [c.app for c in consumers] == DECLARED
-    assert consumer_get("ledger").consumes == {("PaymentApproved", 2)}
+    assert consumer_get("ledger").consumes == {
+        ("PaymentApproved", 2),
+        ("PaymentSettled", 1),
+    }
     assert consumer_get("notifications").consumed_types == {
         "PaymentSubmitted",
         "PaymentApproved",
@@ -103,14 +106,16 @@ def test_the_compose_file_runs_one_worker_per_declared_consumer():
     services = {s.name: s for s in compose_services({})}
     workers = {name: s for name, s in services.items() if name.endswith("-worker")}
     # then: each through the one worker entry, named after its consumer
-    assert sorted(workers) == [f"{name}-worker" for name in DECLARED]
+    assert sorted(workers) == sorted(f"{name}-worker" for name in DECLARED)
     for name in DECLARED:
         command = workers[f"{name}-worker"].command
         assert command[:4] == ["celery", "-A", f"events.worker_main:{name}", "worker"]
 
 
 def test_the_worker_entry_refuses_a_consumer_nobody_declared():
-    with pytest.raises(AttributeError, match="declared: ledger, notifications"):
+    with pytest.raises(
+        AttributeError, match="declared: payments, ledger, notifications"
+    ):
         worker_main.__getattr__("nobody")
 
 

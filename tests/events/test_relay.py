@@ -120,6 +120,7 @@ def test_each_event_is_published_once_and_fans_out_to_every_consumer(
     broker, settings, alice, bob, acme_eur
 ):
     # given: two payments, each submitted and approved: four outbox rows
+    settings.EVENT_CONSUMERS = CONSUMERS
     for _ in range(2):
         payment = payment_submitted(by=alice, account=acme_eur)
         payment_approve(payment_id=payment.id, actor=bob)

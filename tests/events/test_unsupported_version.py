@@ -136,7 +136,7 @@ def test_the_worker_dead_letters_an_unreadable_version_and_a_redrive_applies_it(
 
     # when: the ledger learns v9 (here: v2's handler) and the event is redriven
     ledger = consumer_get("ledger")
-    [handler] = ledger.handlers.values()
+    handler = ledger.handlers[("PaymentApproved", 2)]
     upgraded = {("PaymentApproved", FUTURE): handler}
     assert consume(consumer="ledger", envelope=dead.envelope, handlers=upgraded) == (
         DeliveryStatus.APPLIED

@@ -36,6 +36,9 @@ def test_accounts_list_balances_as_debits_minus_credits(client_for, bob, approve
         "debits": 0,
         "credits": 12550,
         "balance": -12550,
+        "posted": 0,
+        "pending": -12550,
+        "available": -12550,
     }
     assert accounts["in_transit"]["debtor_account"] is None
     assert accounts["in_transit"]["balance"] == 12550

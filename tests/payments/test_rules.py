@@ -16,7 +16,7 @@ from contracts.registry import SCHEMA_DIR
 from domain.errors import DomainError
 from events.models import OutboxMessage
 from organisations.selectors import membership_get
-from payments.events import STATUS_EVENTS
+from payments.events import REPORTED_STATUS_EVENTS, STATUS_EVENTS
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_approve, payment_cancel, payment_reject
 from tests.factories import UserFactory, payment_submitted
@@ -88,8 +88,9 @@ def test_maker_checker_is_checked_before_the_role(alice, acme_eur):
 
 
 def test_every_status_is_announced_by_an_event_with_a_contract():
-    assert set(STATUS_EVENTS) == set(PaymentStatus)
-    for event_type in STATUS_EVENTS.values():
+    announced = {**STATUS_EVENTS, **REPORTED_STATUS_EVENTS}
+    assert set(announced) == set(PaymentStatus)
+    for event_type in announced.values():
         assert (SCHEMA_DIR / f"{event_type}.v1.json").is_file()
 
 

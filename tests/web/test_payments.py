@@ -290,7 +290,7 @@ def test_the_flow_shows_each_event_with_its_hops(alice, bob, acme_eur, browser_f
     partition = approved["partition"]
     assert approved["routing_key"] == f"payments.PaymentApproved.{partition}"
     assert approved["queues"]["ledger"] == f"ledger.p{approved['partition']}"
-    assert approved["effects"]["ledger"] == "books a journal entry"
+    assert approved["effects"]["ledger"] == "books a pending journal entry"
     assert flow["events"][0]["effects"]["ledger"].startswith("nothing to do")
     assert flow["pending"] is True
     assert flow["payment"]["status"] == "approved"

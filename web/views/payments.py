@@ -16,7 +16,7 @@ from organisations.errors import RoleRequired
 from organisations.selectors import membership_get
 from payments import selectors, services
 from payments.errors import PaymentNotFound
-from payments.events import STATUS_EVENTS
+from payments.events import REPORTED_STATUS_EVENTS, STATUS_EVENTS
 from payments.models import PaymentStatus
 from web.decisions import approval_decision, cancel_decision, submission_decision
 from web.flow import payment_flow
@@ -26,6 +26,8 @@ from web.pages import no_organisation, not_found, render_page, signed_in
 STATUS_TABS = [
     (PaymentStatus.PENDING_APPROVAL, "Awaiting approval"),
     (PaymentStatus.APPROVED, "Approved"),
+    (PaymentStatus.RELEASED, "Released"),
+    (PaymentStatus.SETTLED, "Settled"),
     (PaymentStatus.REJECTED, "Rejected"),
     (PaymentStatus.CANCELLED, "Cancelled"),
 ]
@@ -155,7 +157,9 @@ def _decide(request, payment_id, command, done: str):
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        event = STATUS_EVENTS.get(payment.status, "The event")
+        event = {**STATUS_EVENTS, **REPORTED_STATUS_EVENTS}.get(
+            payment.status, "The event"
+        )
         messages.success(request, done.format(event=event))
     return redirect(reverse("web:payment", args=[payment_id]) + "#flow")
 

@@ -120,7 +120,7 @@ def test_the_older_release_still_reads_v1_with_todays_effect(
     [
         (URL, {"event_type": "PaymentApproved", "version": 2}, 400, None, "version"),
         (URL, {"event_type": "PaymentApproved", "version": 0}, 400, None, "version"),
-        (URL, {"event_type": "PaymentSettled", "version": 1}, 400, None, "event_type"),
+        (URL, {"event_type": "PaymentReleased", "version": 1}, 400, None, "event_type"),
         (URL, {"version": 1}, 400, None, "event_type"),
         (
             "/api/v1/consumers/nobody/reads",

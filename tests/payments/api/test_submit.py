@@ -29,6 +29,7 @@ def test_submit_answers_201_with_the_stored_payment(client_for, alice, acme_eur)
     assert parse_datetime(answer.pop("updated_at")) == payment.updated_at
     assert answer == {
         "id": str(payment.id),
+        "end_to_end_id": payment.id.hex,
         "status": "pending_approval",
         "amount": 12550,
         "currency": "EUR",
@@ -39,6 +40,8 @@ def test_submit_answers_201_with_the_stored_payment(client_for, alice, acme_eur)
         "approved_by": None,
         "rejected_by": None,
         "rejection_reason": "",
+        "released_at": None,
+        "settled_at": None,
         "version": 1,
     }
     assert payment.submitted_by == alice
