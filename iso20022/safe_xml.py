@@ -45,6 +45,8 @@ def prolog_root(prolog: bytes, *, final: bool, error: ErrorType) -> str | None:
         rest = text[i:]
         if len(rest) < 4 and not final:
             return None
+        if not rest and final:
+            raise error("not-xml", "the document is empty")
         if not rest.startswith(b"<"):
             raise error("not-xml", "the document does not start with an element")
         if rest.startswith(b"<?") or rest.startswith(b"<!--"):
