@@ -121,6 +121,8 @@ def syntax_refusal(exc: etree.XMLSyntaxError, *, error: ErrorType) -> Iso20022Er
     message = str(exc)
     if "depth" in message.lower():
         return error("too-deep", f"the document nests too deep: {message}")
+    if "amplification" in message.lower():  # libxml2's own entity-bomb guard
+        return error("unsafe-xml", f"entity expansion is refused: {message}")
     return error("not-xml", f"the document is not well-formed XML: {message}")
 
 
