@@ -1,6 +1,6 @@
 """Read camt.053 bank statements (001.02 and 001.08) as a stream of one header
 per Stmt and one line per transaction, refusing unsafe or foreign XML.
-docs/iso20022.md#camt053 says how each field is found.
+docs/iso20022.md#receiving-reading-a-statement says how each field is found.
 """
 
 import io
@@ -52,6 +52,8 @@ def statement_read(source: BinaryIO | bytes) -> Iterator[Statement | StatementLi
     """
     if isinstance(source, bytes | bytearray):
         source = io.BytesIO(bytes(source))
+    if not callable(getattr(source, "read", None)):
+        raise StatementUnreadable("not-xml", "give bytes or a file opened in binary")
     guarded = GuardedSource(source, error=StatementUnreadable, root_check=_root_check)
     events = etree.iterparse(
         guarded, events=("start", "end"), tag=EVENT_TAGS, **PARSER_OPTIONS

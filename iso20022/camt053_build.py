@@ -1,5 +1,5 @@
 """Build camt.053 statements (001.08, and 001.02 for fixtures): the simulated
-bank's end-of-day statement, written as a stream. docs/iso20022.md#camt053_build.
+bank's end-of-day statement, written as a stream. docs/iso20022.md#the-simulated-bank.
 """
 
 import io

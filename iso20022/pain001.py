@@ -1,5 +1,6 @@
 """pain.001.001.09 credit transfer files: build the one the app sends its bank,
-and read one back (the simulated bank does). docs/iso20022.md#pain001.
+and read one back (the simulated bank does).
+docs/iso20022.md#sending-the-credit-transfer-file walks through it.
 """
 
 import io
@@ -148,7 +149,9 @@ def credit_transfer_build(
     )
     if not isinstance(created_at, datetime) or created_at.tzinfo is None:
         raise error("naive-datetime", "created_at must be a timezone-aware datetime")
-    if not isinstance(requested_execution_date, date):
+    if not isinstance(requested_execution_date, date) or isinstance(
+        requested_execution_date, datetime
+    ):
         raise error("bad-date", "requested_execution_date must be a date")
     _party_check(debtor, "debtor")
     if not transfers:
@@ -219,6 +222,16 @@ def credit_transfer_read(data: bytes) -> CreditTransferFile:
     if not checker.validate(root):
         first = checker.error_log[0]
         raise error("not-valid", f"line {first.line}: {first.message}")
+    try:
+        return _file_from(root)
+    except CreditTransferUnreadable:
+        raise
+    except ValueError as exc:  # a date or amount the XSD allows and Python not
+        raise error("malformed", str(exc)) from None
+
+
+def _file_from(root) -> CreditTransferFile:
+    error = CreditTransferUnreadable
     ns = {"p": NAMESPACE}
     header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", ns)
     payments = root.findall("p:CstmrCdtTrfInitn/p:PmtInf", ns)
@@ -230,14 +243,10 @@ def credit_transfer_read(data: bytes) -> CreditTransferFile:
         amount = tx.find("p:Amt/p:InstdAmt", ns)
         if amount is None:
             raise error("malformed", "only InstdAmt amounts are supported")
-        try:
-            minor = amount_minor(amount.text, amount.get("Ccy"))
-        except ValueError as exc:
-            raise error("malformed", str(exc)) from None
         transfers.append(
             Transfer(
                 end_to_end_id=tx.findtext("p:PmtId/p:EndToEndId", "", ns),
-                amount=minor,
+                amount=amount_minor(amount.text, amount.get("Ccy")),
                 currency=amount.get("Ccy", ""),
                 creditor_name=tx.findtext("p:Cdtr/p:Nm", "", ns),
                 creditor_iban=tx.findtext("p:CdtrAcct/p:Id/p:IBAN", "", ns),

@@ -30,6 +30,7 @@ def refusal(data: bytes) -> StatementUnreadable:
     ("data", "reason"),
     [
         (b"", "not-xml"),
+        ("<Document/>", "not-xml"),  # text, not bytes: the encoding is the file's
         (b"%PDF-1.7 a statement as a PDF", "not-xml"),
         (b'<?xml version="1.0"?>\n', "not-xml"),
         (minimal(entry())[:-40], "not-xml"),  # cut short

@@ -158,6 +158,7 @@ def test_texts_at_the_xsds_limits_are_accepted_whole():
         ("no-transfers", {"transfers": []}),
         ("duplicate-end-to-end-id", {"transfers": [transfer(1), transfer(1)]}),
         ("naive-datetime", {"created_at": datetime(2026, 3, 2, 16, 30)}),
+        ("bad-date", {"requested_execution_date": CREATED}),
     ],
 )
 def test_values_the_bank_would_reject_are_refused_with_a_reason(reason, change):
