@@ -89,6 +89,8 @@ class GuardedSource:
         buffer = b""
         while True:
             chunk = self.raw.read(CHUNK)
+            if not isinstance(chunk, bytes):
+                raise self.error("not-xml", "the source must be opened in binary")
             buffer += chunk
             root = prolog_root(buffer, final=not chunk, error=self.error)
             if root is not None:

@@ -186,3 +186,13 @@ def test_an_entry_with_a_value_that_is_not_what_it_claims_is_malformed(bad_entry
     # then
     assert refused.value.reason == "malformed"
     assert "entry 0" in str(refused.value)
+
+
+def test_a_file_opened_as_text_is_refused_with_a_reason():
+    # given
+    text = (FILES / "camt053_001_08.xml").open(encoding="utf-8")
+    # when
+    with text, pytest.raises(StatementUnreadable) as refused:
+        statement_read_all(text)
+    # then
+    assert refused.value.reason == "not-xml"
