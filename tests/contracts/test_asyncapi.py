@@ -59,6 +59,10 @@ def test_the_served_document_is_valid_asyncapi_3(validator, document):
     # then
     assert document["asyncapi"] == "3.0.0"
     assert errors(validator, document) == []
+    # it links the lesson and the browsable catalogue, absolute as AsyncAPI wants
+    lesson = "http://testserver/docs/lessons/versioned-schemas.md"
+    assert document["info"]["externalDocs"]["url"] == lesson
+    assert "(http://testserver/catalogue/)" in document["info"]["description"]
 
 
 @pytest.mark.parametrize(
