@@ -205,6 +205,9 @@ class ConsumerState(models.Model):
 
     consumer = models.CharField(max_length=100, unique=True)
     paused = models.BooleanField(default=False)
+    # Demo mode only (events/consumer_release.py): run as an older release that
+    # reads each named type up to the version given, e.g. {"PaymentApproved": 1}.
+    reads_up_to = models.JSONField(default=dict, blank=True)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of a worker."
     )

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from contracts.registry import ContractViolation, UnknownContract
 from events.backoff import backoff_seconds
+from events.consumer_release import handlers_of_release
 from events.db_errors import Fault, classify
 from events.inbox import (
     Handlers,
@@ -290,6 +291,7 @@ class PauseSwitch(bootsteps.StartStopStep):
 
     def __init__(self, parent, **kwargs):
         self.paused = False
+        self.reads_up_to: dict = {}
 
     def start(self, parent):
         parent.timer.call_repeatedly(self.interval, self.check, (parent,), priority=10)
@@ -305,6 +307,7 @@ class PauseSwitch(bootsteps.StartStopStep):
         except DatabaseError as exc:
             logger.warning("pause switch cannot read the database: %s", exc)
             return
+        self.release_check(parent.app, state)
         if state.paused == self.paused:
             return
         self.paused = state.paused
@@ -314,6 +317,20 @@ class PauseSwitch(bootsteps.StartStopStep):
             else:
                 parent.add_task_queue(queue.name)
         logger.info("%s %s", name, "paused" if self.paused else "resumed")
+
+    def release_check(self, app: Celery, state: ConsumerState) -> None:
+        # Demo mode only: the lab may make this worker an older release.
+        reads_up_to = state.reads_up_to if settings.DEMO_MODE else {}
+        if reads_up_to == self.reads_up_to:
+            return
+        self.reads_up_to = reads_up_to
+        app.handlers_now = handlers_of_release(app.handlers_declared, reads_up_to)
+        logger.info(
+            "%s now reads %s",
+            app.consumer_name,
+            ", ".join(f"{t} up to v{v}" for t, v in reads_up_to.items())
+            or "every version it declares",
+        )
 
 
 def periodic_guarded(job: Callable[[], object]) -> None:
@@ -355,6 +372,9 @@ def consumer_app(
     """
     app = Celery(f"consumer.{name}")
     app.consumer_name = name
+    # What the task applies with: the declared handlers, unless the lab made
+    # this worker an older release (PauseSwitch.release_check, demo mode only).
+    app.handlers_declared = app.handlers_now = handlers
     app.conf.update(
         broker_url=settings.CELERY_BROKER_URL,
         broker_transport_options=broker_options(settings.CELERY_BROKER_URL),
@@ -396,7 +416,7 @@ def consumer_app(
         *periodic,
         (
             settings.CONSUMER_PARKED_SWEEP_SECONDS,
-            lambda: release_parked(app, name, handlers, consumes),
+            lambda: release_parked(app, name, app.handlers_now, consumes),
         ),
     ]
 
@@ -424,7 +444,7 @@ def consumer_app(
                     consume,
                     consumer=name,
                     envelope=envelope,
-                    handlers=handlers,
+                    handlers=self.app.handlers_now,
                     consumes=consumes,
                     on_stuck=partial(redeliver_to_own_queue, self.app, name),
                 )

@@ -55,9 +55,32 @@ def consumer_status() -> list[dict]:
         for state in ConsumerState.objects.filter(consumer__in=settings.EVENT_CONSUMERS)
     }
     return [
-        {"name": name, "paused": bool(states.get(name) and states[name].paused)}
+        {
+            "name": name,
+            "paused": bool(states.get(name) and states[name].paused),
+            "reads": _reads(name, states.get(name)),
+        }
         for name in settings.EVENT_CONSUMERS
     ]
+
+
+def _reads(name: str, state) -> dict[str, int]:
+    """The newest version of each consumed type the consumer's handlers take.
+
+    An older event is upcast to it on the way in; in demo mode the lab may have
+    made the consumer an older release (events/consumer_release.py).
+    """
+    declared = {c.name: c for c in registry()}.get(name)
+    if declared is None:
+        return {}
+    reads: dict[str, int] = {}
+    for event_type, version in declared.consumes:
+        reads[event_type] = max(version, reads.get(event_type, 0))
+    if settings.DEMO_MODE and state is not None:
+        for event_type, cap in state.reads_up_to.items():
+            if event_type in reads:
+                reads[event_type] = min(cap, reads[event_type])
+    return reads
 
 
 def _event(row) -> dict:

@@ -84,3 +84,21 @@ class EventVersionSwitchedSerializer(serializers.Serializer):
     versions = serializers.ListField(
         child=serializers.IntegerField(), help_text="Those payments can publish."
     )
+
+
+class ConsumerReadsSerializer(serializers.Serializer):
+    event_type = serializers.CharField(help_text="A type the consumer consumes.")
+    version = serializers.IntegerField(
+        min_value=1,
+        allow_null=True,
+        help_text="The newest version the older release knows; null to upgrade "
+        "it back to every version it declares.",
+    )
+
+
+class ConsumerReadsSetSerializer(serializers.Serializer):
+    consumer = serializers.CharField()
+    event_type = serializers.CharField()
+    reads_up_to = serializers.IntegerField()
+    older_release = serializers.BooleanField()
+    detail = serializers.CharField()

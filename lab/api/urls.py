@@ -18,6 +18,11 @@ urlpatterns = [
         views.DeadLetterRedriveApi.as_view(),
         name="consumer-dead-letters-redrive",
     ),
+    path(
+        "consumers/<str:name>/reads",
+        views.ConsumerReadsApi.as_view(),
+        name="consumer-reads",
+    ),
     path("relay/pause", views.RelayPauseApi.as_view(), name="relay-pause"),
     path("relay/resume", views.RelayResumeApi.as_view(), name="relay-resume"),
     path(

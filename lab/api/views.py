@@ -20,6 +20,8 @@ from events.relay_switch import relay_overview, relay_pause_set
 from lab import faults
 from lab.api.serializers import (
     ConsumerPausedSerializer,
+    ConsumerReadsSerializer,
+    ConsumerReadsSetSerializer,
     DeliveredReversedSerializer,
     DeliverReversedSerializer,
     EventVersionSwitchedSerializer,
@@ -28,6 +30,7 @@ from lab.api.serializers import (
     RedrivenSerializer,
     RedriveSerializer,
 )
+from lab.consumer_releases import consumer_reads_set
 from organisations.errors import RoleRequired
 from organisations.selectors import membership_get, operator_check
 from payments.event_versions import event_version_switch
@@ -229,3 +232,22 @@ class EventVersionSwitchApi(FaultControlApi):
             event_type=event_type, version=body.validated_data["version"]
         )
         return Response(EventVersionSwitchedSerializer(done).data)
+
+
+class ConsumerReadsApi(FaultControlApi):
+    @extend_schema(
+        request=ConsumerReadsSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: ConsumerReadsSetSerializer, **CONTROL_PROBLEMS},
+        operation_id="consumers_reads_set",
+        summary="Run a consumer as an older release that reads an event type only "
+        "up to a version, or upgrade it back (operators)",
+        tags=["fault controls"],
+    )
+    @idempotent
+    def post(self, request, name):
+        self.operator_organisation_id(request)
+        body = ConsumerReadsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = consumer_reads_set(name=name, **body.validated_data)
+        return Response(ConsumerReadsSetSerializer(done).data)

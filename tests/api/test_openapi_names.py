@@ -31,6 +31,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/asyncapi.json"): "asyncapi_retrieve",
     ("get", "/api/v1/problems/{code}"): "problem_types_retrieve",
     ("post", "/api/v1/consumers/{name}/pause"): "consumers_pause",
+    ("post", "/api/v1/consumers/{name}/reads"): "consumers_reads_set",
     ("post", "/api/v1/consumers/{name}/resume"): "consumers_resume",
     (
         "post",

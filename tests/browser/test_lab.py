@@ -97,3 +97,88 @@ def test_stop_the_relay_then_poison_a_message_and_repair_it(open_page):
     watched.shot("05-repaired-from-the-outbox")
 
     watched.assert_clean()
+
+
+def test_roll_out_v2_read_an_old_v1_and_refuse_what_a_consumer_cannot_read(
+    open_page,
+):
+    watched = open_page("lab-versions", WIDE)
+    page = watched.page
+    watched.go("/sign-in")
+    page.get_by_role("button", name="Sign in as carol").click()
+    watched.go("/lab")
+    card = {
+        name: page.locator(f"#{name}")
+        for name in ("rollout", "old-version", "unsupported")
+    }
+    approval = page.locator('[data-mini-flow] tr[data-event-type="PaymentApproved"]')
+    ledger = approval.locator('td[data-consumer="ledger"]')
+
+    def as_user(name: str) -> None:
+        button = page.locator("form.switcher").get_by_role(
+            "button", name=name, exact=True
+        )
+        if button.get_attribute("aria-pressed") != "true":
+            button.click()
+        expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text(name)
+
+    def submit_then_approve(where) -> None:
+        as_user("carol")
+        where.get_by_role("button", name="New payment: carol submits").click()
+        expect(page.locator("[data-mini-flow] tr")).to_have_count(1)
+        as_user("bob")
+        where.get_by_role("button", name="Approve it as bob").click()
+        expect(where.locator("[data-result]")).to_contain_text("bob approved it")
+        expect(approval).to_have_count(1, timeout=15000)
+
+    # card 7: the producer switches live, and every consumer applies v2
+    card["rollout"].get_by_role("button", name="Switch payments to v2").click()
+    expect(card["rollout"].locator("[data-result]")).to_contain_text(
+        "PaymentApproved v2"
+    )
+    submit_then_approve(card["rollout"])
+    expect(approval.locator("[data-version]")).to_have_text("v2")
+    expect(approval.locator('[data-status="applied"]')).to_have_count(3)
+    watched.shot("06-rolled-out-to-v2")
+
+    # card 8: a v1 approval waiting in ledger's queue is read after the switch
+    card["old-version"].get_by_role("button", name="Switch payments to v1").click()
+    card["old-version"].get_by_role("button", name="Pause ledger").click()
+    page.wait_for_timeout(3000)  # the worker reads its flag once a second
+    submit_then_approve(card["old-version"])
+    expect(approval.locator("[data-version]")).to_have_text("v1")
+    expect(ledger).to_have_text("waiting (paused)")
+    card["old-version"].get_by_role("button", name="Switch payments to v2").click()
+    card["old-version"].get_by_role("button", name="Resume ledger").click()
+    expect(ledger).to_have_text("applied (upcast to v2)")
+    card["old-version"].get_by_role("button", name="Redeliver it").click()
+    expect(ledger).to_contain_text("2 deliveries")
+    expect(ledger.locator(".status-skipped_duplicate")).to_be_visible()
+    watched.shot("07-old-v1-upcast-and-applied-once")
+
+    # card 9: an older release of ledger refuses v2; upgraded, it applies it
+    card["unsupported"].get_by_role(
+        "button", name="Make ledger an older release"
+    ).click()
+    expect(card["unsupported"].locator("[data-result]")).to_contain_text("up to v1")
+    page.wait_for_timeout(3000)  # the worker reads the switch once a second
+    submit_then_approve(card["unsupported"])
+    expect(ledger).to_have_text("dead-lettered: unsupported version")
+    expect(
+        approval.locator('td[data-consumer="notifications"] .status-applied')
+    ).to_be_visible()
+    lab_url = page.url
+    watched.go("/consumers")
+    expect(page.locator('[data-trouble="ledger:dead_lettered"]')).to_contain_text(
+        "unsupported-version"
+    )
+    watched.shot("08-unsupported-version-dead-lettered")
+    page.goto(lab_url)
+    card["unsupported"].get_by_role("button", name="Upgrade ledger").click()
+    page.wait_for_timeout(3000)
+    card["unsupported"].get_by_role("button", name="Redrive its dead letters").click()
+    expect(card["unsupported"].locator("[data-result]")).to_contain_text("Moved 1")
+    expect(ledger.locator(".status-applied")).to_be_visible()
+    watched.shot("09-upgraded-and-redriven")
+
+    watched.assert_clean()

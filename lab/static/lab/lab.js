@@ -125,18 +125,35 @@
         { consumer: consumer(), payment_id: payment() });
       return [answer, answer.ok ? answer.data.detail : null];
     },
-    async redrive() {
+    async redrive(button) {
       const answer = await api("POST",
         `/api/v1/consumers/${consumer()}/dead-letters/redrive`, {});
-      return [answer, answer.ok
-        ? `${answer.data.detail} A message that breaks its contract is dead-lettered again: redriving helps only when the fault is gone, and this one travels inside the message.`
-        : null];
+      const why = button.closest("#poison")
+        ? " A message that breaks its contract is dead-lettered again: redriving helps only when the fault is gone, and this one travels inside the message."
+        : " The upgraded consumer reads the version now: it applies the event once, then any event it had parked behind it.";
+      return [answer, answer.ok ? answer.data.detail + why : null];
     },
     async repair() {
       const answer = await api("POST", "/lab/repair", { consumer: consumer() });
       return [answer, answer.ok
         ? `${answer.data.detail} The consumer applies the event as committed, then any event it had parked behind it.`
         : null];
+    },
+    async "producer-v1"() {
+      return producerVersion(1);
+    },
+    async "producer-v2"() {
+      return producerVersion(2);
+    },
+    async "reads-v1"() {
+      const answer = await api("POST", `/api/v1/consumers/${consumer()}/reads`,
+        { event_type: "PaymentApproved", version: 1 });
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async upgrade() {
+      const answer = await api("POST", `/api/v1/consumers/${consumer()}/reads`,
+        { event_type: "PaymentApproved", version: null });
+      return [answer, answer.ok ? answer.data.detail : null];
     },
     async "relay-stop"() {
       const answer = await api("POST", "/lab/relay", { paused: true });
@@ -147,6 +164,13 @@
       return [answer, answer.ok ? answer.data.detail : null];
     },
   };
+
+  async function producerVersion(version) {
+    const answer = await api("POST", "/api/v1/event-versions/PaymentApproved", { version });
+    return [answer, answer.ok
+      ? `Payments publishes PaymentApproved v${answer.data.version} from its next approval on (no restart). Events already written keep the version they were written in.`
+      : null];
+  }
 
   function refuse(text) {
     return [{ ok: false, status: 0, data: { detail: text } }, null];
@@ -176,7 +200,7 @@
     if (!button.dataset.action.startsWith("replay")) tally = null;
     button.disabled = true;
     try {
-      const [answer, text] = await action();
+      const [answer, text] = await action(button);
       const box = result(button, answer.ok, answer.ok ? text : problemText(answer));
       if (answer.ok && button.dataset.action.startsWith("replay")) box.append(el("p", { "data-tally": "" }, "Counting deliveries…"));
       if (answer.ok) window.setTimeout(refreshFlow, 300);
@@ -201,7 +225,8 @@
       return;
     }
     miniFlow.replaceChildren(...flow.events.map((event) => el("tr", { "data-event-type": event.type },
-      el("th", { scope: "row" }, `#${event.sequence} ${event.type}`),
+      el("th", { scope: "row" }, `#${event.sequence} ${event.type} `,
+        el("span", { class: "meta", "data-version": event.version }, `v${event.version}`)),
       el("td", {}, event.published_at ? badge("published", "published")
         : badge("pending", flow.relay.paused ? "in the outbox (relay stopped)" : "in the outbox")),
       flow.consumers.map((c) => {
@@ -209,8 +234,12 @@
         const last = mine[mine.length - 1];
         if (!event.published_at) return el("td", { "data-consumer": c.name }, el("span", { class: "muted" }, "—"));
         if (!last) return el("td", { "data-consumer": c.name }, badge("pending", c.paused ? "waiting (paused)" : "waiting"));
-        return el("td", { "data-consumer": c.name, "data-status": last.status },
-          badge(last.status, LABELS[last.status] || last.status),
+        const unsupported = last.error && last.error.startsWith("unsupported-version");
+        const reads = (c.reads || {})[event.type];
+        const upcast = last.status === "applied" && reads > event.version ? ` (upcast to v${reads})` : "";
+        return el("td", { "data-consumer": c.name, "data-status": last.status, title: last.error || "" },
+          badge(last.status, unsupported ? "dead-lettered: unsupported version"
+            : (LABELS[last.status] || last.status) + upcast),
           mine.length > 1 ? el("span", { class: "meta" }, ` ${mine.length} deliveries`) : null);
       }))));
   }

@@ -109,15 +109,22 @@
     }
     const list = el("ul", { class: "deliveries" });
     for (const delivery of mine) {
-      list.append(el("li", { "data-status": delivery.status },
-        badge(delivery.status, STATUS[delivery.status] || delivery.status),
+      // A version this consumer cannot read: dead-lettered, never marked applied.
+      const unsupported = delivery.error && delivery.error.startsWith("unsupported-version");
+      list.append(el("li", { "data-status": delivery.status, "data-unsupported": unsupported ? "" : null },
+        badge(delivery.status, unsupported ? "dead-lettered: unsupported version"
+          : STATUS[delivery.status] || delivery.status),
         el("span", { class: "latency", title: clock(delivery.at) },
           delta(event.published_at, delivery.at)),
         delivery.error ? el("span", { class: "meta error-text" }, delivery.error) : null));
     }
     const applied = mine.some((d) => d.status === "applied");
+    const reads = (consumer.reads || {})[event.type];
     return lane(name, label, list,
-      applied ? el("span", { class: "meta effect" }, event.effects[name]) : null);
+      applied ? el("span", { class: "meta effect" }, event.effects[name]) : null,
+      applied && reads > event.version
+        ? el("span", { class: "meta", "data-upcast": "" }, `read as v${reads} (upcast from v${event.version})`)
+        : null);
   }
 
   function detailRow(event, columns) {
