@@ -4,9 +4,10 @@ For every version of every event type: its schema (numbered 1, 2, ... with no
 gap, its `$id` naming it), golden samples the schema accepts and refuses, an
 upcaster from the previous version whose output of the previous version's
 samples the new schema accepts, and, in every consumer that consumes the type,
-a handler or a path of upcasters to one. Event names are past tense. And the
-published schemas are the ones locked (contracts/lock.py). The consumers are
-given as plain data, so contracts/ stays below every app.
+a handler or a path of upcasters to one. Each type has a declared producer
+(contracts/producers.py). Event names are past tense. And the published
+schemas are the ones locked (contracts/lock.py). The consumers are given as
+plain data, so contracts/ stays below every app.
 See docs/lessons/versioned-schemas.md.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts.lock import CONTRACTS_DIR, LOCK_FILE, SCHEMA_DIR, lock_problems
+from contracts.producers import PRODUCERS, Producer
 from contracts.upcasters import UPCASTERS, Upcaster, upcast_path
 
 SAMPLE_DIR = CONTRACTS_DIR / "samples"
@@ -43,6 +45,7 @@ class Contracts:
     )
     # consumer name -> the (type, version) pairs it has handlers for
     consumers: Mapping[str, Collection[tuple[str, int]]] = field(default_factory=dict)
+    producers: Mapping[str, Producer] = field(default_factory=lambda: PRODUCERS)
 
 
 def published(schema_dir: Path) -> dict[str, list[int]]:
@@ -144,6 +147,11 @@ def contract_problems(contracts: Contracts) -> list[str]:
                 f"{event_type}: an event is a fact, named in the past tense "
                 f"(ends in 'ed', or one of {sorted(IRREGULAR_PAST)})"
             )
+        if event_type not in contracts.producers:
+            problems.append(
+                f"{event_type}: no declared producer (add it to "
+                "contracts/producers.py: who publishes it, with which source)"
+            )
         previous: list[dict] = []
         for version in range(1, versions[-1] + 1):
             found, valid = _version_problems(contracts, event_type, version)
@@ -151,6 +159,10 @@ def contract_problems(contracts: Contracts) -> list[str]:
             if version > 1:
                 problems += _upcaster_problems(contracts, event_type, version, previous)
             previous = valid
+    problems += [
+        f"{event_type}: a producer is declared, but no schema of it"
+        for event_type in sorted(set(contracts.producers) - set(types))
+    ]
     for consumer, reads in sorted(contracts.consumers.items()):
         for event_type in sorted({t for t, _ in reads}):
             readable = {v for t, v in reads if t == event_type}

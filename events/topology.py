@@ -12,6 +12,11 @@ from kombu import Exchange, Queue
 STREAM = "payments.events"
 EXCHANGE = Exchange(STREAM, type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("payments.dead", type="direct", durable=True)
+# The names, as templates: the functions below fill them in, and the AsyncAPI
+# document (events/catalogue.py) shows them with the partition as a parameter.
+ROUTING_KEY = "payments.{event_type}.{partition}"
+PARTITION_QUEUE = "{consumer}.p{partition}"
+DEAD_LETTER_QUEUE = "{consumer}.dead"
 
 
 def partition_of(partition_key: str, partitions: int | None = None) -> int:
@@ -21,15 +26,15 @@ def partition_of(partition_key: str, partitions: int | None = None) -> int:
 
 
 def routing_key(event_type: str, partition: int) -> str:
-    return f"payments.{event_type}.{partition}"
+    return ROUTING_KEY.format(event_type=event_type, partition=partition)
 
 
 def partition_queue_name(consumer: str, partition: int) -> str:
-    return f"{consumer}.p{partition}"
+    return PARTITION_QUEUE.format(consumer=consumer, partition=partition)
 
 
 def dead_letter_queue_name(consumer: str) -> str:
-    return f"{consumer}.dead"
+    return DEAD_LETTER_QUEUE.format(consumer=consumer)
 
 
 def partition_queues(consumer: str) -> list[Queue]:
@@ -42,7 +47,7 @@ def partition_queues(consumer: str) -> list[Queue]:
         Queue(
             partition_queue_name(consumer, n),
             exchange=EXCHANGE,
-            routing_key=f"payments.*.{n}",
+            routing_key=routing_key("*", n),
             durable=True,
             queue_arguments={
                 "x-single-active-consumer": True,

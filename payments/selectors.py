@@ -32,15 +32,21 @@ def payment_get(*, organisation_id, payment_id) -> Payment:
         raise PaymentNotFound() from None
 
 
-def payment_event_list(*, organisation_id, payment_id) -> list:
-    """Return the payment's events in sequence order, each with its `deliveries`.
+def payment_event_list(
+    *, organisation_id, payment_id, version: int | None = None
+) -> list:
+    """Return the payment's events as written, each with its `deliveries`.
 
-    Deliveries are every consumer's, oldest first, read in one query for all
-    the events (events.selectors): the inbox's history made visible.
+    Only those of schema `version` when given. Deliveries are every consumer's,
+    oldest first, read in one query for all the events (events.selectors): the
+    inbox's history made visible.
     """
     payment = payment_get(organisation_id=organisation_id, payment_id=payment_id)
     # Its own events and the other producers' facts about it (release, settlement).
-    events = list(event_list_about(subjects=payment_subjects(payment.id)))
+    rows = event_list_about(subjects=payment_subjects(payment.id))
+    if version is not None:
+        rows = rows.filter(schema_version=version)
+    events = list(rows)
     deliveries = deliveries_by_event(event.event_id for event in events)
     for event in events:
         event.deliveries = deliveries.get(event.event_id, [])

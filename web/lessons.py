@@ -66,6 +66,14 @@ LESSONS = {
         "against a JSON Schema before it is written and again when it arrives.",
         "lessons/versioned-schemas.md",
     ),
+    "catalogue": Lesson(
+        "The contract, catalogued",
+        "Each event type and every version of it, its fields side by side, the "
+        "upcaster between versions, who publishes it and which version each "
+        "consumer reads. All of it is read from contracts/ and the consumers' "
+        "declarations, and served as an AsyncAPI document too.",
+        "lessons/versioned-schemas.md",
+    ),
     "consumers": Lesson(
         "What waits for each consumer",
         "The broker holds each consumer's backlog, partition by partition; the "

@@ -21,6 +21,7 @@ def event_log(
     organisation_id,
     event_type: str | None = None,
     payment_id: str | None = None,
+    version: int | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> tuple[list[OutboxMessage], bool]:
@@ -33,6 +34,8 @@ def event_log(
         rows = rows.filter(event_type=event_type)
     if payment_id:
         rows = rows.filter(subject=payment_id)
+    if version:
+        rows = rows.filter(schema_version=version)
     if before_id:
         rows = rows.filter(id__lt=before_id)
     page = list(rows.order_by("-id")[: limit + 1])
@@ -48,6 +51,16 @@ def event_types(*, organisation_id) -> list[str]:
         organisation_events(organisation_id=organisation_id)
         .order_by("event_type")
         .values_list("event_type", flat=True)
+        .distinct()
+    )
+
+
+def event_schema_versions(*, organisation_id) -> list[int]:
+    """The schema versions among the organisation's events, for the log's filter."""
+    return list(
+        organisation_events(organisation_id=organisation_id)
+        .order_by("schema_version")
+        .values_list("schema_version", flat=True)
         .distinct()
     )
 

@@ -4,7 +4,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 from django.views.generic import RedirectView
 
-from web.views import auth, books, docs, events, payments, source
+from web.views import auth, books, catalogue, docs, events, payments, source
 
 app_name = "web"
 
@@ -41,6 +41,8 @@ urlpatterns = [
     path("reconciliation", books.reconciliation, name="reconciliation"),
     path("events", events.event_list, name="events"),
     path("consumers", events.consumers, name="consumers"),
+    path("catalogue/", catalogue.index, name="catalogue"),
+    path("catalogue/<str:event_type>/", catalogue.event_type, name="catalogue-type"),
     path("docs/", docs.index, name="docs"),
     path("docs/<path:path>", docs.doc, name="doc"),
     path("source/<path:path>", source.source, name="source"),

@@ -149,3 +149,26 @@ class OrganisationRelayStateSerializer(serializers.Serializer):
         help_text="Rows the relay could not publish; members see their "
         "organisation's, operators all.",
     )
+
+
+class AsyncApiDocumentSerializer(serializers.Serializer):
+    """An AsyncAPI 3.0.0 document (https://www.asyncapi.com/docs/reference/specification/v3.0.0)."""
+
+    asyncapi = serializers.CharField(help_text='"3.0.0"')
+    info = serializers.DictField(help_text="Title, version, description, links.")
+    defaultContentType = serializers.CharField()  # AsyncAPI spells it so
+    servers = serializers.DictField(
+        help_text="The broker, without credentials (a placeholder for the "
+        "embedded one)."
+    )
+    channels = serializers.DictField(
+        help_text="One per event type (the routing key, by partition), and each "
+        "consumer's partition and dead-letter queues."
+    )
+    operations = serializers.DictField(
+        help_text="The producer's send of each type, each consumer's receive."
+    )
+    components = serializers.DictField(
+        help_text="`messages`: every event type and version, its payload the "
+        "published JSON Schema."
+    )

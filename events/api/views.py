@@ -3,18 +3,23 @@
 An operator (organisations.selectors.is_operator) sees every organisation's
 queues and the relay's leader; a member sees their organisation's counts only.
 The demo's switches and fault controls over these are the lab's (lab/api/).
+The event catalogue, an AsyncAPI document, is public as the OpenAPI one is.
 """
 
+from django.urls import NoReverseMatch, reverse
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.schema import READ_PROBLEMS
 from events.api.serializers import (
+    AsyncApiDocumentSerializer,
     ConsumerListSerializer,
     OrganisationRelayStateSerializer,
     RelayStateSerializer,
 )
+from events.catalogue import catalogue_document
 from events.monitoring import consumer_overview, relay_failures
 from events.organisation_monitoring import (
     organisation_consumer_overview,
@@ -75,3 +80,36 @@ class RelayStateApi(APIView):
             "failures": relay_failures(organisation_id=organisation_id),
         }
         return Response(OrganisationRelayStateSerializer(state).data)
+
+
+# Pages of the browser demo the document links to, by URL name: left out when
+# the demo is not installed.
+CATALOGUE_LINKS = {
+    "Versioned schemas: the lesson": ("web:doc", ["lessons/versioned-schemas.md"]),
+    "The event catalogue, browsable": ("web:catalogue", []),
+}
+
+
+def _links(request) -> dict[str, str]:
+    links = {}
+    for label, (name, args) in CATALOGUE_LINKS.items():
+        try:
+            links[label] = request.build_absolute_uri(reverse(name, args=args))
+        except NoReverseMatch:
+            continue
+    return links
+
+
+class AsyncApiDocumentApi(APIView):
+    # Who may read it: whoever may read the OpenAPI document (api/urls.py "schema").
+    permission_classes = spectacular_settings.SERVE_PERMISSIONS
+
+    @extend_schema(
+        responses={200: AsyncApiDocumentSerializer},
+        summary="The event catalogue: an AsyncAPI 3.0.0 document of every event "
+        "type and version, its JSON Schema, producer and consumers",
+        operation_id="asyncapi_retrieve",
+        tags=["events"],
+    )
+    def get(self, request):
+        return Response(catalogue_document(links=_links(request)))

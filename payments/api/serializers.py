@@ -72,6 +72,27 @@ class PaymentStatusFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PaymentStatus.values, required=False)
 
 
+class DigitsIntegerField(serializers.IntegerField):
+    """A whole number written in digits: IntegerField alone takes "2.0" as 2 and,
+    through int(), "1_0" as 10."""
+
+    def to_internal_value(self, data):
+        if not (
+            isinstance(data, str) and data.strip().isascii() and data.strip().isdigit()
+        ):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class EventVersionFilterSerializer(serializers.Serializer):
+    version = DigitsIntegerField(
+        required=False,
+        min_value=1,
+        max_value=32767,  # the column is a small integer
+        help_text="Only events of this schema version (as `dataschema` says).",
+    )
+
+
 class DebtorAccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = DebtorAccount

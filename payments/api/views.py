@@ -19,6 +19,7 @@ from payments import selectors, services
 from payments.api.serializers import (
     DebtorAccountListSerializer,
     DebtorAccountSerializer,
+    EventVersionFilterSerializer,
     PaymentEventListSerializer,
     PaymentEventSerializer,
     PaymentPageSerializer,
@@ -157,14 +158,22 @@ class PaymentCancelApi(APIView):
 
 class PaymentEventListApi(APIView):
     @extend_schema(
-        responses={200: PaymentEventListSerializer, **READ_PROBLEMS},
+        parameters=[EventVersionFilterSerializer],
+        responses={
+            200: PaymentEventListSerializer,
+            **PROBLEM_RESPONSES,
+            **READ_PROBLEMS,
+        },
         summary="The events this payment produced, with their outbox state",
         operation_id="payment_events_list",
         tags=["payments"],
     )
     def get(self, request, payment_id):
+        query = EventVersionFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         events = selectors.payment_event_list(
             organisation_id=organisation_id_for(user=request.user),
             payment_id=payment_id,
+            version=query.validated_data.get("version"),
         )
         return Response({"results": PaymentEventSerializer(events, many=True).data})

@@ -28,6 +28,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/reconciliation/expectations"): "reconciliation_expectations_list",
     ("get", "/api/v1/consumers"): "consumers_list",
     ("get", "/api/v1/relay"): "relay_retrieve",
+    ("get", "/api/v1/asyncapi.json"): "asyncapi_retrieve",
     ("get", "/api/v1/problems/{code}"): "problem_types_retrieve",
     ("post", "/api/v1/consumers/{name}/pause"): "consumers_pause",
     ("post", "/api/v1/consumers/{name}/reads"): "consumers_reads_set",

@@ -13,8 +13,10 @@ from django.core.management import CommandError, call_command
 
 from contracts.checks import Contracts, contract_problems, past_tense
 from contracts.lock import LOCK_FILE, SCHEMA_DIR, lock_render
+from contracts.producers import PAYMENTS, PRODUCERS
 from contracts.upcasters import UPCASTERS
 from events.management.commands import check_contracts
+from payments.events import SOURCE, STATUS_EVENTS
 
 READERS = {"ledger": {("PaymentApproved", 2)}, "audit": {("PaymentSubmitted", 1)}}
 
@@ -164,8 +166,9 @@ def test_an_event_named_as_a_command_fails(contracts):
             contracts.sample_dir / f"PaymentCancelled.v1.{kind}.json",
             contracts.sample_dir / f"PaymentApprove.v1.{kind}.json",
         )
+    producers = {**PRODUCERS, "PaymentApprove": PAYMENTS}
 
-    [problem] = contract_problems(contracts)
+    [problem] = contract_problems(replace(contracts, producers=producers))
 
     assert problem.startswith("PaymentApprove: an event is a fact, named in the past")
 
@@ -192,3 +195,39 @@ def test_a_published_schema_edited_in_place_fails(contracts):
         "PaymentSubmitted.v1.json changed after it was published: restore it and "
         "put the change in a new version"
     ]
+
+
+def test_a_type_without_a_declared_producer_fails(contracts):
+    # given: the bank gateway's schema arrives before its producer is declared
+    schema = json.loads((contracts.schema_dir / "PaymentCancelled.v1.json").read_text())
+    schema["$id"] = "/contracts/PaymentReleased/v1"
+    publish(contracts, "PaymentReleased.v1.json", schema)
+    for kind in ("valid", "invalid"):
+        shutil.copy(
+            contracts.sample_dir / f"PaymentCancelled.v1.{kind}.json",
+            contracts.sample_dir / f"PaymentReleased.v1.{kind}.json",
+        )
+
+    # when
+    problems = contract_problems(contracts)
+
+    # then
+    assert problems == [
+        "PaymentReleased: no declared producer (add it to contracts/producers.py: "
+        "who publishes it, with which source)"
+    ]
+
+
+def test_a_declared_producer_of_a_type_without_a_schema_fails(contracts):
+    producers = {**PRODUCERS, "PaymentSettled": PAYMENTS}
+
+    problems = contract_problems(replace(contracts, producers=producers))
+
+    assert problems == ["PaymentSettled: a producer is declared, but no schema of it"]
+
+
+def test_payments_publishes_what_the_producers_declare():
+    # then: each status event payments announces is declared as its, with its source
+    declared = {PRODUCERS[event_type] for event_type in STATUS_EVENTS.values()}
+    assert declared == {PAYMENTS}
+    assert PAYMENTS.source == SOURCE

@@ -22,6 +22,8 @@ PAGES = [
     "/reconciliation",
     "/events",
     "/consumers",
+    "/catalogue/",
+    "/catalogue/PaymentApproved/",
     "/lab",
 ]
 
