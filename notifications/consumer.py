@@ -16,6 +16,7 @@ CONSUMER = Consumer(
         ("PaymentApproved", 2),
         ("PaymentRejected", 1),
         ("PaymentCancelled", 1),
+        ("PaymentSettled", 1),
     },
     handlers=HANDLERS,
     effects={
@@ -23,6 +24,7 @@ CONSUMER = Consumer(
         "PaymentApproved": "tells the submitter",
         "PaymentRejected": "tells the submitter",
         "PaymentCancelled": "tells the approvers it was withdrawn",
+        "PaymentSettled": "tells the submitter it is paid",
     },
     # The sweep sends what the after-commit hand-off missed (a crash, a mail
     # server error whose backoff has passed); the timer only wakes the sender.

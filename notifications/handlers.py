@@ -1,5 +1,5 @@
 """Turn payment events into notifications: approvers on submit and withdrawal,
-the submitter on a decision.
+the submitter on a decision and on settlement.
 
 The consumer machinery (events/inbox.py) calls these inside one transaction with
 the inbox row, at most once per event; e-mails leave only after that commit.
@@ -60,6 +60,14 @@ def on_payment_approved(event: Event) -> None:
     )
 
 
+def on_payment_settled(event: Event) -> None:
+    """Tell the submitter that the bank's statement settled the payment."""
+    subject, body = messages.settled_message(event.data)
+    notification_create_many(
+        event=event, recipients=_submitter(event.data), subject=subject, body=body
+    )
+
+
 def on_payment_rejected(event: Event) -> None:
     """Tell the submitter that the payment was rejected, and why."""
     subject, body = messages.rejected_message(event.data)
@@ -73,4 +81,5 @@ HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentApproved", 2): on_payment_approved,
     ("PaymentRejected", 1): on_payment_rejected,
     ("PaymentCancelled", 1): on_payment_cancelled,
+    ("PaymentSettled", 1): on_payment_settled,
 }

@@ -93,3 +93,19 @@ def cancelled_message(data: dict) -> tuple[str, str]:
         f"Payment {data['payment_id']}"
     )
     return subject, body
+
+
+def settled_message(data: dict) -> tuple[str, str]:
+    amount = format_amount(data["amount"]["value"], data["amount"]["currency"])
+    reference = (
+        f" (bank reference {one_line(data['bank_reference'])})"
+        if data["bank_reference"]
+        else ""
+    )
+    subject = f"Settled: your payment of {amount}"
+    body = (
+        f"The bank booked your payment of {amount} on {data['booking_date']}"
+        f"{reference}: it is paid.\n\n"
+        f"Payment {data['payment_id']}"
+    )
+    return subject, body

@@ -9,7 +9,10 @@ from reconciliation.handlers import HANDLERS
 
 CONSUMER = Consumer(
     name="reconciliation",
-    consumes={("PaymentApproved", 2)},
+    consumes={("PaymentApproved", 2), ("PaymentSettled", 1)},
     handlers=HANDLERS,
-    effects={"PaymentApproved": "expects the settlement"},
+    effects={
+        "PaymentApproved": "expects the settlement",
+        "PaymentSettled": "shows the expectation matched, with its line",
+    },
 )

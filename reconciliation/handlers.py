@@ -1,13 +1,15 @@
-"""Expect a settlement for every approved payment; other events change nothing here.
+"""Expect a settlement for every approved payment; show the line that settled it.
 
 The consumer machinery (events/inbox.py) calls these inside one transaction with
 the inbox row, at most once per event and in per-payment sequence order.
 """
 
 from collections.abc import Callable
+from datetime import date, datetime
 
 from events.envelope import Event
-from reconciliation.models import Expectation
+from reconciliation.errors import ExpectationMissing
+from reconciliation.models import Expectation, ExpectationStatus
 
 
 def on_payment_approved(event: Event) -> None:
@@ -29,6 +31,29 @@ def on_payment_approved(event: Event) -> None:
     )
 
 
+def on_payment_settled(event: Event) -> None:
+    """Mark the expectation matched, with the statement line that settled it.
+
+    Raises ExpectationMissing (retried by the worker) when the approval has not
+    reached reconciliation yet: another subject, no order between the two.
+    """
+    data = event.data
+    matched = Expectation.objects.filter(payment_id=data["payment_id"]).update(
+        status=ExpectationStatus.MATCHED,
+        settlement_file_id=data["file_id"],
+        settlement_line=data["line"],
+        bank_reference=data["bank_reference"],
+        booking_date=date.fromisoformat(data["booking_date"]),
+        matched_at=datetime.fromisoformat(data["settled_at"]),
+    )
+    if not matched:
+        raise ExpectationMissing(
+            f"no expectation for payment {data['payment_id']} yet: its approval "
+            "has not reached reconciliation"
+        )
+
+
 HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentApproved", 2): on_payment_approved,
+    ("PaymentSettled", 1): on_payment_settled,
 }

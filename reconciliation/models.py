@@ -1,7 +1,7 @@
 """Reconciliation's expectations: the settlements approved payments should produce.
 
-An expectation waits for its settlement to arrive (e.g. in a bank file) and be
-matched; for now every expectation starts, and stays, awaiting settlement.
+An expectation waits for its settlement: the bank's statement line that the
+settlement's processing matched to it (PaymentSettled), which it then shows.
 """
 
 import uuid
@@ -11,6 +11,7 @@ from django.db import models
 
 class ExpectationStatus(models.TextChoices):
     AWAITING_SETTLEMENT = "awaiting_settlement", "Awaiting settlement"
+    MATCHED = "matched", "Matched"
 
 
 class Expectation(models.Model):
@@ -35,6 +36,12 @@ class Expectation(models.Model):
         default=ExpectationStatus.AWAITING_SETTLEMENT,
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The statement line that settled it (PaymentSettled): file, line, bank data.
+    settlement_file_id = models.UUIDField(null=True, blank=True)
+    settlement_line = models.PositiveIntegerField(null=True, blank=True)
+    bank_reference = models.CharField(max_length=35, blank=True, default="")
+    booking_date = models.DateField(null=True, blank=True)
+    matched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -23,4 +23,9 @@ class ExpectationSerializer(serializers.ModelSerializer):
             "creditor_name",
             "reference",
             "created_at",
+            "settlement_file_id",
+            "settlement_line",
+            "bank_reference",
+            "booking_date",
+            "matched_at",
         ]

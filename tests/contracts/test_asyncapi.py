@@ -156,17 +156,24 @@ def test_the_ledger_reads_v2_and_v1_upcast(document):
     assert [m["$ref"] for m in receive["messages"]] == [
         "#/channels/ledger.partitions/messages/PaymentApproved.v1",
         "#/channels/ledger.partitions/messages/PaymentApproved.v2",
+        "#/channels/ledger.partitions/messages/PaymentSettled.v1",
     ]
     assert receive["x-consumes"] == [
         {
             "type": "PaymentApproved",
             "handles": [2],
             "reads": {"1": [1, 2], "2": [2]},
-            "effect": "books a journal entry",
-        }
+            "effect": "books a pending journal entry",
+        },
+        {
+            "type": "PaymentSettled",
+            "handles": [1],
+            "reads": {"1": [1]},
+            "effect": "posts the entry: paid",
+        },
     ]
     assert (
-        "PaymentApproved v1, upcast v1 → v2: books a journal entry"
+        "PaymentApproved v1, upcast v1 → v2: books a pending journal entry"
         in (receive["description"])
     )
 

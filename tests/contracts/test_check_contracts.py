@@ -198,14 +198,14 @@ def test_a_published_schema_edited_in_place_fails(contracts):
 
 
 def test_a_type_without_a_declared_producer_fails(contracts):
-    # given: the bank gateway's schema arrives before its producer is declared
+    # given: a refund's schema arrives before its producer is declared
     schema = json.loads((contracts.schema_dir / "PaymentCancelled.v1.json").read_text())
-    schema["$id"] = "/contracts/PaymentReleased/v1"
-    publish(contracts, "PaymentReleased.v1.json", schema)
+    schema["$id"] = "/contracts/PaymentRefunded/v1"
+    publish(contracts, "PaymentRefunded.v1.json", schema)
     for kind in ("valid", "invalid"):
         shutil.copy(
             contracts.sample_dir / f"PaymentCancelled.v1.{kind}.json",
-            contracts.sample_dir / f"PaymentReleased.v1.{kind}.json",
+            contracts.sample_dir / f"PaymentRefunded.v1.{kind}.json",
         )
 
     # when
@@ -213,17 +213,17 @@ def test_a_type_without_a_declared_producer_fails(contracts):
 
     # then
     assert problems == [
-        "PaymentReleased: no declared producer (add it to contracts/producers.py: "
+        "PaymentRefunded: no declared producer (add it to contracts/producers.py: "
         "who publishes it, with which source)"
     ]
 
 
 def test_a_declared_producer_of_a_type_without_a_schema_fails(contracts):
-    producers = {**PRODUCERS, "PaymentSettled": PAYMENTS}
+    producers = {**PRODUCERS, "PaymentReversed": PAYMENTS}
 
     problems = contract_problems(replace(contracts, producers=producers))
 
-    assert problems == ["PaymentSettled: a producer is declared, but no schema of it"]
+    assert problems == ["PaymentReversed: a producer is declared, but no schema of it"]
 
 
 def test_payments_publishes_what_the_producers_declare():

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from kombu import Connection
 
+from events.consumers import default_consumer_names
 from events.models import OutboxMessage
 from events.publishers import AmqpPublisher, BrokerUnavailable, Outgoing
 from events.relay import outgoing, relay_once
@@ -68,7 +69,7 @@ def rabbitmq(rabbitmq_vhost, settings) -> str:
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     with Connection(url) as connection:
         channel = connection.default_channel
-        for consumer in [*CONSUMERS, "audit"]:
+        for consumer in {*default_consumer_names(), *CONSUMERS, "audit"}:
             for queue in consumer_queues(consumer):
                 channel.queue_delete(queue.name)
     return url

@@ -29,6 +29,8 @@ def test_the_index_lists_every_event_type_with_its_versions(client):
         "PaymentApproved",
         "PaymentCancelled",
         "PaymentRejected",
+        "PaymentReleased",
+        "PaymentSettled",
         "PaymentSubmitted",
     ]
     approved = page.split('data-event-type="PaymentApproved"', 1)[1].split("</li>")[0]
@@ -101,7 +103,7 @@ def test_the_readers_and_the_versions_they_read(client):
     ledger = page.split('<tr data-reader="ledger">', 1)[1].split("</tr>", 1)[0]
     assert "v1 (upcast to v2)" in ledger
     assert "v2 (its handler)" in ledger
-    assert "books a journal entry" in ledger
+    assert "books a pending journal entry" in ledger
     assert 'data-reader="reconciliation"' in page
     assert "Published by <strong>payments</strong>" in page
 
