@@ -323,6 +323,19 @@ IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(64 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
+# The content-addressed store (content_store/): bytes kept under their SHA-256.
+# Its backend is the "content" storage below; an S3-compatible one (e.g.
+# django-storages' S3Storage) is a change of that entry, not of the code.
+CONTENT_STORE_DIR = Path(os.environ.get("CONTENT_STORE_DIR", VAR_DIR / "content"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "content": {
+        "BACKEND": "content_store.storage.AtomicFileSystemStorage",
+        "OPTIONS": {"location": str(CONTENT_STORE_DIR)},
+    },
+}
+
 # The amount ceiling, in major units of the payment's currency.
 PAYMENT_MAX_MAJOR_UNITS = int(os.environ.get("PAYMENT_MAX_MAJOR_UNITS", "1000000000"))
 
