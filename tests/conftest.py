@@ -50,9 +50,12 @@ def _private_cache():
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_content_store(tmp_path_factory):
-    """Keep the files tests store out of the checkout's var/."""
+    """Keep the files tests store and land out of the checkout's var/."""
     root = tmp_path_factory.mktemp("content")
-    with content_store_at(root / "store"):
+    with (
+        content_store_at(root / "store"),
+        override_settings(SETTLEMENT_LANDING_DIR=root / "landing"),
+    ):
         yield
 
 
