@@ -91,32 +91,37 @@ def _move(path: Path, target: Path) -> None:
         os.replace(path, target)
 
 
+def _receive(organisation_id, path: Path):
+    # Before reading: a file too large is refused without being read.
+    size_check(size=path.stat().st_size)
+    with path.open("rb") as landed:
+        # One byte more than allowed, so a file that grew since is refused.
+        data = landed.read(settings.SETTLEMENT_FILE_MAX_BYTES + 1)
+    return settlement_file_receive(
+        organisation_id=organisation_id,
+        data=data,
+        content_type=LANDED_CONTENT_TYPE,
+        source=SettlementFileSource.LANDING_FOLDER,
+        original_name=path.name,
+    )
+
+
 def _land(organisation_id, folder: Path, path: Path, tally: LandingTally) -> None:
     """Receive one landed file and move it out of the way."""
     try:
-        # Before reading: a file too large is refused without being read.
-        size_check(size=path.stat().st_size)
-        with path.open("rb") as landed:
-            # One byte more than allowed, so a file that grew since is refused.
-            data = landed.read(settings.SETTLEMENT_FILE_MAX_BYTES + 1)
-        received, created = settlement_file_receive(
-            organisation_id=organisation_id,
-            data=data,
-            content_type=LANDED_CONTENT_TYPE,
-            source=SettlementFileSource.LANDING_FOLDER,
-            original_name=path.name,
-        )
-    except FILE_REFUSALS as refusal:
-        _refuse(folder, path, refusal)
-        tally.refused += 1
-        return
+        try:
+            received, created = _receive(organisation_id, path)
+        except FILE_REFUSALS as refusal:
+            _refuse(folder, path, refusal)
+            tally.refused += 1
+            return
+        _move(path, folder / RECEIVED_DIR / f"{received.sha256}.xml")
     except FileNotFoundError:
         return  # taken meanwhile by another receiver: theirs to report
     except Exception:
         logger.exception("receiving %s failed; it stays for the next pass", path)
         tally.failed += 1
         return
-    _move(path, folder / RECEIVED_DIR / f"{received.sha256}.xml")
     if created:
         tally.received += 1
         logger.info("received %s as settlement file %s", path, received.id)

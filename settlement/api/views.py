@@ -68,7 +68,7 @@ def _upload(request) -> dict:
         part = request.FILES.get("file")
         if part is None:
             raise serializers.ValidationError(
-                {"file": ["Send the statement as the form part named `file`."]}
+                {"file": ["Send the statement as a file in the form part `file`."]}
             )
         return {
             "data": part.read(),

@@ -15,9 +15,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 
 from events.models import OutboxMessage
 from settlement import landing
+from settlement.management.commands import receive_landing
 from settlement.models import SettlementFile
 from tests.settlement.conftest import blobs, statement
 
@@ -281,3 +283,58 @@ def test_the_receiver_polls_until_sigterm_then_exits_cleanly(
         "received 1, already received 0, refused 0, failed 0",
         "landing receiver stopped",
     ]
+
+
+def test_a_file_that_cannot_be_moved_is_counted_failed_and_the_pass_goes_on(
+    store_dir, acme_folder, monkeypatch
+):
+    # given: the first file cannot be moved aside (a permission, a full disk)
+    (acme_folder / "a.xml").write_bytes(statement(1))
+    (acme_folder / "b.xml").write_bytes(statement(2))
+    real_move = landing._move
+
+    def move(path, target):
+        if path.name == "a.xml":
+            raise PermissionError("read-only")
+        real_move(path, target)
+
+    monkeypatch.setattr(landing, "_move", move)
+
+    # when
+    out = run("--once")
+
+    # then: both received; the one not moved is tried again next pass
+    assert out.strip() == "received 1, already received 0, refused 0, failed 1"
+    assert SettlementFile.objects.count() == 2
+    assert "a.xml" in tree(acme_folder)
+
+
+# Committed transactions, as the SIGTERM test below.
+@pytest.mark.django_db(transaction=True)
+def test_a_pass_the_database_refuses_does_not_stop_the_loop(
+    store_dir, acme_folder, monkeypatch, caplog
+):
+    # given: the first pass fails on the database; the second stops the loop
+    passes = []
+
+    def landing_pass(**kwargs):
+        passes.append(1)
+        if len(passes) == 1:
+            raise OperationalError("server closed the connection")
+        kwargs["stop"].set()
+        return landing.LandingTally()
+
+    monkeypatch.setattr(receive_landing, "landing_pass", landing_pass)
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+    # when
+    try:
+        out = run("--every-seconds", "0.01")
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+
+    # then
+    assert passes == [1, 1]
+    assert "landing pass failed: server closed the connection" in caplog.text
+    assert out.splitlines()[-1] == "landing receiver stopped"

@@ -5,15 +5,18 @@ receives each complete file (settlement/landing.py). SIGTERM or Ctrl-C: it
 finishes the file in hand and exits 0. See docs/operations.md.
 """
 
+import logging
 import signal
 import threading
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from settlement.landing import landing_pass
+
+logger = logging.getLogger("settlement.landing")
 
 
 class Command(BaseCommand):
@@ -54,11 +57,17 @@ class Command(BaseCommand):
                 # A connection broken by a database restart is replaced
                 # before each pass rather than failing every file.
                 close_old_connections()
-            tally = landing_pass(root=root, stop=stop, warned=warned)
-            if once or tally:
-                self.stdout.write(str(tally))
             if once:
+                self.stdout.write(str(landing_pass(root=root, warned=warned)))
                 break
+            try:
+                tally = landing_pass(root=root, stop=stop, warned=warned)
+            except DatabaseError as exc:
+                # The database away for a moment: the files wait, and so do we.
+                logger.warning("landing pass failed: %s", exc)
+            else:
+                if tally:
+                    self.stdout.write(str(tally))
             stop.wait(seconds)
         if not once:
             self.stdout.write("landing receiver stopped")
