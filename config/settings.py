@@ -289,8 +289,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Payment workflow reference API",
     "DESCRIPTION": (
         "Commands (submit, approve, reject, cancel) change a payment and write its "
-        "event to the outbox in one transaction. Every POST accepts an "
-        "Idempotency-Key; errors are RFC 9457 problem details."
+        "event to the outbox in one transaction. Every command accepts an "
+        "Idempotency-Key (a settlement file's content is its own key); errors "
+        "are RFC 9457 problem details."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
