@@ -58,6 +58,34 @@ class NewestFirstCursorPagination(CursorPagination):
         return cursor
 
 
+class AscendingIntegerCursorPagination(CursorPagination):
+    """Pages in the ascending order of a unique, non-negative integer field.
+
+    For rows with a fixed order of their own (a statement's lines by their
+    position in the file); a subclass names the field in `ordering`. A cursor
+    whose position is no such integer is a 400 naming `cursor`, like a
+    tampered time on the newest-first lists.
+    """
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering: tuple[str, ...] = ()
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise _invalid_cursor() from None
+        position = None if cursor is None else cursor.position
+        # At most 18 digits: any of them fits a 64-bit integer column.
+        if position is not None and not (
+            position.isascii() and position.isdigit() and len(position) <= 18
+        ):
+            raise _invalid_cursor()
+        return cursor
+
+
 class PaymentFilterSerializer(serializers.Serializer):
     payment = serializers.UUIDField(
         required=False, help_text="Only what concerns this payment."
@@ -71,8 +99,14 @@ def payment_filter(request) -> uuid.UUID | None:
     return query.validated_data.get("payment")
 
 
-def page_response(view, request, queryset, serializer_class) -> Response:
+def page_response(
+    view,
+    request,
+    queryset,
+    serializer_class,
+    pagination: type[CursorPagination] = NewestFirstCursorPagination,
+) -> Response:
     """Render one cursor page of the queryset: `{"next", "previous", "results"}`."""
-    paginator = NewestFirstCursorPagination()
+    paginator = pagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

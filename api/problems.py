@@ -28,6 +28,7 @@ KIND_STATUS = {
     "not_found": status.HTTP_404_NOT_FOUND,
     "conflict": status.HTTP_409_CONFLICT,
     "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "unsupported_media_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     "unprocessable": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }

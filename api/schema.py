@@ -18,32 +18,33 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
-def _problem(description: str) -> OpenApiResponse:
+def problem_doc(description: str) -> OpenApiResponse:
+    """Document a problem answer of one status, saying when it happens."""
     return OpenApiResponse(response=ProblemSerializer, description=description)
 
 
 PROBLEM_RESPONSES = {
-    400: _problem(
+    400: problem_doc(
         "Bad input (malformed or too deeply nested JSON, invalid fields or query "
         "parameters, a tampered cursor); nothing changed."
     ),
-    429: _problem("Too many requests."),
+    429: problem_doc("Too many requests."),
 }
 READ_PROBLEMS = {
-    401: _problem("Not authenticated."),
-    403: _problem("Not allowed (no organisation or role)."),
-    404: _problem("Not found, including another organisation's objects."),
+    401: problem_doc("Not authenticated."),
+    403: problem_doc("Not allowed (no organisation or role)."),
+    404: problem_doc("Not found, including another organisation's objects."),
 }
 WRITE_PROBLEMS = {
     **PROBLEM_RESPONSES,
     **READ_PROBLEMS,
-    403: _problem("Not allowed: missing role, or maker-checker."),
-    409: _problem(
+    403: problem_doc("Not allowed: missing role, or maker-checker."),
+    409: problem_doc(
         "Wrong state, concurrent change, or the same Idempotency-Key still running."
     ),
-    413: _problem("The body is over MAX_REQUEST_BODY_BYTES (default 64 KiB)."),
-    415: _problem("The body must be application/json."),
-    422: _problem("Idempotency-Key reused with a different request."),
+    413: problem_doc("The body is over MAX_REQUEST_BODY_BYTES (default 64 KiB)."),
+    415: problem_doc("The body must be application/json."),
+    422: problem_doc("Idempotency-Key reused with a different request."),
 }
 
 IDEMPOTENCY_KEY = OpenApiParameter(

@@ -17,4 +17,5 @@ urlpatterns = [
     path("ledger/", include("ledger.api.urls")),
     path("notifications", include("notifications.api.urls")),
     path("reconciliation/", include("reconciliation.api.urls")),
+    path("", include("settlement.api.urls")),
 ]

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "ledger",
     "notifications",
     "reconciliation",
+    "settlement",
     "api",
     "launcher",
     "web",
@@ -288,8 +289,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Payment workflow reference API",
     "DESCRIPTION": (
         "Commands (submit, approve, reject, cancel) change a payment and write its "
-        "event to the outbox in one transaction. Every POST accepts an "
-        "Idempotency-Key; errors are RFC 9457 problem details."
+        "event to the outbox in one transaction. Every command accepts an "
+        "Idempotency-Key (a settlement file's content is its own key); errors "
+        "are RFC 9457 problem details."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -303,6 +305,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LedgerAccountKindEnum": "ledger.models.AccountKind",
         "RelayFailureStateEnum": ["failed", "backing_off"],
+        "SettlementFileSourceEnum": "settlement.models.SettlementFileSource",
+        "StatementLineDirectionEnum": "settlement.models.LineDirection",
+        "StatementLineOutcomeEnum": "settlement.models.LineOutcome",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -319,9 +324,39 @@ IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"
 IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
 
 # The largest request body read, API or form post; larger is a 413 before any of
-# it is read. A payment command is well under 1 KiB.
+# it is read. A payment command is well under 1 KiB. A view may declare that it
+# takes more (the settlement file upload: SETTLEMENT_FILE_MAX_BYTES below).
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(64 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# The content-addressed store (content_store/): bytes kept under their SHA-256.
+# Its backend is the "content" storage below; an S3-compatible one (e.g.
+# django-storages' S3Storage) is a change of that entry, not of the code.
+CONTENT_STORE_DIR = Path(os.environ.get("CONTENT_STORE_DIR", VAR_DIR / "content"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "content": {
+        "BACKEND": "content_store.storage.AtomicFileSystemStorage",
+        "OPTIONS": {"location": str(CONTENT_STORE_DIR)},
+    },
+}
+
+# Settlement files (settlement/): the largest statement received, the landing
+# folder with one subfolder per organisation slug, and how often
+# `receive_landing` looks into it. 64 MiB holds 50,000 camt.053 entries of up to
+# 1.3 KB each: one with full transaction details is about 1.2 KB unindented,
+# but 1.6 KB pretty-printed (75 MiB for 50,000), so a bank that indents may
+# need more.
+SETTLEMENT_FILE_MAX_BYTES = int(
+    os.environ.get("SETTLEMENT_FILE_MAX_BYTES", str(64 * 1024 * 1024))
+)
+SETTLEMENT_LANDING_DIR = Path(
+    os.environ.get("SETTLEMENT_LANDING_DIR", VAR_DIR / "landing")
+)
+SETTLEMENT_LANDING_POLL_SECONDS = float(
+    os.environ.get("SETTLEMENT_LANDING_POLL_SECONDS", "1")
+)
 
 # The amount ceiling, in major units of the payment's currency.
 PAYMENT_MAX_MAJOR_UNITS = int(os.environ.get("PAYMENT_MAX_MAJOR_UNITS", "1000000000"))

@@ -9,7 +9,8 @@ problem details. See docs/adr/0012-error-homes.md.
 class DomainError(Exception):
     """Base of every refusal; `kind` says what sort it is, `code` why."""
 
-    # invalid, forbidden, not_found, conflict, unprocessable, too_large, unavailable
+    # invalid, forbidden, not_found, conflict, unprocessable, too_large,
+    # unsupported_media_type, unavailable
     kind = "conflict"
     code = "domain-error"
     title = "The request was refused"

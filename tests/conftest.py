@@ -7,6 +7,7 @@ fail instead when REQUIRE_SERVICES=1 (CI), so a missing service is never green.
 import os
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -45,6 +46,26 @@ def _private_cache():
     override.enable()
     yield
     override.disable()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_content_store(tmp_path_factory):
+    """Keep the files tests store and land out of the checkout's var/."""
+    root = tmp_path_factory.mktemp("content")
+    with (
+        content_store_at(root / "store"),
+        override_settings(SETTLEMENT_LANDING_DIR=root / "landing"),
+    ):
+        yield
+
+
+def content_store_at(path):
+    """Override the settings so the content store keeps its bytes under `path`."""
+    storages = {
+        **settings.STORAGES,
+        "content": {**settings.STORAGES["content"], "OPTIONS": {"location": str(path)}},
+    }
+    return override_settings(CONTENT_STORE_DIR=path, STORAGES=storages)
 
 
 @pytest.fixture(autouse=True, scope="session")

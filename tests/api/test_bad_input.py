@@ -15,11 +15,13 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
+from rest_framework.parsers import JSONParser
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from events.models import ConsumerState, OutboxMessage, RelayState
 from payments.models import Payment
+from settlement.receiving import settlement_file_receive
 from tests.assertions import assert_problem, written_state
 from tests.factories import (
     VALID_CREDITOR_IBAN,
@@ -88,6 +90,27 @@ def cursor_lists(django_db_blocker) -> list[str]:
     return found
 
 
+# Lists that page in an order of their own, not by time, and a position such a
+# list gives out; every other list is newest first, by time.
+IN_ORDER_POSITIONS = {"/api/v1/settlement-files/{file_id}/lines": "0"}
+
+
+@pytest.fixture
+def path_values(alice, acme):
+    """Values for the lists' path parameters: objects of alice's organisation."""
+    file, _ = settlement_file_receive(
+        organisation_id=acme.id,
+        data=b"<Document/>",
+        content_type="application/xml",
+        source="upload",
+    )
+    return {"file_id": file.id}
+
+
+def _list_url(path: str, values: dict) -> str:
+    return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
+
+
 def test_every_cursor_list_is_covered(cursor_lists):
     # then: the four lists this file was written against, and no fewer
     assert set(cursor_lists) >= {
@@ -95,12 +118,14 @@ def test_every_cursor_list_is_covered(cursor_lists):
         "/api/v1/ledger/entries",
         "/api/v1/notifications",
         "/api/v1/reconciliation/expectations",
+        "/api/v1/settlement-files",
+        "/api/v1/settlement-files/{file_id}/lines",
     }
 
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS.values(), ids=BAD_CURSORS.keys())
 def test_a_tampered_cursor_is_a_400_problem_naming_it_on_every_list(
-    client_for, alice, acme_eur, cursor_lists, cursor
+    client_for, alice, acme_eur, cursor_lists, path_values, cursor
 ):
     # given
     payment_submitted(by=alice, account=acme_eur)
@@ -109,7 +134,7 @@ def test_a_tampered_cursor_is_a_400_problem_naming_it_on_every_list(
 
     for path in cursor_lists:
         # when
-        response = client.get(path, {"cursor": cursor})
+        response = client.get(_list_url(path, path_values), {"cursor": cursor})
 
         # then
         problem = assert_problem(response, 400, "validation-error")
@@ -118,7 +143,7 @@ def test_a_tampered_cursor_is_a_400_problem_naming_it_on_every_list(
 
 
 def test_a_cursor_these_lists_could_have_given_out_still_pages(
-    client_for, alice, acme_eur, cursor_lists
+    client_for, alice, acme_eur, cursor_lists, path_values
 ):
     # given: a position later than the only payment, as a `next` link holds one
     payment = payment_submitted(by=alice, account=acme_eur)
@@ -126,7 +151,11 @@ def test_a_cursor_these_lists_could_have_given_out_still_pages(
 
     for path in cursor_lists:
         # when
-        response = client_for(alice).get(path, {"cursor": cursor})
+        position = IN_ORDER_POSITIONS.get(path)
+        given_out = cursor if position is None else _cursor(p=position)
+        response = client_for(alice).get(
+            _list_url(path, path_values), {"cursor": given_out}
+        )
 
         # then
         assert response.status_code == 200, (path, response.content)
@@ -145,18 +174,24 @@ def _routes(patterns, prefix=""):
             yield prefix + str(pattern.pattern), pattern.callback
 
 
-def _post_routes() -> list[str]:
-    """Every DRF endpoint that answers POST, as a route with <converters>."""
+def _post_routes(*, reads_json: bool) -> list[str]:
+    """Every DRF endpoint that answers POST, as a route with <converters>.
+
+    Those whose parsers read JSON (the commands, the controls), or those whose
+    do not (a file upload takes the file's own bytes).
+    """
     return sorted(
         route
         for route, callback in _routes(get_resolver().url_patterns)
         if isinstance(cls := getattr(callback, "cls", None), type)
         and issubclass(cls, APIView)
         and hasattr(cls, "post")
+        and any(isinstance(p, JSONParser) for p in cls().get_parsers()) == reads_json
     )
 
 
-POST_ROUTES = _post_routes()
+POST_ROUTES = _post_routes(reads_json=True)
+FILE_POST_ROUTES = _post_routes(reads_json=False)
 
 
 def _url(route: str, payment) -> str:
@@ -182,6 +217,28 @@ def test_every_post_endpoint_is_covered():
         "api/v1/auth/token",
         "lab/payments",
     } <= set(POST_ROUTES)
+    assert FILE_POST_ROUTES == ["api/v1/settlement-files"]
+
+
+@pytest.mark.parametrize("body", NESTED.values(), ids=NESTED.keys())
+@pytest.mark.parametrize("route", FILE_POST_ROUTES)
+def test_json_to_an_endpoint_that_takes_a_file_is_a_415_problem(
+    client_for, bob, route, body
+):
+    # given
+    before = everything_written()
+
+    # when
+    response = client_for(bob).post(
+        "/" + route,
+        data=body,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+
+    # then: the body is not read as JSON at all
+    assert_problem(response, 415)
+    assert everything_written() == before
 
 
 @pytest.mark.parametrize("body", NESTED.values(), ids=NESTED.keys())

@@ -10,6 +10,7 @@ would after the relay published them.
 """
 
 import importlib
+import io
 import os
 import subprocess
 import sys
@@ -23,10 +24,13 @@ from events.models import OutboxMessage
 from ledger.consumer import CONSUMER as LEDGER
 from ledger.models import JournalEntry
 from payments.models import Payment
+from settlement.models import SettlementFile
 from tests.assertions import written_state
 from tests.factories import VALID_CREDITOR_IBAN
 
 PACKAGE = "payments_api_client"
+# The settings docs/api.md tells callers to generate with.
+GENERATOR_CONFIG = Path(__file__).resolve().parents[2] / "api/openapi-python-client.yml"
 
 
 @pytest.fixture
@@ -48,6 +52,8 @@ def generated(live_server, tmp_path, monkeypatch):
             str(tmp_path / PACKAGE),
             "--meta",
             "none",
+            "--config",
+            str(GENERATOR_CONFIG),
             "--fail-on-warning",
         ],
         check=True,
@@ -165,3 +171,35 @@ def test_a_generated_client_drives_the_story(generated, sign_in, alice, bob, acm
     assert problem.type_ == "/api/v1/problems/payment-not-pending"
     assert problem.detail
     assert written_state() == before
+
+
+def test_a_generated_client_sends_a_statement_as_xml(generated, sign_in, bob):
+    # given
+    api = "api.settlement_files."
+    settlement_files_receive = generated(api + "settlement_files_receive")
+    settlement_files_retrieve = generated(api + "settlement_files_retrieve")
+    types = generated("types")
+    models = generated("models")
+    checker = sign_in("bob")
+    data = b'<?xml version="1.0"?><Document><BkToCstmrStmt/></Document>'
+
+    # when: the raw statement, as the function's body
+    sent = settlement_files_receive.sync_detailed(
+        client=checker, body=types.File(payload=io.BytesIO(data))
+    )
+    again = settlement_files_receive.sync_detailed(
+        client=checker, body=types.File(payload=io.BytesIO(data))
+    )
+
+    # then: received as XML once, the same file the second time
+    assert sent.status_code == 201, sent.content
+    assert again.status_code == 200, again.content
+    file = sent.parsed
+    assert isinstance(file, models.SettlementFile), sent.content
+    assert file.content_type == "application/xml"
+    assert file.size == len(data)
+    assert again.parsed.id == file.id
+    read = settlement_files_retrieve.sync(client=checker, file_id=file.id)
+    assert read.status == models.SettlementFileStatusEnum.RECEIVED
+    assert read.outcome_counts.matched == 0
+    assert SettlementFile.objects.get().id == file.id

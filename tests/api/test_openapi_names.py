@@ -45,6 +45,10 @@ OPERATION_IDS = {
         "/api/v1/payments/{payment_id}/deliver-reversed",
     ): "payments_deliver_reversed",
     ("post", "/api/v1/event-versions/{event_type}"): "event_versions_switch",
+    ("get", "/api/v1/settlement-files"): "settlement_files_list",
+    ("post", "/api/v1/settlement-files"): "settlement_files_receive",
+    ("get", "/api/v1/settlement-files/{file_id}"): "settlement_files_retrieve",
+    ("get", "/api/v1/settlement-files/{file_id}/lines"): "settlement_file_lines_list",
 }
 
 

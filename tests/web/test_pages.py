@@ -8,8 +8,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from events.models import Delivery, OutboxMessage
+from events.models import Delivery, DeliveryStatus, InboxEntry, OutboxMessage
 from payments.services import payment_approve
+from settlement.receiving import settlement_file_receive
 from tests.factories import payment_submitted
 from web.lessons import LESSONS
 
@@ -193,3 +194,56 @@ def test_the_consumers_page_shows_the_events_the_relay_gave_up_on(
     assert "unroutable: no queue bound" in page
     assert 'data-field="failed">1<' in page
     assert str(their_row.event_id) not in page
+
+
+def test_an_event_of_another_source_is_shown_without_a_payment_link(
+    alice, acme, acme_eur, browser_for
+):
+    # given: a settlement file's event beside a payment's
+    payment = payment_submitted(by=alice, account=acme_eur)
+    file, _ = settlement_file_receive(
+        organisation_id=acme.id,
+        data=b"<Document/>",
+        content_type="application/xml",
+        source="upload",
+    )
+    # when
+    page = browser_for(alice).get("/events")
+    # then: its subject as text; the payment's as a link
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="card log-event"') == 2
+    assert f'<span class="mono">settlement-file/{file.id}</span>' in html
+    assert f"/payments/{payment.id}" in html
+    assert f"?payment=settlement-file/{file.id}" not in html
+
+
+def test_a_stuck_event_of_another_source_is_listed_without_a_payment_link(
+    alice, acme, browser_for
+):
+    # given: a consumer dead-lettered a settlement file's event
+    file, _ = settlement_file_receive(
+        organisation_id=acme.id,
+        data=b"<Document/>",
+        content_type="application/xml",
+        source="upload",
+    )
+    event = OutboxMessage.objects.get()
+    InboxEntry.objects.create(
+        consumer="ledger",
+        event_id=event.event_id,
+        event_type=event.event_type,
+        subject=event.subject,
+        sequence=1,
+        partition_key=event.partition_key,
+        envelope=event.envelope,
+        organisation_id=acme.id,
+        status=DeliveryStatus.DEAD_LETTERED,
+        error="ContractViolation: …",
+    )
+    # when
+    page = browser_for(alice).get("/consumers")
+    # then
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'<span class="mono">settlement-file/{file.id}</span>' in html

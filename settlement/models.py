@@ -1,0 +1,134 @@
+"""A received settlement file, and the lines processing finds in it.
+
+A SettlementFile row points at bytes in the content store (its `sha256`); the
+receiving half writes it and never changes the bytes. The status, the counts
+and the StatementLine rows belong to the processing half, which reads the file
+when it learns of it from SettlementFileReceived.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from organisations.models import Organisation
+
+
+class SettlementFileSource(models.TextChoices):
+    UPLOAD = "upload"
+    LANDING_FOLDER = "landing_folder"
+
+
+class SettlementFileStatus(models.TextChoices):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+
+
+class SettlementFile(models.Model):
+    """One statement file of one organisation, kept once per distinct content."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="settlement_files"
+    )
+    sha256 = models.CharField(
+        max_length=64, help_text="Of the bytes: their name in the content store."
+    )
+    size = models.PositiveBigIntegerField(help_text="In bytes.")
+    content_type = models.CharField(max_length=100)
+    source = models.CharField(max_length=20, choices=SettlementFileSource.choices)
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Who uploaded it; empty for the landing folder.",
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=SettlementFileStatus.choices,
+        default=SettlementFileStatus.RECEIVED,
+    )
+    rejection_reason = models.CharField(max_length=500, blank=True, default="")
+    outcome_counts = models.JSONField(
+        default=dict, blank=True, help_text="Lines per outcome, set by processing."
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The same bytes twice are one file: the second arrival is a
+            # duplicate, not a second statement to process.
+            models.UniqueConstraint(
+                fields=["organisation", "sha256"],
+                name="settlement_file_once_per_organisation",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organisation", "-received_at"],
+                name="settlement_file_newest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name or self.sha256[:12]} ({self.status})"
+
+
+class LineDirection(models.TextChoices):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class LineOutcome(models.TextChoices):
+    MATCHED = "matched"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    UNKNOWN_PAYMENT = "unknown_payment"
+    DUPLICATE = "duplicate"
+    NOT_A_PAYMENT = "not_a_payment"
+
+
+class StatementLine(models.Model):
+    """One entry of a statement, and what processing made of it."""
+
+    file = models.ForeignKey(
+        SettlementFile, on_delete=models.CASCADE, related_name="lines"
+    )
+    index = models.PositiveIntegerField(help_text="Position in the file, from 0.")
+    # Null when the bank gave none: "" would read as an id that is empty.
+    end_to_end_id = models.CharField(  # noqa: DJ001
+        max_length=35, null=True, blank=True
+    )
+    amount = models.BigIntegerField(help_text="In minor units of currency.")
+    currency = models.CharField(max_length=3)
+    direction = models.CharField(max_length=6, choices=LineDirection.choices)
+    booking_date = models.DateField()
+    value_date = models.DateField(null=True, blank=True)
+    bank_reference = models.CharField(max_length=140, blank=True, default="")
+    creditor_name = models.CharField(max_length=140, blank=True, default="")
+    creditor_iban = models.CharField(max_length=34, blank=True, default="")
+    remittance = models.TextField(blank=True, default="")
+    outcome = models.CharField(max_length=20, choices=LineOutcome.choices)
+    # An id, not a foreign key: payments is another app, reached only by events.
+    payment_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "index"], name="statement_line_once_per_index"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0),
+                name="statement_line_amount_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["payment_id"], name="statement_line_payment")]
+
+    def __str__(self) -> str:
+        return f"line {self.index} of {self.file_id}: {self.outcome}"

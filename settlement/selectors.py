@@ -1,0 +1,25 @@
+"""Reads of settlement files and their lines, always scoped to one organisation."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from settlement.errors import SettlementFileNotFound
+from settlement.models import SettlementFile, StatementLine
+
+
+def settlement_file_list(*, organisation_id) -> QuerySet[SettlementFile]:
+    return SettlementFile.objects.filter(organisation_id=organisation_id)
+
+
+def settlement_file_get(*, organisation_id, file_id) -> SettlementFile:
+    """Return the file, or raise SettlementFileNotFound (also for another tenant's)."""
+    try:
+        return settlement_file_list(organisation_id=organisation_id).get(id=file_id)
+    except (SettlementFile.DoesNotExist, ValueError, ValidationError):
+        raise SettlementFileNotFound() from None
+
+
+def statement_line_list(*, organisation_id, file_id) -> QuerySet[StatementLine]:
+    """Return the file's lines; raise SettlementFileNotFound as settlement_file_get."""
+    file = settlement_file_get(organisation_id=organisation_id, file_id=file_id)
+    return StatementLine.objects.filter(file=file)
