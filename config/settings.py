@@ -84,10 +84,12 @@ INSTALLED_APPS = [
     "notifications",
     "reconciliation",
     "settlement",
+    "bank_gateway",
     "api",
     "launcher",
     "web",
     "lab",
+    "demo_bank",
 ]
 
 MIDDLEWARE = [
@@ -443,3 +445,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# The bank gateway (bank_gateway/): how often the cut-off puts waiting
+# releases into a pain.001 file per debtor account, and where the files are
+# handed to the bank (its inbound folder; the demo's simulated bank reads it).
+BANK_RELEASE_CUTOFF_SECONDS = float(os.environ.get("BANK_RELEASE_CUTOFF_SECONDS", "5"))
+BANK_FILE_MAX_TRANSFERS = int(os.environ.get("BANK_FILE_MAX_TRANSFERS", "1000"))
+BANK_INBOUND_DIR = Path(
+    os.environ.get("BANK_INBOUND_DIR", VAR_DIR / "bank" / "inbound")
+)
+# The demo's simulated bank (demo_bank/, demo mode only): how often it answers
+# the transfer files it received with a camt.053 statement.
+BANK_STATEMENT_SECONDS = float(os.environ.get("BANK_STATEMENT_SECONDS", "5"))
+# Settlement processing: statement lines stored and matched per batch.
+SETTLEMENT_LINE_BATCH = int(os.environ.get("SETTLEMENT_LINE_BATCH", "1000"))

@@ -28,4 +28,5 @@ PRODUCERS: dict[str, Producer] = {
     "PaymentCancelled": PAYMENTS,
     "PaymentReleased": BANK_GATEWAY,
     "PaymentSettled": SETTLEMENT,
+    "SettlementFileReceived": SETTLEMENT,
 }

@@ -132,3 +132,69 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.index} of {self.file_id}: {self.outcome}"
+
+
+class KnownAccount(models.Model):
+    """A debtor account of an organisation, as PaymentSubmitted named it.
+
+    Processing rejects a statement for any other account: it is not the
+    organisation's to settle.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    iban = models.CharField(max_length=34)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "iban"], name="settlement_account_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.iban
+
+
+class ExpectedPayment(models.Model):
+    """An approved payment processing expects in a statement (from PaymentApproved).
+
+    `settled_by` is the line that settled it: one, ever. A second line naming
+    the payment is a duplicate.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    payment_id = models.UUIDField(unique=True)
+    event_id = models.UUIDField(unique=True)
+    end_to_end_id = models.CharField(max_length=32)
+    debtor_account_id = models.UUIDField()
+    debtor_iban = models.CharField(max_length=34)
+    amount = models.BigIntegerField(help_text="In minor units of currency.")
+    currency = models.CharField(max_length=3)
+    creditor_name = models.CharField(max_length=140)
+    creditor_iban = models.CharField(max_length=34, blank=True, default="")
+    reference = models.CharField(max_length=140, blank=True, default="")
+    submitted_by = models.JSONField(help_text="{id, username}, as the event said.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_by = models.OneToOneField(
+        StatementLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settles",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organisation", "end_to_end_id"],
+                name="settlement_expected_e2e",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.end_to_end_id} {self.amount} {self.currency}"

@@ -1,0 +1,52 @@
+"""What processing matches statement lines against: the payments it expects to settle.
+
+The settlement consumer learns them from the stream, as any consumer does:
+PaymentSubmitted tells it the organisation's accounts (a statement for another
+account is rejected), PaymentApproved the payment the bank should book. It
+reads nothing of payments (the payload rule). An expectation that appears
+after its statement line (the statement landed first) matches that waiting
+line at once: nobody re-uploads anything.
+"""
+
+from collections.abc import Callable
+
+from events.envelope import Event
+from settlement.matching import waiting_lines_match
+from settlement.models import ExpectedPayment, KnownAccount
+
+
+def on_payment_submitted(event: Event) -> None:
+    """Remember the debtor account as one of the organisation's."""
+    data = event.data
+    KnownAccount.objects.get_or_create(
+        organisation_id=data["organisation_id"], iban=data["debtor_iban"]
+    )
+
+
+def on_payment_approved(event: Event) -> None:
+    """Expect the approved payment in a statement; match a line already waiting."""
+    data = event.data
+    KnownAccount.objects.get_or_create(
+        organisation_id=data["organisation_id"], iban=data["debtor_iban"]
+    )
+    expected = ExpectedPayment.objects.create(
+        organisation_id=data["organisation_id"],
+        payment_id=data["payment_id"],
+        event_id=event.id,
+        end_to_end_id=data["payment_id"].replace("-", "").lower(),
+        debtor_account_id=data["debtor_account_id"],
+        debtor_iban=data["debtor_iban"],
+        amount=data["amount"]["value"],
+        currency=data["amount"]["currency"],
+        creditor_name=data["creditor"]["name"],
+        creditor_iban=data["creditor"]["iban"] or "",
+        reference=data["reference"],
+        submitted_by=data["submitted_by"],
+    )
+    waiting_lines_match(expected)
+
+
+HANDLERS_OF_PAYMENTS: dict[tuple[str, int], Callable[[Event], None]] = {
+    ("PaymentSubmitted", 1): on_payment_submitted,
+    ("PaymentApproved", 2): on_payment_approved,
+}

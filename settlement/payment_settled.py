@@ -1,0 +1,39 @@
+"""The event a matched statement line writes: PaymentSettled, one per payment, ever."""
+
+from django.utils import timezone
+
+from contracts.subjects import payment_subject
+from events.outbox import publish
+from settlement.models import ExpectedPayment, StatementLine
+
+SOURCE = "/settlement"
+
+
+def payment_settled_publish(*, line: StatementLine, expected: ExpectedPayment) -> None:
+    """Write PaymentSettled; must run in the transaction that matched the line.
+
+    Subject `<payment id>/settlement`, sequence 1: a payment settles once. The
+    partition is the debtor account's, as for the payment's own events.
+    """
+    publish(
+        event_type="PaymentSettled",
+        version=1,
+        source=SOURCE,
+        subject=payment_subject(expected.payment_id, "settlement"),
+        partition_key=str(expected.debtor_account_id),
+        sequence=1,
+        data={
+            "payment_id": str(expected.payment_id),
+            "organisation_id": str(expected.organisation_id),
+            "debtor_account_id": str(expected.debtor_account_id),
+            "end_to_end_id": expected.end_to_end_id,
+            "amount": {"value": line.amount, "currency": line.currency},
+            "booking_date": line.booking_date.isoformat(),
+            "value_date": line.value_date.isoformat() if line.value_date else None,
+            "bank_reference": (line.bank_reference or "")[:35],
+            "file_id": str(line.file_id),
+            "line": line.index,
+            "settled_at": timezone.now().isoformat(),
+            "submitted_by": expected.submitted_by,
+        },
+    )

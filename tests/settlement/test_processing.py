@@ -1,0 +1,298 @@
+"""Processing a received statement: lines, outcomes, PaymentSettled; or a rejection.
+
+The settlement consumer learns the expected payments from the stream, then
+processes each SettlementFileReceived: matched lines write PaymentSettled in
+the same transaction, everything else gets its outcome, and a bad file ends
+`rejected` with a typed reason. Reprocessing changes nothing twice.
+"""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from events.inbox import consume
+from events.models import OutboxMessage
+from iso20022.camt053_build import (
+    AccountStatement,
+    EntryTransaction,
+    ReportEntry,
+    statement_build,
+)
+from payments.services import payment_approve
+from settlement.consumer import CONSUMER
+from settlement.models import SettlementFile, StatementLine
+from settlement.receiving import settlement_file_receive
+from tests.factories import VALID_CREDITOR_IBAN, payment_submitted
+
+pytestmark = pytest.mark.django_db
+
+BOOKED = date(2026, 12, 4)
+TIME = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def v2_and_store(settings, tmp_path):
+    settings.EVENT_VERSIONS = {"PaymentApproved": 2}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "content": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "content")},
+        },
+    }
+
+
+def deliver(envelope: dict) -> str:
+    return consume(
+        consumer="settlement",
+        envelope=envelope,
+        handlers=CONSUMER.handlers,
+        consumes=CONSUMER.consumed_types,
+    )
+
+
+def deliver_subject(subject: str) -> list[str]:
+    rows = OutboxMessage.objects.filter(subject=subject).order_by("id")
+    return [deliver(row.envelope) for row in rows]
+
+
+def approved(alice, bob, account, *, seen=True, **fields):
+    payment = payment_submitted(by=alice, account=account, **fields)
+    payment_approve(payment_id=payment.id, actor=bob)
+    if seen:
+        assert deliver_subject(str(payment.id)) == ["applied", "applied"]
+    return payment
+
+
+def debit(
+    payment=None,
+    *,
+    amount=None,
+    e2e=None,
+    ref="R1",
+    iban=VALID_CREDITOR_IBAN,
+    remittance="INV-1",
+    code=None,
+):
+    return ReportEntry(
+        amount=amount if amount is not None else payment.amount,
+        direction="debit",
+        booking_date=BOOKED,
+        value_date=BOOKED,
+        bank_reference=ref,
+        bank_transaction_code=code,
+        transactions=(
+            EntryTransaction(
+                end_to_end_id=e2e if e2e is not None else payment.id.hex,
+                bank_reference=ref,
+                creditor_name="Jane Supplier",
+                creditor_iban=iban,
+                remittance=remittance,
+            ),
+        ),
+    )
+
+
+def statement(account, *entries, statement_id="S1") -> bytes:
+    return statement_build(
+        message_id=f"M-{statement_id}",
+        created_at=TIME,
+        statements=[
+            AccountStatement(
+                statement_id=statement_id,
+                account_iban=account.iban,
+                currency="EUR",
+                opening_balance=100_000_00,
+                opening_date=BOOKED,
+                closing_date=BOOKED,
+                entries=entries,
+            )
+        ],
+    )
+
+
+def received(account, data: bytes) -> SettlementFile:
+    settlement_file, _ = settlement_file_receive(
+        organisation_id=account.organisation_id,
+        data=data,
+        content_type="application/xml",
+        source="upload",
+    )
+    [status] = deliver_subject(f"settlement-file/{settlement_file.id}")
+    assert status == "applied"
+    settlement_file.refresh_from_db()
+    return settlement_file
+
+
+def outcomes(settlement_file) -> list[str]:
+    return list(
+        settlement_file.lines.order_by("index").values_list("outcome", flat=True)
+    )
+
+
+def settled_events():
+    return OutboxMessage.objects.filter(event_type="PaymentSettled")
+
+
+def test_each_line_gets_its_outcome_and_a_match_settles_its_payment(
+    alice, bob, acme_eur
+):
+    # given: two approved payments the settlement consumer has seen
+    paid = approved(alice, bob, acme_eur, amount=12550)
+    short = approved(alice, bob, acme_eur, amount=990)
+    fee = ReportEntry(
+        amount=250,
+        direction="debit",
+        booking_date=BOOKED,
+        value_date=BOOKED,
+        bank_transaction_code=("ACMT", "MDOP", "CHRG"),
+    )
+    credit = ReportEntry(
+        amount=5000, direction="credit", booking_date=BOOKED, value_date=BOOKED
+    )
+
+    # when
+    settlement_file = received(
+        acme_eur,
+        statement(
+            acme_eur,
+            debit(paid),
+            debit(short, amount=991, ref="R2"),
+            debit(amount=700, e2e="f" * 32, ref="R3"),
+            fee,
+            credit,
+        ),
+    )
+
+    # then
+    assert settlement_file.status == "processed"
+    assert outcomes(settlement_file) == [
+        "matched",
+        "amount_mismatch",
+        "unknown_payment",
+        "not_a_payment",
+        "not_a_payment",
+    ]
+    assert settlement_file.outcome_counts == {
+        "matched": 1,
+        "amount_mismatch": 1,
+        "unknown_payment": 1,
+        "duplicate": 0,
+        "not_a_payment": 2,
+    }
+    [event] = settled_events()
+    data = event.envelope["data"]
+    assert data["payment_id"] == str(paid.id)
+    assert data["amount"] == {"value": 12550, "currency": "EUR"}
+    assert data["booking_date"] == "2026-12-04"
+    assert data["bank_reference"] == "R1"
+    assert data["file_id"] == str(settlement_file.id)
+    assert data["line"] == 0
+    assert event.subject == f"{paid.id}/settlement"
+    assert event.partition_key == str(acme_eur.id)
+
+
+def test_a_line_the_bank_sent_without_end_to_end_id_matches_by_its_details(
+    alice, bob, acme_eur
+):
+    payment = approved(alice, bob, acme_eur, amount=4200, reference="INV-9")
+
+    settlement_file = received(
+        acme_eur,
+        statement(acme_eur, debit(payment, e2e="NOTPROVIDED", remittance="INV-9")),
+    )
+
+    assert outcomes(settlement_file) == ["matched"]
+    assert settled_events().get().envelope["data"]["payment_id"] == str(payment.id)
+
+
+def test_a_statement_before_the_approval_waits_and_matches_when_it_arrives(
+    alice, bob, acme_eur
+):
+    # given: the statement is processed before the approval reached settlement
+    late = approved(alice, bob, acme_eur, seen=False)
+    submitted, approval = OutboxMessage.objects.filter(subject=str(late.id)).order_by(
+        "id"
+    )
+    assert deliver(submitted.envelope) == "applied"  # the account is known
+    settlement_file = received(acme_eur, statement(acme_eur, debit(late)))
+    assert outcomes(settlement_file) == ["unknown_payment"]
+    assert not settled_events().exists()
+
+    # when: the approval arrives
+    assert deliver(approval.envelope) == "applied"
+
+    # then: the waiting line is matched, without anyone re-uploading
+    settlement_file.refresh_from_db()
+    assert outcomes(settlement_file) == ["matched"]
+    assert settlement_file.outcome_counts["matched"] == 1
+    assert settlement_file.outcome_counts["unknown_payment"] == 0
+    assert settled_events().get().envelope["data"]["payment_id"] == str(late.id)
+
+
+def test_a_second_line_for_a_settled_payment_is_a_duplicate(alice, bob, acme_eur):
+    payment = approved(alice, bob, acme_eur)
+    received(acme_eur, statement(acme_eur, debit(payment)))
+
+    again = received(
+        acme_eur, statement(acme_eur, debit(payment, ref="R9"), statement_id="S2")
+    )
+
+    assert outcomes(again) == ["duplicate"]
+    assert settled_events().count() == 1
+
+
+def test_reprocessing_changes_nothing_twice(alice, bob, acme_eur):
+    payment = approved(alice, bob, acme_eur)
+    settlement_file = received(acme_eur, statement(acme_eur, debit(payment)))
+    from django.db import transaction
+
+    from settlement.processing import settlement_file_process
+
+    with transaction.atomic():
+        settlement_file_process(file_id=settlement_file.id)
+
+    assert outcomes(settlement_file) == ["matched"]
+    assert StatementLine.objects.count() == 1
+    assert settled_events().count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"this is not xml", "not-xml"),
+        (
+            b"<?xml version='1.0'?><Document xmlns='urn:x'><A/></Document>",
+            "not-camt053",
+        ),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b"<d>&x;</d>",
+            "unsafe-xml",
+        ),
+    ],
+    ids=["not-xml", "not-camt053", "xxe"],
+)
+def test_a_bad_file_ends_rejected_with_its_reason_and_nothing_else(
+    alice, bob, acme_eur, data, reason
+):
+    approved(alice, bob, acme_eur)
+
+    settlement_file = received(acme_eur, data)
+
+    assert settlement_file.status == "rejected"
+    assert settlement_file.rejection_reason.startswith(reason)
+    assert not settlement_file.lines.exists()
+    assert not settled_events().exists()
+
+
+def test_a_statement_of_an_account_that_is_not_the_organisations_is_rejected(
+    alice, bob, acme_eur, globex_eur
+):
+    payment = approved(alice, bob, acme_eur)
+
+    settlement_file = received(acme_eur, statement(globex_eur, debit(payment)))
+
+    assert settlement_file.status == "rejected"
+    assert settlement_file.rejection_reason.startswith("account-not-the-organisations")
+    assert not settled_events().exists()
