@@ -29,4 +29,5 @@ PRODUCERS: dict[str, Producer] = {
     "PaymentReleased": BANK_GATEWAY,
     "PaymentSettled": SETTLEMENT,
     "SettlementFileReceived": SETTLEMENT,
+    "SettlementFileReprocessRequested": SETTLEMENT,
 }

@@ -14,11 +14,13 @@ CONSUMER = Consumer(
         ("PaymentSubmitted", 1),
         ("PaymentApproved", 2),
         ("SettlementFileReceived", 1),
+        ("SettlementFileReprocessRequested", 1),
     },
     handlers=HANDLERS,
     effects={
         "PaymentSubmitted": "learns the organisation's account",
         "PaymentApproved": "expects it in a statement",
         "SettlementFileReceived": "processes the statement: lines and matches",
+        "SettlementFileReprocessRequested": "processes it again; nothing twice",
     },
 )

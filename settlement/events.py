@@ -51,3 +51,30 @@ def settlement_file_received_publish(
         },
         correlation_id=str(file.id),
     )
+
+
+def settlement_file_reprocess_requested_publish(
+    *, settlement_file: SettlementFile, requested_by: str | None, at
+) -> OutboxMessage:
+    """Write SettlementFileReprocessRequested, the file's next event in sequence.
+
+    Must run inside the transaction that counted the request on the file row.
+    """
+    file = settlement_file
+    return publish(
+        event_type="SettlementFileReprocessRequested",
+        version=1,
+        source=SOURCE,
+        subject=settlement_file_subject(file.id),
+        partition_key=str(file.organisation_id),
+        # The received event is 1; the count already includes this request.
+        sequence=1 + file.reprocess_requests,
+        data={
+            "file_id": str(file.id),
+            "organisation_id": str(file.organisation_id),
+            "sha256": file.sha256,
+            "requested_at": at.isoformat(),
+            "requested_by": requested_by,
+        },
+        correlation_id=str(file.id),
+    )

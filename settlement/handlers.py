@@ -12,7 +12,13 @@ def on_settlement_file_received(event: Event) -> None:
     settlement_file_process(file_id=event.data["file_id"])
 
 
+def on_settlement_file_reprocess_requested(event: Event) -> None:
+    """Process the stored file again; what was done stays done."""
+    settlement_file_process(file_id=event.data["file_id"])
+
+
 HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     **HANDLERS_OF_PAYMENTS,
     ("SettlementFileReceived", 1): on_settlement_file_received,
+    ("SettlementFileReprocessRequested", 1): on_settlement_file_reprocess_requested,
 }

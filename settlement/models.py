@@ -60,6 +60,8 @@ class SettlementFile(models.Model):
         default=dict, blank=True, help_text="Lines per outcome, set by processing."
     )
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Each reprocess request is the file's next event (sequence 2, 3, ...).
+    reprocess_requests = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -18,4 +18,9 @@ urlpatterns = [
         views.StatementLineListApi.as_view(),
         name="settlement-file-lines",
     ),
+    path(
+        "settlement-files/<uuid:file_id>/reprocess",
+        views.SettlementFileReprocessApi.as_view(),
+        name="settlement-file-reprocess",
+    ),
 ]

@@ -29,6 +29,7 @@ from settlement.api.serializers import (
     StatementLineSerializer,
 )
 from settlement.models import SettlementFileSource
+from settlement.reprocessing import settlement_file_reprocess
 
 MULTIPART = "multipart/form-data"
 PAGE_PARAMETERS = [
@@ -182,4 +183,36 @@ class StatementLineListApi(APIView):
         )
         return page_response(
             self, request, lines, StatementLineSerializer, InFileOrderPagination
+        )
+
+
+class SettlementFileReprocessApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            202: SettlementFileSerializer,
+            **WRITE_PROBLEMS,
+            403: problem_doc("Not an approver of an organisation (`role-required`)."),
+            404: problem_doc("No such file of yours (`settlement-file-not-found`)."),
+        },
+        summary="Process a received file again from its stored bytes (approver)",
+        description=(
+            "Emits SettlementFileReprocessRequested; the settlement consumer "
+            "processes the stored bytes again. Nothing changes twice: matched "
+            "lines stay matched, one PaymentSettled per payment, ever. The "
+            "answer is the file as it is now; its status and counts change "
+            "when processing has run."
+        ),
+        operation_id="settlement_files_reprocess",
+        tags=["settlement-files"],
+    )
+    def post(self, request, file_id):
+        organisation_id = receiving.settlement_file_receiver_check(actor=request.user)
+        file = settlement_file_reprocess(
+            organisation_id=organisation_id,
+            file_id=file_id,
+            requested_by=request.user.get_username(),
+        )
+        return Response(
+            SettlementFileSerializer(file).data, status=status.HTTP_202_ACCEPTED
         )

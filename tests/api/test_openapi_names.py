@@ -32,6 +32,10 @@ OPERATION_IDS = {
     ("get", "/api/v1/problems/{code}"): "problem_types_retrieve",
     ("post", "/api/v1/consumers/{name}/pause"): "consumers_pause",
     ("post", "/api/v1/consumers/{name}/reads"): "consumers_reads_set",
+    (
+        "post",
+        "/api/v1/settlement-files/{file_id}/reprocess",
+    ): "settlement_files_reprocess",
     ("post", "/api/v1/consumers/{name}/resume"): "consumers_resume",
     (
         "post",

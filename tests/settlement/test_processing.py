@@ -296,3 +296,44 @@ def test_a_statement_of_an_account_that_is_not_the_organisations_is_rejected(
     assert settlement_file.status == "rejected"
     assert settlement_file.rejection_reason.startswith("account-not-the-organisations")
     assert not settled_events().exists()
+
+
+def test_a_reprocess_asked_over_rest_changes_nothing_twice(
+    alice, bob, acme_eur, client_for
+):
+    # given: a processed file with one matched line
+    payment = approved(alice, bob, acme_eur)
+    settlement_file = received(acme_eur, statement(acme_eur, debit(payment)))
+
+    # when: an approver asks for it again, and the consumer gets the request
+    response = client_for(bob).post(
+        f"/api/v1/settlement-files/{settlement_file.id}/reprocess"
+    )
+    statuses = deliver_subject(f"settlement-file/{settlement_file.id}")
+
+    # then: asked as the file's next event, processed, nothing changed twice
+    assert response.status_code == 202
+    assert response.json()["id"] == str(settlement_file.id)
+    request = OutboxMessage.objects.get(event_type="SettlementFileReprocessRequested")
+    assert request.sequence == 2
+    assert request.envelope["data"]["requested_by"] == "bob"
+    assert statuses == ["skipped_duplicate", "applied"]
+    assert outcomes(settlement_file) == ["matched"]
+    assert settled_events().count() == 1
+
+
+def test_only_an_approver_of_the_files_organisation_may_ask(
+    alice, bob, acme_eur, globex, client_for
+):
+    from tests.factories import UserFactory
+
+    payment = approved(alice, bob, acme_eur)
+    settlement_file = received(acme_eur, statement(acme_eur, debit(payment)))
+    outsider = UserFactory(username="gina", organisation=globex, is_approver=True)
+    url = f"/api/v1/settlement-files/{settlement_file.id}/reprocess"
+
+    assert client_for(alice).post(url).status_code == 403
+    assert client_for(outsider).post(url).status_code == 404
+    assert not OutboxMessage.objects.filter(
+        event_type="SettlementFileReprocessRequested"
+    ).exists()
