@@ -65,14 +65,18 @@ def statement_deliver(organisation: Organisation, data: bytes) -> Path:
     return target
 
 
-def statements_issue(options: SimulatorOptions | None = None) -> list[Issued]:
-    """Book every new transfer file; write one statement per organisation."""
+def statements_issue(
+    options: SimulatorOptions | None = None, *, only: Organisation | None = None
+) -> list[Issued]:
+    """Book every new transfer file (of `only`); one statement per organisation."""
     options = options or SimulatorOptions()
     issued = []
     inbound = Path(settings.BANK_INBOUND_DIR)
     if not inbound.is_dir():
         return issued
     for organisation_dir in sorted(p for p in inbound.iterdir() if p.is_dir()):
+        if only is not None and organisation_dir.name != str(only.pk):
+            continue
         organisation = Organisation.objects.filter(pk=organisation_dir.name).first()
         if organisation is None:
             logger.warning("no organisation %s; its files stay", organisation_dir.name)

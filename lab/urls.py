@@ -13,6 +13,7 @@ urlpatterns = [
     path("lab/repair", views.LabRepairApi.as_view(), name="repair"),
     path("lab/replay", views.LabReplayApi.as_view(), name="replay"),
     path("lab/relay", views.LabRelayApi.as_view(), name="relay"),
+    path("lab/bank", views.LabBankApi.as_view(), name="bank"),
     path("lab/payments", views.LabDemoPaymentApi.as_view(), name="payment"),
     path(
         "lab/payments/<uuid:payment_id>/approve",

@@ -19,8 +19,10 @@ from api.idempotency import idempotent
 from contracts.currencies import format_amount
 from domain.errors import Invalid
 from events.relay_switch import relay_pause_set
+from iso20022.bank_simulator import SimulatorOptions
 from lab.api.serializers import ConsumerField
 from lab.api.views import FaultControlApi
+from lab.bank import bank_statement_request
 from lab.demo_payments import lab_payment_submit
 from lab.poison import dead_letters_repair, poison_send
 from lab.replay import organisation_replay
@@ -232,3 +234,32 @@ class LabStateApi(LabApi):
                 consumer=consumer, organisation_id=organisation_id, since=since
             )
         return Response(state)
+
+
+class BankBody(serializers.Serializer):
+    amount_delta = serializers.IntegerField(required=False, default=0)
+    bank_fee = serializers.IntegerField(required=False, default=0, min_value=0)
+    batch = serializers.BooleanField(required=False, default=False)
+    end_to_end_not_provided = serializers.BooleanField(required=False, default=False)
+    again = serializers.BooleanField(required=False, default=False)
+    malformed = serializers.BooleanField(required=False, default=False)
+
+
+class LabBankApi(LabApi):
+    """Ask the simulated bank for today's statement now (approvers)."""
+
+    @idempotent
+    def post(self, request):
+        organisation_id = self.approver_organisation_id(request)
+        if organisation_id is None:
+            raise NoOrganisation("The bank writes an organisation's statement.")
+        body = _body(BankBody, request)
+        again, malformed = body.pop("again"), body.pop("malformed")
+        return Response(
+            bank_statement_request(
+                organisation_id=organisation_id,
+                options=SimulatorOptions(**body),
+                again=again,
+                malformed=malformed,
+            )
+        )

@@ -59,6 +59,14 @@ LESSONS = {
         "adding it changed neither payments nor the relay.",
         "lessons/fan-out.md",
     ),
+    "settlement": Lesson(
+        "Transfer is not processing",
+        "A statement lands and its arrival is the event: receiving stores the "
+        "bytes by their hash and announces them, nothing more. Processing is "
+        "another consumer, on its own worker, that can run again on the same "
+        "bytes without changing anything twice.",
+        "lessons/transfer-vs-processing.md",
+    ),
     "events": Lesson(
         "Events are a versioned public contract",
         "Every event travels in the same envelope with a type, a schema version, a "

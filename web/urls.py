@@ -4,7 +4,16 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 from django.views.generic import RedirectView
 
-from web.views import auth, books, catalogue, docs, events, payments, source
+from web.views import (
+    auth,
+    books,
+    catalogue,
+    docs,
+    events,
+    payments,
+    settlement,
+    source,
+)
 
 app_name = "web"
 
@@ -39,6 +48,17 @@ urlpatterns = [
     path("ledger", books.ledger, name="ledger"),
     path("notifications", books.notifications, name="notifications"),
     path("reconciliation", books.reconciliation, name="reconciliation"),
+    path("settlement", settlement.SettlementListView.as_view(), name="settlement"),
+    path(
+        "settlement/<uuid:file_id>",
+        settlement.settlement_file,
+        name="settlement-file",
+    ),
+    path(
+        "settlement/<uuid:file_id>/reprocess",
+        settlement.settlement_file_reprocess_view,
+        name="settlement-file-reprocess",
+    ),
     path("events", events.event_list, name="events"),
     path("consumers", events.consumers, name="consumers"),
     path("catalogue/", catalogue.index, name="catalogue"),

@@ -12,12 +12,19 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.idempotency import idempotent
 from api.lists import (
     AscendingIntegerCursorPagination,
     NewestFirstCursorPagination,
     page_response,
 )
-from api.schema import PROBLEM_RESPONSES, READ_PROBLEMS, WRITE_PROBLEMS, problem_doc
+from api.schema import (
+    IDEMPOTENCY_KEY,
+    PROBLEM_RESPONSES,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    problem_doc,
+)
 from organisations.selectors import organisation_id_for
 from settlement import receiving, selectors
 from settlement.api.parsers import RawBodyParser
@@ -203,9 +210,11 @@ class SettlementFileReprocessApi(APIView):
             "answer is the file as it is now; its status and counts change "
             "when processing has run."
         ),
+        parameters=[IDEMPOTENCY_KEY],
         operation_id="settlement_files_reprocess",
         tags=["settlement-files"],
     )
+    @idempotent
     def post(self, request, file_id):
         organisation_id = receiving.settlement_file_receiver_check(actor=request.user)
         file = settlement_file_reprocess(

@@ -201,6 +201,8 @@ def _url(route: str, payment) -> str:
         "event_id": event.event_id,
         "name": "ledger",
         "event_type": "PaymentApproved",
+        # The JSON is refused before any file is looked up.
+        "file_id": uuid.uuid4(),
     }
     return "/" + re.sub(
         r"<(?:\w+:)?(\w+)>", lambda match: str(values[match.group(1)]), route

@@ -24,7 +24,14 @@ from tests.factories import payment_submitted
 from web.flow import payment_flow
 
 ROOT = Path(__file__).resolve().parents[2]
-DECLARED = ["payments", "ledger", "notifications", "reconciliation"]
+DECLARED = [
+    "payments",
+    "ledger",
+    "notifications",
+    "reconciliation",
+    "settlement",
+    "bank_gateway",
+]
 
 
 def test_the_registry_holds_what_the_apps_declare_and_is_the_default_list():
@@ -42,6 +49,7 @@ def test_the_registry_holds_what_the_apps_declare_and_is_the_default_list():
         "PaymentApproved",
         "PaymentRejected",
         "PaymentCancelled",
+        "PaymentSettled",
     }
     # the test run sets no EVENT_CONSUMERS, so the setting is the declared list
     assert django_settings.EVENT_CONSUMERS == DECLARED
@@ -117,7 +125,8 @@ def test_the_compose_file_runs_one_worker_per_declared_consumer():
 
 def test_the_worker_entry_refuses_a_consumer_nobody_declared():
     with pytest.raises(
-        AttributeError, match="declared: payments, ledger, notifications"
+        AttributeError,
+        match="declared: payments, ledger, notifications, reconciliation, settlement",
     ):
         worker_main.__getattr__("nobody")
 

@@ -272,6 +272,7 @@ def test_notifications_act_on_submitted_approved_rejected_and_cancelled():
         ("PaymentApproved", 2),
         ("PaymentRejected", 1),
         ("PaymentCancelled", 1),
+        ("PaymentSettled", 1),
     }
 
 

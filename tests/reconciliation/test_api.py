@@ -53,6 +53,11 @@ def test_expectations_of_a_payment(client_for, bob, approved):
         "creditor_name": "Initech Supplies",
         "reference": "INV-1",
         "created_at": expectation["created_at"],
+        "settlement_file_id": None,
+        "settlement_line": None,
+        "bank_reference": "",
+        "booking_date": None,
+        "matched_at": None,
     }
 
 

@@ -71,5 +71,5 @@ def test_a_second_approval_event_for_one_payment_fails(acme, alice, bob):
     assert Expectation.objects.count() == 1
 
 
-def test_reconciliation_acts_on_approved_payments_only():
-    assert set(HANDLERS) == {("PaymentApproved", 2)}
+def test_reconciliation_acts_on_approvals_and_settlements():
+    assert set(HANDLERS) == {("PaymentApproved", 2), ("PaymentSettled", 1)}

@@ -34,6 +34,9 @@ def ledger(request):
         account.debits_text = format_amount(account.debits, account.currency)
         account.credits_text = format_amount(account.credits, account.currency)
         account.balance_text = format_amount(account.balance, account.currency)
+        account.posted_text = format_amount(account.posted, account.currency)
+        account.pending_text = format_amount(account.pending, account.currency)
+        account.available_text = format_amount(account.available, account.currency)
     entries = ledger_selectors.entry_list(
         organisation_id=membership.organisation_id, payment_id=payment_id
     ).order_by("-created_at", "-id")

@@ -155,6 +155,10 @@
         { event_type: "PaymentApproved", version: null });
       return [answer, answer.ok ? answer.data.detail : null];
     },
+    async bank(button) {
+      const answer = await api("POST", "/lab/bank", JSON.parse(button.dataset.bank || "{}"));
+      return [answer, answer.ok ? answer.data.detail : null];
+    },
     async "relay-stop"() {
       const answer = await api("POST", "/lab/relay", { paused: true });
       return [answer, answer.ok ? answer.data.detail : null];
