@@ -21,7 +21,8 @@ from bank_gateway.events import payment_released_publish
 from bank_gateway.models import PaymentFile, Release, ReleaseStatus
 from bank_gateway.transmission import files_transmit
 from content_store import content_put
-from iso20022.pain001 import Party, Transfer, credit_transfer_build
+from iso20022.errors import CreditTransferInvalid
+from iso20022.pain001 import Party, Transfer, credit_transfer_build, transfer_check
 from organisations.models import Organisation
 
 logger = logging.getLogger("bank_gateway.release")
@@ -62,6 +63,26 @@ def _transfers(releases: list[Release]) -> list[Transfer]:
     ]
 
 
+def _releasable(releases: list[Release]) -> list[Release]:
+    """Keep the releases a credit transfer can carry; mark the others, with why.
+
+    One payment the file format refuses (a name too long for pain.001, say)
+    must not hold back its account's others at every cut-off: it is kept
+    visibly as not releasable, for a person to look at.
+    """
+    kept = []
+    for release, transfer in zip(releases, _transfers(releases), strict=True):
+        try:
+            transfer_check(transfer)
+        except CreditTransferInvalid as exc:
+            release.status, release.reason = ReleaseStatus.NOT_RELEASABLE, str(exc)
+            release.save(update_fields=["status", "reason"])
+            logger.warning("payment %s not releasable: %s", release.payment_id, exc)
+        else:
+            kept.append(release)
+    return kept
+
+
 def _account_release(debtor_account_id: uuid.UUID, now: datetime) -> PaymentFile | None:
     with transaction.atomic():
         releases = list(
@@ -69,6 +90,9 @@ def _account_release(debtor_account_id: uuid.UUID, now: datetime) -> PaymentFile
             .filter(status=ReleaseStatus.WAITING, debtor_account_id=debtor_account_id)
             .order_by("id")[: settings.BANK_FILE_MAX_TRANSFERS]
         )
+        if not releases:
+            return None
+        releases = _releasable(releases)
         if not releases:
             return None
         first = releases[0]

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from iso20022.bank_simulator import SimulatorOptions, statements_for
+from iso20022.errors import Iso20022Error
 from organisations.models import Organisation
 
 logger = logging.getLogger("demo_bank")
@@ -47,6 +48,15 @@ def _claimed(organisation_dir: Path) -> list[Path]:
             continue
         claimed.append(target)
     return claimed
+
+
+def _refuse(organisation_dir: Path, claimed: list[Path], exc: Exception) -> None:
+    refused = organisation_dir / "refused"
+    refused.mkdir(exist_ok=True)
+    for path in claimed:
+        path.replace(refused / path.name)
+    (refused / f"{claimed[0].stem}.reason").write_text(f"{exc}\n")
+    logger.error("the bank refused %s: %s", [p.name for p in claimed], exc)
 
 
 def landing_dir(organisation: Organisation) -> Path:
@@ -84,11 +94,17 @@ def statements_issue(
         claimed = _claimed(organisation_dir)
         if not claimed:
             continue
-        data = statements_for(
-            pain001_files=[path.read_bytes() for path in claimed],
-            booking_date=timezone.localdate(),
-            options=options,
-        )
+        try:
+            data = statements_for(
+                pain001_files=[path.read_bytes() for path in claimed],
+                booking_date=timezone.localdate(),
+                options=options,
+            )
+        except Iso20022Error as exc:
+            # A real bank rejects a file it cannot book; so does this one, and
+            # it goes on with the next organisation's.
+            _refuse(organisation_dir, claimed, exc)
+            continue
         path = statement_deliver(organisation, data)
         issued.append(Issued(organisation.slug, path, len(claimed)))
         logger.info(

@@ -47,7 +47,7 @@ def _detail(transfer: Transfer, reference: str, options: SimulatorOptions, amoun
         bank_reference=reference,
         creditor_name=transfer.creditor_name,
         creditor_iban=transfer.creditor_iban,
-        remittance=transfer.remittance,
+        remittance=transfer.remittance or None,
     )
 
 

@@ -53,7 +53,7 @@ class Transfer:
     currency: str
     creditor_name: str
     creditor_iban: str
-    remittance: str  # the payment's reference, sent as RmtInf/Ustrd
+    remittance: str  # the payment's reference, as RmtInf/Ustrd; "" sends none
     creditor_bic: str | None = None
 
 
@@ -75,7 +75,8 @@ def _party_check(party: Party, field: str) -> None:
         bic_check(party.bic, field=f"{field}.bic", error=error)
 
 
-def _transfer_check(transfer: Transfer, field: str) -> None:
+def transfer_check(transfer: Transfer, field: str = "transfer") -> None:
+    """Raise CreditTransferInvalid unless pain.001 can carry the transfer as it is."""
     error = CreditTransferInvalid
     text_check(
         transfer.end_to_end_id, field=f"{field}.end_to_end_id", max_length=MAX35,
@@ -92,10 +93,11 @@ def _transfer_check(transfer: Transfer, field: str) -> None:
     iban_check(transfer.creditor_iban, field=f"{field}.creditor_iban", error=error)
     if transfer.creditor_bic is not None:
         bic_check(transfer.creditor_bic, field=f"{field}.creditor_bic", error=error)
-    text_check(
-        transfer.remittance, field=f"{field}.remittance", max_length=MAX140,
-        error=error,
-    )  # fmt: skip
+    if transfer.remittance:  # optional (RmtInf 0..1): a payment without a reference
+        text_check(
+            transfer.remittance, field=f"{field}.remittance", max_length=MAX140,
+            error=error,
+        )  # fmt: skip
 
 
 def _agent(bic: str | None):
@@ -121,7 +123,7 @@ def _transaction(transfer: Transfer):
         el("CdtrAgt", _agent(transfer.creditor_bic)) if transfer.creditor_bic else None,
         el("Cdtr", el("Nm", transfer.creditor_name)),
         el("CdtrAcct", el("Id", el("IBAN", transfer.creditor_iban))),
-        el("RmtInf", el("Ustrd", transfer.remittance)),
+        el("RmtInf", el("Ustrd", transfer.remittance)) if transfer.remittance else None,
     )
 
 
@@ -160,7 +162,7 @@ def credit_transfer_build(
         )
     seen: set[str] = set()
     for n, transfer in enumerate(transfers):
-        _transfer_check(transfer, f"transfers[{n}]")
+        transfer_check(transfer, f"transfers[{n}]")
         if transfer.end_to_end_id in seen:
             raise error(
                 "duplicate-end-to-end-id",

@@ -128,3 +128,25 @@ def test_a_file_not_transmitted_is_sent_by_the_next_run(
     payment_file.refresh_from_db()
     assert payment_file.transmitted_at is not None
     assert inbound_path(payment_file).is_file()
+
+
+def test_a_payment_the_format_refuses_is_kept_aside_and_the_others_leave(
+    v2, alice, bob, acme_eur
+):
+    # given: one payment with no reference (fine: no RmtInf), and one whose
+    # release a test made unpayable (a name longer than pain.001 allows)
+    plain = approved(alice, bob, acme_eur, reference="")
+    odd = approved(alice, bob, acme_eur)
+    Release.objects.filter(payment_id=odd.id).update(creditor_name="N" * 141)
+
+    # when
+    [payment_file] = releases_collect()
+
+    # then: the other leaves; the odd one waits no more, with its reason
+    read = credit_transfer_read(content_read(payment_file.sha256))
+    assert [t.end_to_end_id for t in read.transfers] == [plain.id.hex]
+    assert read.transfers[0].remittance == ""
+    kept = Release.objects.get(payment_id=odd.id)
+    assert kept.status == ReleaseStatus.NOT_RELEASABLE
+    assert "creditor_name" in kept.reason
+    assert releases_collect() == []

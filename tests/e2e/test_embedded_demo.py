@@ -1,7 +1,10 @@
 """The README's run path: `manage.py demo` on SQLite and the filesystem broker.
 
-Starts the demo as a user would (web, relay and the three workers as child
-processes), approves a payment through REST and watches every consumer apply it.
+Starts the demo as a user would (web, the relay, the workers, the landing
+folder's receiver and the simulated bank as child processes), approves a
+payment through REST and watches every consumer apply it, then the payment's
+second half: released, booked by the bank, its statement received and
+processed, settled.
 """
 
 import os
@@ -95,6 +98,32 @@ def test_demo_runs_the_whole_flow_and_stops_on_ctrl_c(demo):
         ("credit", 12550),
     }
     assert len(expectations["results"]) == 1
+
+    # and then: released at the cut-off, booked by the simulated bank, its
+    # statement received from the landing folder and processed: settled
+    url = f"{base}/api/v1/payments/{payment['id']}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = requests.get(url, headers=alice, timeout=10).json()["status"]
+        if status == "settled":
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"the payment is {status}, not settled:\n" + log.read_text())
+    entries, notifications, expectations = effects()
+    assert entries["results"][0]["status"] == "posted"
+    assert entries["results"][0]["booked_amount"] == 12550
+    assert expectations["results"][0]["status"] == "matched"
+    [statement] = requests.get(
+        base + "/api/v1/settlement-files", headers=bob, timeout=10
+    ).json()["results"]
+    assert statement["source"] == "landing_folder"
+    assert statement["status"] == "processed"
+    assert statement["outcome_counts"]["matched"] >= 1
+    deadline = time.monotonic() + 20
+    while not any(n["event_type"] == "PaymentSettled" for n in effects()[1]["results"]):
+        assert time.monotonic() < deadline, "the submitter was not told"
+        time.sleep(0.5)
 
     # and: Ctrl-C stops the demo and every child process
     os.killpg(process.pid, signal.SIGINT)
