@@ -30,4 +30,5 @@ PRODUCERS: dict[str, Producer] = {
     "PaymentSettled": SETTLEMENT,
     "SettlementFileReceived": SETTLEMENT,
     "SettlementFileReprocessRequested": SETTLEMENT,
+    "SettlementMismatchDetected": SETTLEMENT,
 }

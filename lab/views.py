@@ -55,6 +55,10 @@ def lab_page(request):
         {
             "payments": payments,
             "consumers": settings.EVENT_CONSUMERS,
+            # The ledger's books show a fault best; any consumer can be chosen.
+            "default_consumer": "ledger"
+            if "ledger" in settings.EVENT_CONSUMERS
+            else next(iter(settings.EVENT_CONSUMERS), ""),
             # Reaches only your organisation's events (redeliver, replay, redrive).
             "may_approve": request.user.is_staff
             or bool(membership and membership.is_approver),

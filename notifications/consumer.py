@@ -17,6 +17,7 @@ CONSUMER = Consumer(
         ("PaymentRejected", 1),
         ("PaymentCancelled", 1),
         ("PaymentSettled", 1),
+        ("SettlementMismatchDetected", 1),
     },
     handlers=HANDLERS,
     effects={
@@ -25,6 +26,7 @@ CONSUMER = Consumer(
         "PaymentRejected": "tells the submitter",
         "PaymentCancelled": "tells the approvers it was withdrawn",
         "PaymentSettled": "tells the submitter it is paid",
+        "SettlementMismatchDetected": "tells the approvers of the exception",
     },
     # The sweep sends what the after-commit hand-off missed (a crash, a mail
     # server error whose backoff has passed); the timer only wakes the sender.

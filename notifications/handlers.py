@@ -68,6 +68,17 @@ def on_payment_settled(event: Event) -> None:
     )
 
 
+def on_settlement_mismatch_detected(event: Event) -> None:
+    """Tell the organisation's approvers that a statement line needs a person."""
+    subject, body = messages.mismatch_message(event.data)
+    notification_create_many(
+        event=event,
+        recipients=approver_list(organisation_id=event.data["organisation_id"]),
+        subject=subject,
+        body=body,
+    )
+
+
 def on_payment_rejected(event: Event) -> None:
     """Tell the submitter that the payment was rejected, and why."""
     subject, body = messages.rejected_message(event.data)
@@ -82,4 +93,5 @@ HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentRejected", 1): on_payment_rejected,
     ("PaymentCancelled", 1): on_payment_cancelled,
     ("PaymentSettled", 1): on_payment_settled,
+    ("SettlementMismatchDetected", 1): on_settlement_mismatch_detected,
 }

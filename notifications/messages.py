@@ -95,6 +95,23 @@ def cancelled_message(data: dict) -> tuple[str, str]:
     return subject, body
 
 
+def mismatch_message(data: dict) -> tuple[str, str]:
+    expected = format_amount(data["expected"]["value"], data["expected"]["currency"])
+    booked = format_amount(data["booked"]["value"], data["booked"]["currency"])
+    what = {
+        "amount_mismatch": f"the bank booked {booked} for a payment of {expected}",
+        "duplicate": f"a second statement line ({booked}) names a payment already "
+        "settled",
+    }[data["outcome"]]
+    subject = f"Settlement exception: {what}"
+    body = (
+        f"Line {data['line']} of statement {data['file_id']}: {what}. Nothing was "
+        "posted for it; please look.\n\n"
+        f"Payment {data['payment_id']}"
+    )
+    return subject, body
+
+
 def settled_message(data: dict) -> tuple[str, str]:
     amount = format_amount(data["amount"]["value"], data["amount"]["currency"])
     reference = (

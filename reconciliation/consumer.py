@@ -9,10 +9,15 @@ from reconciliation.handlers import HANDLERS
 
 CONSUMER = Consumer(
     name="reconciliation",
-    consumes={("PaymentApproved", 2), ("PaymentSettled", 1)},
+    consumes={
+        ("PaymentApproved", 2),
+        ("PaymentSettled", 1),
+        ("SettlementMismatchDetected", 1),
+    },
     handlers=HANDLERS,
     effects={
         "PaymentApproved": "expects the settlement",
         "PaymentSettled": "shows the expectation matched, with its line",
+        "SettlementMismatchDetected": "shows the exception on the expectation",
     },
 )

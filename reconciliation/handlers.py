@@ -7,6 +7,7 @@ the inbox row, at most once per event and in per-payment sequence order.
 from collections.abc import Callable
 from datetime import date, datetime
 
+from contracts.currencies import format_amount
 from events.envelope import Event
 from reconciliation.errors import ExpectationMissing
 from reconciliation.models import Expectation, ExpectationStatus
@@ -53,7 +54,34 @@ def on_payment_settled(event: Event) -> None:
         )
 
 
+def on_settlement_mismatch_detected(event: Event) -> None:
+    """Show the exception on the expectation; one already matched stays matched."""
+    data = event.data
+    expected, booked = data["expected"], data["booked"]
+    words = {
+        "amount_mismatch": "the bank booked",
+        "duplicate": "a second statement line for it, booked",
+    }[data["outcome"]]
+    booked_text = format_amount(booked["value"], booked["currency"])
+    exception = (
+        f"{data['outcome']}: {words} {booked_text}"
+        f" (expected {format_amount(expected['value'], expected['currency'])}), "
+        f"line {data['line']} of file {data['file_id']}"
+    )
+    expectations = Expectation.objects.filter(payment_id=data["payment_id"])
+    if not expectations.exists():
+        raise ExpectationMissing(
+            f"no expectation for payment {data['payment_id']} yet: its approval "
+            "has not reached reconciliation"
+        )
+    expectations.update(exception=exception[:300])
+    expectations.filter(status=ExpectationStatus.AWAITING_SETTLEMENT).update(
+        status=ExpectationStatus.EXCEPTION
+    )
+
+
 HANDLERS: dict[tuple[str, int], Callable[[Event], None]] = {
     ("PaymentApproved", 2): on_payment_approved,
     ("PaymentSettled", 1): on_payment_settled,
+    ("SettlementMismatchDetected", 1): on_settlement_mismatch_detected,
 }

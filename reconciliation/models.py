@@ -12,6 +12,7 @@ from django.db import models
 class ExpectationStatus(models.TextChoices):
     AWAITING_SETTLEMENT = "awaiting_settlement", "Awaiting settlement"
     MATCHED = "matched", "Matched"
+    EXCEPTION = "exception", "Exception"
 
 
 class Expectation(models.Model):
@@ -42,6 +43,8 @@ class Expectation(models.Model):
     bank_reference = models.CharField(max_length=35, blank=True, default="")
     booking_date = models.DateField(null=True, blank=True)
     matched_at = models.DateTimeField(null=True, blank=True)
+    # What the statement said that a person must look at (SettlementMismatchDetected).
+    exception = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         constraints = [

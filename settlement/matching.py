@@ -11,10 +11,15 @@ from django.db.models import Q
 
 from settlement.counts import outcome_counts_save
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
-from settlement.payment_settled import payment_settled_publish
+from settlement.payment_settled import (
+    payment_settled_publish,
+    settlement_mismatch_publish,
+)
 
 # Bank transaction code subfamilies of charges: the bank's, never a payment.
 CHARGES = {"CHRG", "FEES", "COMM", "INTR", "TAXE"}
+# Outcomes of a line that names a payment it cannot settle: a person must look.
+MISMATCHES = {LineOutcome.AMOUNT_MISMATCH, LineOutcome.DUPLICATE}
 
 
 def _candidate(line: StatementLine, organisation_id) -> ExpectedPayment | None:
@@ -44,6 +49,7 @@ def line_match(line: StatementLine, organisation_id) -> None:
     """
     if line.outcome == LineOutcome.MATCHED:
         return
+    before = line.outcome
     expected = _candidate(line, organisation_id)
     if expected is None:
         line.outcome, line.payment_id = LineOutcome.UNKNOWN_PAYMENT, None
@@ -57,6 +63,8 @@ def line_match(line: StatementLine, organisation_id) -> None:
         expected.save(update_fields=["settled_by"])
         payment_settled_publish(line=line, expected=expected)
     line.save(update_fields=["outcome", "payment_id"])
+    if line.outcome in MISMATCHES and line.outcome != before:
+        settlement_mismatch_publish(line=line, expected=expected)
 
 
 def waiting_lines_match(expected: ExpectedPayment) -> None:

@@ -16,8 +16,8 @@ from organisations.models import Organisation
 
 
 class SettlementFileSource(models.TextChoices):
-    UPLOAD = "upload"
-    LANDING_FOLDER = "landing_folder"
+    UPLOAD = "upload", "Upload"
+    LANDING_FOLDER = "landing_folder", "Landing folder"
 
 
 class SettlementFileStatus(models.TextChoices):

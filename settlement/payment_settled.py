@@ -37,3 +37,35 @@ def payment_settled_publish(*, line: StatementLine, expected: ExpectedPayment) -
             "submitted_by": expected.submitted_by,
         },
     )
+
+
+def settlement_mismatch_publish(
+    *, line: StatementLine, expected: ExpectedPayment
+) -> None:
+    """Write SettlementMismatchDetected: the line names a payment it cannot settle.
+
+    Must run in the transaction that gave the line its outcome. Its subject is
+    the line (`settlement-file/<id>/line/<index>`), sequence 1: a line gets
+    this outcome once; reprocessing does not write it again.
+    """
+    publish(
+        event_type="SettlementMismatchDetected",
+        version=1,
+        source=SOURCE,
+        subject=f"settlement-file/{line.file_id}/line/{line.index}",
+        partition_key=str(expected.debtor_account_id),
+        sequence=1,
+        data={
+            "payment_id": str(expected.payment_id),
+            "organisation_id": str(expected.organisation_id),
+            "debtor_account_id": str(expected.debtor_account_id),
+            "end_to_end_id": expected.end_to_end_id,
+            "outcome": line.outcome,
+            "expected": {"value": expected.amount, "currency": expected.currency},
+            "booked": {"value": line.amount, "currency": line.currency},
+            "file_id": str(line.file_id),
+            "line": line.index,
+            "detected_at": timezone.now().isoformat(),
+            "submitted_by": expected.submitted_by,
+        },
+    )

@@ -28,4 +28,5 @@ class ExpectationSerializer(serializers.ModelSerializer):
             "bank_reference",
             "booking_date",
             "matched_at",
+            "exception",
         ]

@@ -103,7 +103,7 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     # the envelope and payload are one click away
     page.get_by_text("Envelope and payload of PaymentApproved #2").click()
     expect(page.locator("details[open] pre.json").last).to_contain_text(
-        '"amount": 12550'
+        '"value": 12550'
     )
 
     # a redelivery reaches every consumer, and each skips it
@@ -127,6 +127,31 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     expect(entry.locator("tbody tr")).to_have_count(2)
     expect(entry).to_contain_text("125.50 EUR")
     watched.shot("06-ledger-once")
+
+    # the payment's second half: released at the cut-off, the bank's statement
+    # lands and is processed, the payment settles and the ledger posts it
+    for _ in range(40):  # the page is a snapshot: look again until it settles
+        page.goto(payment_url)
+        if page.locator("h1 .badge").inner_text() == "settled":
+            break
+        page.wait_for_timeout(1500)
+    expect(page.locator("h1 .badge")).to_have_text("settled")
+    expect(
+        page.locator('tr.event-row[data-event-type="PaymentSettled"]')
+    ).to_be_visible()
+    expect(
+        page.locator('tr.event-row[data-event-type="PaymentReleased"]')
+    ).to_be_visible()
+    watched.shot("06b-released-and-settled")
+    watched.go("/settlement")
+    statement = page.locator("tr[data-settlement-file]").first
+    expect(statement.locator("[data-file-status]")).to_have_text("processed")
+    statement.get_by_role("link").click()
+    expect(page.locator('[data-lane="received"]')).to_contain_text("Landing folder")
+    expect(page.locator('tr[data-outcome="matched"]')).not_to_have_count(0)
+    watched.shot("06c-the-statement-and-its-lines")
+    watched.go(f"/ledger?payment={payment_id}")
+    expect(page.locator("[data-entry-status]")).to_have_text("posted")
 
     # alice was told about the approval once
     page.get_by_role("button", name="alice", exact=True).click()
@@ -164,8 +189,8 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     ]
 
 
-PAGES = ["/payments", "/ledger", "/notifications", "/reconciliation", "/events",
-         "/consumers", "/lab"]  # fmt: skip
+PAGES = ["/payments", "/ledger", "/notifications", "/reconciliation", "/settlement",
+         "/events", "/consumers", "/lab"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("size", "viewport"), [("wide", WIDE), ("phone", PHONE)])

@@ -50,6 +50,7 @@ def test_the_registry_holds_what_the_apps_declare_and_is_the_default_list():
         "PaymentRejected",
         "PaymentCancelled",
         "PaymentSettled",
+        "SettlementMismatchDetected",
     }
     # the test run sets no EVENT_CONSUMERS, so the setting is the declared list
     assert django_settings.EVENT_CONSUMERS == DECLARED

@@ -273,6 +273,7 @@ def test_notifications_act_on_submitted_approved_rejected_and_cancelled():
         ("PaymentRejected", 1),
         ("PaymentCancelled", 1),
         ("PaymentSettled", 1),
+        ("SettlementMismatchDetected", 1),
     }
 
 

@@ -58,6 +58,7 @@ def test_expectations_of_a_payment(client_for, bob, approved):
         "bank_reference": "",
         "booking_date": None,
         "matched_at": None,
+        "exception": "",
     }
 
 

@@ -72,4 +72,8 @@ def test_a_second_approval_event_for_one_payment_fails(acme, alice, bob):
 
 
 def test_reconciliation_acts_on_approvals_and_settlements():
-    assert set(HANDLERS) == {("PaymentApproved", 2), ("PaymentSettled", 1)}
+    assert set(HANDLERS) == {
+        ("PaymentApproved", 2),
+        ("PaymentSettled", 1),
+        ("SettlementMismatchDetected", 1),
+    }

@@ -337,3 +337,30 @@ def test_only_an_approver_of_the_files_organisation_may_ask(
     assert not OutboxMessage.objects.filter(
         event_type="SettlementFileReprocessRequested"
     ).exists()
+
+
+def test_a_line_naming_a_payment_it_cannot_settle_is_announced_once(
+    alice, bob, acme_eur
+):
+    # given: a payment, and a statement whose line for it has another amount
+    payment = approved(alice, bob, acme_eur, amount=12550)
+    settlement_file = received(
+        acme_eur, statement(acme_eur, debit(payment, amount=12551))
+    )
+
+    # when: processed again
+    from django.db import transaction
+
+    from settlement.processing import settlement_file_process
+
+    with transaction.atomic():
+        settlement_file_process(file_id=settlement_file.id)
+
+    # then: one SettlementMismatchDetected, and no settlement
+    [mismatch] = OutboxMessage.objects.filter(event_type="SettlementMismatchDetected")
+    data = mismatch.envelope["data"]
+    assert data["outcome"] == "amount_mismatch"
+    assert data["expected"] == {"value": 12550, "currency": "EUR"}
+    assert data["booked"] == {"value": 12551, "currency": "EUR"}
+    assert data["payment_id"] == str(payment.id)
+    assert not settled_events().exists()

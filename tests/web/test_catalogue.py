@@ -34,6 +34,7 @@ def test_the_index_lists_every_event_type_with_its_versions(client):
         "PaymentSubmitted",
         "SettlementFileReceived",
         "SettlementFileReprocessRequested",
+        "SettlementMismatchDetected",
     ]
     approved = page.split('data-event-type="PaymentApproved"', 1)[1].split("</li>")[0]
     assert "v1</span>" in approved and "v2</span>" in approved
