@@ -134,10 +134,12 @@ def test_a_payment_the_format_refuses_is_kept_aside_and_the_others_leave(
     v2, alice, bob, acme_eur
 ):
     # given: one payment with no reference (fine: no RmtInf), and one whose
-    # release a test made unpayable (a name longer than pain.001 allows)
+    # release a test made unpayable (an IBAN whose check digits are wrong)
     plain = approved(alice, bob, acme_eur, reference="")
     odd = approved(alice, bob, acme_eur)
-    Release.objects.filter(payment_id=odd.id).update(creditor_name="N" * 141)
+    Release.objects.filter(payment_id=odd.id).update(
+        creditor_iban="GB00BUKB20201555555555"
+    )
 
     # when
     [payment_file] = releases_collect()
@@ -148,5 +150,5 @@ def test_a_payment_the_format_refuses_is_kept_aside_and_the_others_leave(
     assert read.transfers[0].remittance == ""
     kept = Release.objects.get(payment_id=odd.id)
     assert kept.status == ReleaseStatus.NOT_RELEASABLE
-    assert "creditor_name" in kept.reason
+    assert "creditor_iban" in kept.reason
     assert releases_collect() == []
