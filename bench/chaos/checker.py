@@ -9,8 +9,6 @@ report says how much went wrong, not just that something did.
 import itertools
 from collections import Counter, defaultdict
 
-from django.conf import settings
-
 from bench.chaos.database import Connection
 from bench.chaos.ledger_reads import ledger_read
 from bench.chaos.nemesis import Fault
@@ -22,6 +20,7 @@ from bench.chaos.options import (
     RELAY_KILL,
     WORKER_KILL,
 )
+from bench.chaos.processes import CONSUMERS
 from bench.chaos.workload import Approval
 
 EXAMPLES = 5
@@ -116,7 +115,7 @@ def lost_check(db: Connection) -> dict:
         "  ON i.consumer = c.consumer AND i.event_id = o.event_id"
         " WHERE o.event_type IN ('PaymentSubmitted', 'PaymentApproved')"
         "  AND (i.id IS NULL OR i.status <> 'applied')",
-        (list(settings.EVENT_CONSUMERS),),
+        (list(CONSUMERS),),
     )
     per_consumer = Counter(consumer for consumer, *_ in rows)
     statuses = Counter(status or "no inbox row" for *_, status in rows)

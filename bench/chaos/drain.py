@@ -16,6 +16,7 @@ from kombu import Connection
 from bench.chaos.broker import BROKER_ERRORS, vhost_url
 from bench.chaos.database import Connection as Database
 from bench.chaos.database import Unavailable
+from bench.chaos.processes import CONSUMERS
 from events.topology import dead_letter_queue_name, partition_queue_name
 
 QUIET_SECONDS = 3.0
@@ -31,7 +32,7 @@ def consumer_queues() -> dict[str, list[str]]:
             ),
             dead_letter_queue_name(consumer),
         ]
-        for consumer in settings.EVENT_CONSUMERS
+        for consumer in CONSUMERS
     }
 
 
@@ -68,7 +69,7 @@ def pipeline_state(db: Database) -> dict:
     return {
         "unpublished": unpublished,
         "events": events,
-        "applied": {c: applied.get(c, 0) for c in settings.EVENT_CONSUMERS},
+        "applied": {c: applied.get(c, 0) for c in CONSUMERS},
         "deliveries": deliveries,
     }
 

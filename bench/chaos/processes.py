@@ -34,6 +34,10 @@ LONG_RUNNING = (
     "reconciliation-worker",
 )
 WORKERS = ("ledger-worker", "notifications-worker", "reconciliation-worker")
+# The consumers the fault run drives and checks: the payment pipeline's three.
+# Its stack is told to declare only theirs (EVENT_CONSUMERS), so no queue fills
+# for a consumer it does not run; the settlement loop is not under fault yet.
+CONSUMERS = tuple(worker.removesuffix("-worker") for worker in WORKERS)
 
 
 def consumer_of(worker: str) -> str:

@@ -29,7 +29,7 @@ from bench.chaos.duplicates import Injector
 from bench.chaos.ledger_reads import LedgerReader
 from bench.chaos.nemesis import Nemesis
 from bench.chaos.options import Options, parse_options
-from bench.chaos.processes import LONG_RUNNING, Supervisor
+from bench.chaos.processes import CONSUMERS, LONG_RUNNING, Supervisor
 from bench.chaos.report import commit, json_path, json_write, machine, report_text
 from bench.chaos.tenants import tenants_seed
 from bench.chaos.workload import Workload
@@ -158,7 +158,11 @@ def chaos_run(options: Options, say=_say) -> dict:
             f"fault run: {options.approvals} approvals, faults {sorted(options.faults)}"
             f", seed {options.seed}"
         )
-        stack = stack_up(Path(tempfile.mkdtemp(prefix="chaos-")), only=set())
+        stack = stack_up(
+            Path(tempfile.mkdtemp(prefix="chaos-")),
+            only=set(),
+            overrides={"EVENT_CONSUMERS": ",".join(CONSUMERS)},
+        )
         log_dir = Path(settings.BASE_DIR) / "var" / "chaos" / stack.name
         log_dir.mkdir(parents=True, exist_ok=True)
         supervisor = Supervisor(stack, log_dir)

@@ -1,9 +1,12 @@
 """The real stack, multi-process: 200 payments through REST while processes are killed.
 
 Launches exactly the application services of docker-compose.yml (migrate, web
-under gunicorn, relay, one Celery worker per consumer) against the local
-PostgreSQL and RabbitMQ, SIGKILLs a worker and the relay mid-stream, restarts
-them, and checks that every consumer applied every event exactly once, in order.
+under gunicorn, relay, one Celery worker per consumer, the landing folder's
+receiver and the demo's bank) against the local PostgreSQL and RabbitMQ,
+SIGKILLs a worker and the relay mid-stream, restarts them, and checks that
+every consumer applied every event exactly once, in order; then that every
+payment is released, booked, received, processed (the settlement worker is
+SIGKILLed as its first statement arrives) and settled once.
 """
 
 import time
@@ -120,10 +123,13 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
         unpublished = stack.sql(
             "SELECT count(*) FROM events_outboxmessage WHERE published_at IS NULL"
         )[0][0]
+        # Payments' own events; the release and settlement facts follow later.
         applied = dict(
             stack.sql(
-                "SELECT consumer, count(*) FROM events_inboxentry "
-                "WHERE status = 'applied' GROUP BY consumer"
+                "SELECT i.consumer, count(*) FROM events_inboxentry i "
+                "JOIN events_outboxmessage o ON o.event_id = i.event_id "
+                "WHERE i.status = 'applied' AND o.source = '/payments' "
+                "GROUP BY i.consumer"
             )
         )
         return unpublished == 0 and all(
@@ -160,6 +166,7 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
     notifications = stack.sql(
         "SELECT n.payment_id::text, n.event_type, u.username, count(*) "
         "FROM notifications_notification n JOIN auth_user u ON u.id = n.recipient_id "
+        "WHERE n.event_type IN ('PaymentSubmitted', 'PaymentApproved') "
         "GROUP BY 1, 2, 3"
     )
     per_payment = defaultdict(set)
@@ -188,7 +195,9 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
         "SELECT d.consumer, o.subject, o.sequence, o.partition_key, "
         "o.published_at, o.id, o.attempts FROM events_delivery d "
         "JOIN events_outboxmessage o ON o.event_id = d.event_id "
-        "WHERE d.status = 'applied' ORDER BY d.id"
+        "WHERE d.status = 'applied' AND o.source = '/payments' "
+        "AND d.consumer IN ('ledger', 'notifications', 'reconciliation') "
+        "ORDER BY d.id"
     )
     applied_order = defaultdict(list)
     for consumer, subject, sequence, partition_key, published_at, row_id, tries in rows:
@@ -206,3 +215,67 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
         else:
             assert order == sorted(order)
     assert len(rows) == events_total * len(CONSUMERS)
+
+    # and then the second half, on the same stack: released at the cut-offs,
+    # booked by the demo's bank, statements received from the landing folder
+    # and processed by the settlement worker, which is SIGKILLed as soon as a
+    # statement is announced: its file is processed once all the same
+    _wait_until(
+        lambda: (
+            stack.sql(
+                "SELECT count(*) FROM events_outboxmessage "
+                "WHERE event_type = 'SettlementFileReceived'"
+            )[0][0]
+            > 0
+        ),
+        120,
+        "no statement arrived; bank log:\n" + stack.logs("bank"),
+    )
+    service_kill(stack.running["settlement-worker"])
+    stack.start("settlement-worker")
+
+    def settled() -> bool:
+        return (
+            stack.sql("SELECT count(*) FROM payments_payment WHERE status = 'settled'")[
+                0
+            ][0]
+            == PAYMENTS
+        )
+
+    _wait_until(
+        settled,
+        240,
+        "not all settled; settlement log:\n"
+        + stack.logs("settlement-worker")
+        + "\nbank_gateway log:\n"
+        + stack.logs("bank_gateway-worker"),
+    )
+    settlements = dict(
+        stack.sql(
+            "SELECT o.envelope->'data'->>'payment_id', count(*) "
+            "FROM events_outboxmessage o WHERE o.event_type = 'PaymentSettled' "
+            "GROUP BY 1"
+        )
+    )
+    assert sorted(settlements) == sorted(ids)
+    assert set(settlements.values()) == {1}
+    assert stack.sql(
+        "SELECT status, count(*) FROM settlement_settlementfile GROUP BY status"
+    ) == [
+        ("processed", stack.sql("SELECT count(*) FROM settlement_settlementfile")[0][0])
+    ]
+    matched = stack.sql(
+        "SELECT count(*) FROM settlement_statementline WHERE outcome = 'matched'"
+    )[0][0]
+    assert matched == PAYMENTS
+
+    def booked_everywhere() -> bool:
+        posted = stack.sql(
+            "SELECT count(*) FROM ledger_journalentry WHERE status = 'posted'"
+        )[0][0]
+        reconciled = stack.sql(
+            "SELECT count(*) FROM reconciliation_expectation WHERE status = 'matched'"
+        )[0][0]
+        return posted == reconciled == PAYMENTS
+
+    _wait_until(booked_everywhere, 120, "the ledger or reconciliation lags")
