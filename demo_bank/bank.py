@@ -9,9 +9,10 @@ receiver picks it up. It talks to the app through folders only, as a real
 bank talks through SFTP. The statement's shape is iso20022/bank_simulator.py.
 """
 
+import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +30,26 @@ class Issued:
     organisation: str
     path: Path
     transfer_files: int
+
+
+NEXT_OPTIONS = ".next-statement.json"
+
+
+def next_statement_options_set(organisation_id, options: SimulatorOptions) -> None:
+    """Make the bank's next statement for the organisation carry these mistakes."""
+    folder = Path(settings.BANK_INBOUND_DIR) / str(organisation_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NEXT_OPTIONS).write_text(json.dumps(asdict(options)))
+
+
+def _options_taken(organisation_dir: Path) -> SimulatorOptions | None:
+    path = organisation_dir / NEXT_OPTIONS
+    try:
+        options = SimulatorOptions(**json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    path.unlink(missing_ok=True)
+    return options
 
 
 def _claimed(organisation_dir: Path) -> list[Path]:
@@ -78,8 +99,11 @@ def statement_deliver(organisation: Organisation, data: bytes) -> Path:
 def statements_issue(
     options: SimulatorOptions | None = None, *, only: Organisation | None = None
 ) -> list[Issued]:
-    """Book every new transfer file (of `only`); one statement per organisation."""
-    options = options or SimulatorOptions()
+    """Book every new transfer file (of `only`); one statement per organisation.
+
+    Without `options`, an organisation's statement carries the mistakes the
+    lab asked for (next_statement_options_set), once, or none.
+    """
     issued = []
     inbound = Path(settings.BANK_INBOUND_DIR)
     if not inbound.is_dir():
@@ -94,11 +118,12 @@ def statements_issue(
         claimed = _claimed(organisation_dir)
         if not claimed:
             continue
+        these = options or _options_taken(organisation_dir) or SimulatorOptions()
         try:
             data = statements_for(
                 pain001_files=[path.read_bytes() for path in claimed],
                 booking_date=timezone.localdate(),
-                options=options,
+                options=these,
             )
         except Iso20022Error as exc:
             # A real bank rejects a file it cannot book; so does this one, and

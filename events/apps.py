@@ -9,6 +9,10 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from events.consumers import default_consumer_names, registry
+        from events.filesystem_transport import register
+
+        # The embedded broker, without kombu's write-then-read race.
+        register()
 
         # EVENT_CONSUMERS unset: every consumer an installed app declares
         # (events/consumers.py). Filled in once every app is loaded, so each

@@ -1,17 +1,23 @@
 """The lab's bank controls: today's statement now, with the bank's mistakes on demand.
 
 The simulated bank (demo_bank/) answers every transfer file within seconds on
-its own; this asks it at once, with an option a real bank sometimes adds: an
-entry with a different amount, a fee the app never sent, one batch entry for
-all transfers, NOTPROVIDED instead of the EndToEndId; or delivers the last
-statement a second time; or drops a malformed file. Everything lands in the
+its own; this asks it at once, or makes its next statement carry a mistake a
+real bank sometimes makes: an entry with a different amount, a fee the app
+never sent, one batch entry for all transfers, NOTPROVIDED instead of the
+EndToEndId; or delivers the last statement a second time; or drops a
+malformed file. Everything lands in the
 organisation's landing folder, where the receiver picks it up as it would a
 real bank's file. See docs/lessons/transfer-vs-processing.md#the-demo.
 """
 
 from pathlib import Path
 
-from demo_bank.bank import landing_dir, statement_deliver, statements_issue
+from demo_bank.bank import (
+    landing_dir,
+    next_statement_options_set,
+    statement_deliver,
+    statements_issue,
+)
 from iso20022.bank_simulator import SimulatorOptions
 from organisations.models import Organisation
 
@@ -54,7 +60,15 @@ def bank_statement_request(
             "detail": "The bank sent its last statement again, byte for byte: "
             "receiving finds the same SHA-256 and creates nothing new.",
         }
-    issued = statements_issue(options, only=organisation)
+    if options != SimulatorOptions():
+        next_statement_options_set(organisation.pk, options)
+        return {
+            "files": [],
+            "detail": "The bank will make that mistake in its next statement for "
+            "you: approve a payment, and after the cut-off its statement lands "
+            "with it (or ask for today's statement now, if a transfer is waiting).",
+        }
+    issued = statements_issue(only=organisation)
     if not issued:
         return {
             "files": [],

@@ -188,3 +188,48 @@ def test_roll_out_v2_read_an_old_v1_and_refuse_what_a_consumer_cannot_read(
     watched.shot("09-upgraded-and-redriven")
 
     watched.assert_clean()
+
+
+def test_the_banks_statement_and_its_mistakes(open_page):
+    watched = open_page("lab-bank", WIDE)
+    page = watched.page
+    watched.go("/sign-in")
+    page.get_by_role("button", name="Sign in as carol").click()
+    watched.go("/lab")
+    card = page.locator("#bank")
+
+    def newest_statement(status: str):
+        for _ in range(40):  # the page is a snapshot: look again until it lands
+            watched.go("/settlement")
+            newest = page.locator("tr[data-settlement-file]").first
+            if newest.count() and newest.locator("[data-file-status]").inner_text() == (
+                status
+            ):
+                return newest
+            page.wait_for_timeout(1000)
+        raise AssertionError(f"no {status} statement arrived")
+
+    # the bank's next statement books the payment for a cent more
+    card.get_by_role("button", name="…with a different amount").click()
+    expect(card.locator("[data-result]")).to_contain_text("next statement")
+    card.get_by_role("button", name="New payment: carol submits").click()
+    expect(page.locator("[data-mini-flow] tr")).to_have_count(1)
+    page.locator("form.switcher").get_by_role("button", name="bob", exact=True).click()
+    card.get_by_role("button", name="Approve it as bob").click()
+    expect(card.locator("[data-result]")).to_contain_text("bob approved it")
+
+    # it lands, is processed, and its line is an amount mismatch: nothing settles
+    newest = newest_statement("processed")
+    expect(newest).to_contain_text("amount_mismatch 1")
+    newest.get_by_role("link").click()
+    expect(page.locator('tr[data-outcome="amount_mismatch"]')).to_have_count(1)
+    watched.shot("10-amount-mismatch")
+
+    # a malformed file is received, then rejected with its reason
+    watched.go("/lab")
+    page.locator("#bank").get_by_role("button", name="Drop a malformed file").click()
+    expect(page.locator("#bank [data-result]")).to_contain_text("malformed")
+    rejected = newest_statement("rejected")
+    expect(rejected).to_contain_text("not-camt053")
+    watched.shot("11-malformed-rejected")
+    watched.assert_clean()

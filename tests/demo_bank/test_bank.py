@@ -65,3 +65,26 @@ def test_the_bank_books_each_transfer_into_the_organisations_landing_folder(
     # and the transfer file is booked once: the next run finds nothing new
     assert (inbound / "booked" / "M1.xml").is_file()
     assert statements_issue() == []
+
+
+def test_the_lab_can_make_the_next_statement_carry_a_mistake_once(
+    settings, acme, acme_eur
+):
+    from demo_bank.bank import next_statement_options_set
+    from iso20022.bank_simulator import SimulatorOptions
+
+    # given: the lab asked for a different amount in acme's next statement
+    next_statement_options_set(acme.id, SimulatorOptions(amount_delta=1))
+    inbound = settings.BANK_INBOUND_DIR / str(acme.id)
+    (inbound / "M1.xml").write_bytes(transfer_file(acme_eur, 12550))
+
+    # when
+    [issued] = statements_issue()
+
+    # then: that statement carries it, and the next one does not
+    _, [line] = statement_read_all(issued.path.read_bytes())
+    assert line.amount == 12551
+    (inbound / "M2.xml").write_bytes(transfer_file(acme_eur, 990))
+    [following] = statements_issue()
+    _, [line] = statement_read_all(following.path.read_bytes())
+    assert line.amount == 990

@@ -159,6 +159,16 @@
       const answer = await api("POST", "/lab/bank", JSON.parse(button.dataset.bank || "{}"));
       return [answer, answer.ok ? answer.data.detail : null];
     },
+    async reprocess() {
+      const files = await api("GET", "/api/v1/settlement-files?page_size=1");
+      if (!files.ok) return [files, null];
+      const newest = files.data.results[0];
+      if (!newest) return refuse("No statement has arrived yet: ask the bank for one first.");
+      const answer = await api("POST", `/api/v1/settlement-files/${newest.id}/reprocess`);
+      return [answer, answer.ok
+        ? `Asked to process the statement of ${newest.received_at} again (SettlementFileReprocessRequested). Its lines keep their outcomes and no payment settles twice; a line still waiting is matched if its payment is now known.`
+        : null];
+    },
     async "relay-stop"() {
       const answer = await api("POST", "/lab/relay", { paused: true });
       return [answer, answer.ok ? answer.data.detail : null];
