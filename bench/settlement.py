@@ -144,7 +144,9 @@ def summary(results: dict) -> str:
             f"MiB); target <= {TARGET_MB} MB: {verdict}",
             "  setup (untimed): "
             + ", ".join(f"{k} {v:.1f} s" for k, v in setup["seconds"].items()),
-            f"  machine: {results['machine']['cores']} cores, load average "
+            f"  processor CPU {proc['cpu_s']:.1f} s of {fig['seconds']:.1f} s; "
+            f"machine ({results['machine']['cores']} cores) busy "
+            f"{proc['machine_busy_share']:.0%} meanwhile, load average "
             f"{run['load_average_at_start'][0]:.2f} at start, "
             f"{run['load_average_at_end'][0]:.2f} at end",
         ]

@@ -43,6 +43,15 @@ def status_mib(field: str) -> float:
     return float("nan")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    fields = [
+        int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -76,7 +85,8 @@ def process(file_id: str, profile: bool) -> dict:
     counter = QueryCounter()
     profiler = cProfile.Profile() if profile else None
     with connection.execute_wrapper(counter):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        ticks = machine_ticks()
         if profiler:
             profiler.enable()
         outcome = consume(
@@ -88,6 +98,8 @@ def process(file_id: str, profile: bool) -> dict:
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started
+        busy, total = (b - a for a, b in zip(ticks, machine_ticks(), strict=True))
     after = {
         "vm_hwm_mib": status_mib("VmHWM"),
         "vm_rss_mib": status_mib("VmRSS"),
@@ -103,6 +115,10 @@ def process(file_id: str, profile: bool) -> dict:
         "outcomes": settlement_file.outcome_counts,
         "payment_settled_written": settled - settled_before,
         "seconds": seconds,
+        # This process's CPU, and how busy the whole machine was meanwhile (all
+        # cores: 1.0 is every core busy); the rest is the database and others.
+        "cpu_s": cpu_s,
+        "machine_busy_share": busy / total if total else None,
         "queries": counter.count,
         "memory_before": before,
         "memory_after": after,
