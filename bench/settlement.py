@@ -21,6 +21,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -88,20 +89,28 @@ def child_run(module: str, args: list[str], env: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def database_drop(database_url: str, name: str) -> None:
+def database_drop(database_url: str, name: str, patience_s: float = 120) -> None:
+    """Drop the benchmark's database, waiting for a restarting server if need be."""
     # Imported here, after the measured child has ended: see the module docstring.
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(database_url)
-    with psycopg.connect(
-        urlunsplit(parts._replace(path="/postgres")), autocommit=True
-    ) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)
-            )
-        )
+    server = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(name)
+                    )
+                )
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                print(f"could not drop database {name}; drop it by hand", flush=True)
+                raise
+            time.sleep(5)
 
 
 def figures(processing: dict) -> dict:
@@ -149,6 +158,11 @@ def summary(results: dict) -> str:
             f"{proc['machine_busy_share']:.0%} meanwhile, load average "
             f"{run['load_average_at_start'][0]:.2f} at start, "
             f"{run['load_average_at_end'][0]:.2f} at end",
+            *(
+                ["  a fault run (bench.chaos) was running at the end: do not trust it"]
+                if run["fault_run_running_at_end"]
+                else []
+            ),
         ]
     )
 
@@ -159,7 +173,10 @@ def measure(args, folder: Path, database_url: str) -> tuple[dict, dict]:
         env["SETTLEMENT_LINE_BATCH"] = str(args.line_batch)
     setup = child_run(
         "bench.settlement_seed",
-        ["--lines", str(args.lines), "--matched-share", str(args.matched_share)],
+        [
+            *("--lines", str(args.lines), "--matched-share", str(args.matched_share)),
+            *("--wait-for-fault-runs", str(args.wait_for_fault_runs)),
+        ],
         env,
     )
     extra = ["--profile"] if args.profile else []
@@ -185,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--line-batch", type=int, help="SETTLEMENT_LINE_BATCH")
     parser.add_argument("--profile", action="store_true", help="under cProfile")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON folder")
+    parser.add_argument(
+        "--wait-for-fault-runs", type=float, default=1800, metavar="SECONDS",
+        help="wait this long at most for a running `make chaos` to end first",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.lines < 1 or not 0 <= args.matched_share <= 1:
@@ -197,12 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-settlement-") as name:
         folder = Path(name)
         database_url = pg[0] if pg else f"sqlite:///{folder / 'bench.sqlite3'}"
+        if pg:
+            print(f"database {pg[1]}: created for this run, dropped at its end")
         try:
             setup, processing = measure(args, folder, database_url)
         finally:
             if pg:
                 database_drop(*pg)
-    from bench.machine import commit_info, machine_basics  # after the children
+    from bench.machine import commit_info, fault_runs, machine_basics  # see above
 
     commit = commit_info()
     database = "postgresql" if pg else "sqlite"
@@ -228,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             "profiled": args.profile,
             "load_average_at_start": load_at_start,
             "load_average_at_end": list(os.getloadavg()),
+            "fault_run_running_at_end": bool(fault_runs()),
         },
         "machine": machine_basics(),
         "commit": commit,

@@ -29,6 +29,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.machine import fault_runs, fault_runs_wait  # noqa: E402
 from iso20022.camt053_build import (  # noqa: E402
     AccountStatement,
     EntryTransaction,
@@ -166,7 +167,12 @@ def database_create() -> None:
         )
 
 
-def setup(lines: int, matched_share: float) -> dict:
+def setup(lines: int, matched_share: float, wait_s: float) -> dict:
+    # A fault run loads the machine and restarts PostgreSQL: wait it out, and
+    # on PostgreSQL do not start beside it (on SQLite the JSON will say so).
+    waited = fault_runs_wait(wait_s)
+    if fault_runs() and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise SystemExit("a fault run (bench.chaos) is still running; try later")
     started = time.perf_counter()
     database_create()
     call_command("migrate", verbosity=0)
@@ -189,6 +195,7 @@ def setup(lines: int, matched_share: float) -> dict:
         original_name="bench-camt053.xml",
     )
     return {
+        "waited_for_fault_runs_s": waited,
         "file_id": str(settlement_file.id),
         "file_mib": len(data) / 2**20,
         "expected_payments": lines,
@@ -208,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.settlement_seed")
     parser.add_argument("--lines", type=int, required=True)
     parser.add_argument("--matched-share", type=float, required=True)
+    parser.add_argument("--wait-for-fault-runs", type=float, default=1800)
     args = parser.parse_args(argv)
-    print(json.dumps(setup(args.lines, args.matched_share)))
+    setup_done = setup(args.lines, args.matched_share, args.wait_for_fault_runs)
+    print(json.dumps(setup_done))
     return 0
 
 

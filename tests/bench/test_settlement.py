@@ -48,7 +48,12 @@ def test_a_small_statement_is_processed_and_reported(tmp_path, capsys):
     # given: 40 lines, 30 of them settling an expected payment
 
     # when
-    code = main(["--lines", "40", "--matched-share", "0.75", "--output", str(tmp_path)])
+    code = main(
+        [
+            *("--lines", "40", "--matched-share", "0.75"),
+            *("--output", str(tmp_path), "--wait-for-fault-runs", "0"),
+        ]
+    )
 
     # then
     assert code == 0
