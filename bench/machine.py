@@ -99,6 +99,17 @@ def fault_runs_wait(limit_s: float) -> float:
     return time.monotonic() - started
 
 
+def machine_basics() -> dict:
+    """The machine alone: cores, memory, CPU model, kernel, Python."""
+    return {
+        "cores": os.cpu_count(),
+        "memory_mib": _memory_mib(),
+        "cpu_model": _cpu_model(),
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+    }
+
+
 def machine_info(pg: dict) -> dict:
     """The machine and the software versions the figures belong to."""
     import celery
@@ -106,11 +117,7 @@ def machine_info(pg: dict) -> dict:
     import kombu
 
     return {
-        "cores": os.cpu_count(),
-        "memory_mib": _memory_mib(),
-        "cpu_model": _cpu_model(),
-        "kernel": platform.release(),
-        "python": sys.version.split()[0],
+        **machine_basics(),
         "django": django.get_version(),
         "celery": celery.__version__,
         "kombu": kombu.__version__,
