@@ -221,7 +221,9 @@ def test_the_banks_statement_and_its_mistakes(open_page):
     expect(card.locator("[data-result]")).to_contain_text("next statement")
     card.get_by_role("button", name="New payment: carol submits").click()
     expect(page.locator("[data-mini-flow] tr")).to_have_count(1)
+    expect(card.locator("[data-result]")).to_contain_text("carol submitted")
     page.locator("form.switcher").get_by_role("button", name="bob", exact=True).click()
+    expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text("bob")
     card.get_by_role("button", name="Approve it as bob").click()
     expect(card.locator("[data-result]")).to_contain_text("bob approved it")
 

@@ -4,45 +4,15 @@ Real threads, each with its own client and database connection: the row lock in
 payments/locks.py must let exactly one decision through and refuse the rest.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from api.models import IdempotencyKey
 from events.models import OutboxMessage
 from payments.models import Payment, PaymentStatus
+from tests.concurrency import all_at_once
 from tests.factories import payment_request_body, payment_submitted
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _all_at_once(calls) -> list:
-    """Run the calls in threads released together; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = []
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except BaseException as exc:  # surfaced below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, call))
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return results
 
 
 def _events(payment) -> list[str]:
@@ -62,7 +32,7 @@ def test_ten_concurrent_approvals_let_exactly_one_through(
     clients = [client_for(bob if n % 2 else carol) for n in range(10)]
 
     # when
-    responses = _all_at_once([lambda c=client: c.post(url) for client in clients])
+    responses = all_at_once([lambda c=client: c.post(url) for client in clients])
 
     # then
     statuses = sorted(response.status_code for response in responses)
@@ -88,7 +58,7 @@ def test_approve_racing_cancel_has_exactly_one_winner(
     approver, submitter = client_for(bob), client_for(alice)
 
     # when
-    approved, cancelled = _all_at_once(
+    approved, cancelled = all_at_once(
         [
             lambda: approver.post(f"{url}/approve"),
             lambda: submitter.post(f"{url}/cancel"),
@@ -115,7 +85,7 @@ def test_concurrent_retries_with_one_idempotency_key_submit_once(
     clients = [client_for(alice) for _ in range(5)]
 
     # when
-    responses = _all_at_once(
+    responses = all_at_once(
         [
             lambda c=client: c.post(
                 "/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1"

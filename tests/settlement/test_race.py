@@ -5,44 +5,14 @@ together: each stores the bytes and inserts, and the unique constraint on
 (organisation, sha256) lets one insert win; the others answer with its file.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from events.models import OutboxMessage
 from settlement.models import SettlementFile
+from tests.concurrency import all_at_once
 from tests.settlement.conftest import blobs, statement
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _all_at_once(calls) -> list:
-    """Run the calls in threads released together; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = []
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except BaseException as exc:  # surfaced below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, call))
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return results
 
 
 def test_eight_identical_uploads_at_once_make_one_file_and_one_event(
@@ -58,7 +28,7 @@ def test_eight_identical_uploads_at_once_make_one_file_and_one_event(
         )
 
     # when
-    responses = _all_at_once([lambda c=client: upload(c) for client in clients])
+    responses = all_at_once([lambda c=client: upload(c) for client in clients])
 
     # then: one 201, the rest 200, all naming the one file
     assert sorted(r.status_code for r in responses) == [200] * 7 + [201]
@@ -78,7 +48,7 @@ def test_two_organisations_at_once_each_get_their_file(
     clients = [client_for(bob), client_for(gina)]
 
     # when
-    responses = _all_at_once(
+    responses = all_at_once(
         [
             lambda c=client: c.post(
                 "/api/v1/settlement-files", data=data, content_type="text/xml"
