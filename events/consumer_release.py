@@ -6,7 +6,8 @@ handler, an older release is simulated: for each capped type the consumer
 reads versions up to the cap (handled as today, through the upcasters) and no
 newer one, so a newer event is refused as `unsupported-version` exactly as an
 old deployment would refuse it. The cap lives in ConsumerState.reads_up_to,
-is set from the lab (lab/faults.py) and read by the worker only in demo mode.
+is set from the lab (lab/consumer_releases.py) and read by the worker only in
+demo mode.
 See docs/lessons/versioned-schemas.md#the-demo.
 """
 

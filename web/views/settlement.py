@@ -9,6 +9,7 @@ See docs/lessons/transfer-vs-processing.md.
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -42,9 +43,10 @@ class SettlementListView(View):
         membership = membership_get(user=request.user)
         if membership is None:
             return no_organisation(request)
+        # Counted in the list's one query, not once per row.
         files = selectors.settlement_file_list(
             organisation_id=membership.organisation_id
-        )
+        ).annotate(line_count=Count("lines"))
         page = Paginator(files, 20).get_page(request.GET.get("page"))
         return render_page(
             request,
