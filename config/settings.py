@@ -98,7 +98,7 @@ MIDDLEWARE = [
     # Serves the app's own assets (Swagger UI, the demo's JS and CSS) under
     # gunicorn too: no CDN, no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "web.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

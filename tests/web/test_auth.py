@@ -91,6 +91,32 @@ def test_the_switch_signs_in_as_a_demo_user_in_one_post(seeded):
     assert signed_in_as(client) == "bob"
 
 
+def test_a_poll_answered_after_the_switch_keeps_the_new_session(seeded):
+    # given: a page polling as alice, whose poll left with alice's cookie
+    client = Client()
+    client.post("/demo/switch", {"username": "alice"})
+    alices_cookie = client.cookies["sessionid"].value
+    poller = Client()
+    poller.cookies["sessionid"] = alices_cookie
+    # when: the switch to bob lands first, then the poll is answered
+    client.post("/demo/switch", {"username": "bob"})
+    poll = poller.get("/payments")
+    # then: the late answer does not delete bob's session cookie
+    assert "sessionid" not in poll.cookies
+    assert signed_in_as(client) == "bob"
+
+
+def test_signing_out_still_deletes_the_session_cookie(seeded):
+    # given
+    client = Client()
+    client.post("/demo/switch", {"username": "alice"})
+    # when
+    signed_out = client.post("/sign-out")
+    # then
+    assert signed_out.cookies["sessionid"]["max-age"] == 0
+    assert signed_in_as(client) is None
+
+
 def test_the_switch_needs_the_csrf_token(seeded):
     # given
     client = Client(enforce_csrf_checks=True)
