@@ -130,7 +130,12 @@ class StatementLine(models.Model):
                 name="statement_line_amount_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["payment_id"], name="statement_line_payment")]
+        indexes = [
+            models.Index(fields=["payment_id"], name="statement_line_payment"),
+            # A payment's lines before they are matched, and the lines waiting
+            # for an expectation, are found by the EndToEndId.
+            models.Index(fields=["end_to_end_id"], name="statement_line_end_to_end"),
+        ]
 
     def __str__(self) -> str:
         return f"line {self.index} of {self.file_id}: {self.outcome}"

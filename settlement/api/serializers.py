@@ -48,11 +48,13 @@ class SettlementFileSerializer(serializers.ModelSerializer):
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
+    file = serializers.UUIDField(source="file_id", help_text="The statement it is in.")
     payment = serializers.UUIDField(source="payment_id", allow_null=True)
 
     class Meta:
         model = StatementLine
         fields = [
+            "file",
             "index",
             "end_to_end_id",
             "amount",

@@ -19,6 +19,11 @@ urlpatterns = [
         name="settlement-file-lines",
     ),
     path(
+        "settlement-lines",
+        views.StatementLineSearchApi.as_view(),
+        name="settlement-line-search",
+    ),
+    path(
         "settlement-files/<uuid:file_id>/reprocess",
         views.SettlementFileReprocessApi.as_view(),
         name="settlement-file-reprocess",

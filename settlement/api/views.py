@@ -16,7 +16,9 @@ from api.idempotency import idempotent
 from api.lists import (
     AscendingIntegerCursorPagination,
     NewestFirstCursorPagination,
+    PaymentFilterSerializer,
     page_response,
+    payment_filter,
 )
 from api.schema import (
     IDEMPOTENCY_KEY,
@@ -68,6 +70,10 @@ class ReceivedFirstPagination(NewestFirstCursorPagination):
 
 class InFileOrderPagination(AscendingIntegerCursorPagination):
     ordering = ("index",)
+
+
+class InProcessingOrderPagination(AscendingIntegerCursorPagination):
+    ordering = ("id",)
 
 
 def _upload(request) -> dict:
@@ -190,6 +196,34 @@ class StatementLineListApi(APIView):
         )
         return page_response(
             self, request, lines, StatementLineSerializer, InFileOrderPagination
+        )
+
+
+class StatementLineSearchApi(APIView):
+    @extend_schema(
+        parameters=[PaymentFilterSerializer, *PAGE_PARAMETERS],
+        responses={
+            200: StatementLinePageSerializer,
+            **PROBLEM_RESPONSES,
+            **READ_PROBLEMS,
+        },
+        summary="Statement lines across your files, or one payment's (cursor list)",
+        description=(
+            "With `?payment=`, the lines that settled the payment or carry its "
+            "EndToEndId: a line of a statement that landed before the payment's "
+            "approval reached settlement shows here as `unknown_payment` until "
+            "the approval arrives and matches it."
+        ),
+        operation_id="settlement_lines_list",
+        tags=["settlement-files"],
+    )
+    def get(self, request):
+        lines = selectors.statement_line_search(
+            organisation_id=organisation_id_for(user=request.user),
+            payment_id=payment_filter(request),
+        )
+        return page_response(
+            self, request, lines, StatementLineSerializer, InProcessingOrderPagination
         )
 
 

@@ -92,7 +92,10 @@ def cursor_lists(django_db_blocker) -> list[str]:
 
 # Lists that page in an order of their own, not by time, and a position such a
 # list gives out; every other list is newest first, by time.
-IN_ORDER_POSITIONS = {"/api/v1/settlement-files/{file_id}/lines": "0"}
+IN_ORDER_POSITIONS = {
+    "/api/v1/settlement-files/{file_id}/lines": "0",
+    "/api/v1/settlement-lines": "0",
+}
 
 
 @pytest.fixture
@@ -120,6 +123,7 @@ def test_every_cursor_list_is_covered(cursor_lists):
         "/api/v1/reconciliation/expectations",
         "/api/v1/settlement-files",
         "/api/v1/settlement-files/{file_id}/lines",
+        "/api/v1/settlement-lines",
     }
 
 

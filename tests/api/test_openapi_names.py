@@ -53,6 +53,7 @@ OPERATION_IDS = {
     ("post", "/api/v1/settlement-files"): "settlement_files_receive",
     ("get", "/api/v1/settlement-files/{file_id}"): "settlement_files_retrieve",
     ("get", "/api/v1/settlement-files/{file_id}/lines"): "settlement_file_lines_list",
+    ("get", "/api/v1/settlement-lines"): "settlement_lines_list",
 }
 
 

@@ -242,3 +242,53 @@ def test_the_banks_statement_and_its_mistakes(open_page):
     expect(rejected.locator("[data-file-status]")).to_have_text("rejected")
     watched.shot("11-malformed-rejected")
     watched.assert_clean()
+
+
+def test_a_statement_that_lands_before_the_approval(open_page):
+    watched = open_page("lab-statement-first", WIDE)
+    page = watched.page
+    watched.go("/sign-in")
+    page.get_by_role("button", name="Sign in as carol").click()
+    watched.go("/lab")
+    card = page.locator("#statement-first")
+    result = card.locator("[data-result]")
+    approval = page.locator('[data-mini-flow] tr[data-event-type="PaymentApproved"]')
+    settlement = approval.locator('td[data-consumer="settlement"]')
+
+    # settlement's copy of the approval will be late: it cannot read v2 yet
+    card.get_by_role("button", name="Switch payments to v2").click()
+    expect(result).to_contain_text("PaymentApproved v2")
+    card.get_by_role("button", name="Make settlement an older release").click()
+    expect(result).to_contain_text("up to v1")
+    page.wait_for_timeout(3000)  # the worker reads the switch once a second
+    card.get_by_role("button", name="New payment: carol submits").click()
+    expect(result).to_contain_text("carol submitted")
+    page.locator("form.switcher").get_by_role("button", name="bob", exact=True).click()
+    expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text("bob")
+    card.get_by_role("button", name="Approve it as bob").click()
+    expect(result).to_contain_text("bob approved it")
+    expect(settlement).to_have_text("dead-lettered: unsupported version", timeout=15000)
+
+    # the bank books it anyway; its statement line waits as unknown payment
+    find = card.get_by_role("button", name="Find its statement line").first
+    for _ in range(30):
+        find.click()
+        if "unknown payment" in (result.text_content() or ""):
+            break
+        page.wait_for_timeout(1000)
+    expect(result).to_contain_text("waiting as unknown payment")
+    watched.shot("12-statement-line-waiting")
+
+    # the approval arrives: the waiting line is matched, the payment settles
+    card.get_by_role("button", name="Upgrade settlement").click()
+    expect(result).to_contain_text("settlement")
+    page.wait_for_timeout(3000)
+    card.get_by_role("button", name="Redrive its dead letters").click()
+    expect(result).to_contain_text("Moved 1")
+    expect(settlement.locator(".status-applied")).to_be_visible(timeout=15000)
+    settled = page.locator('[data-mini-flow] tr[data-event-type="PaymentSettled"]')
+    expect(settled).to_have_count(1, timeout=15000)
+    find.click()
+    expect(result).to_contain_text("matched: the payment is settled")
+    watched.shot("13-statement-line-matched")
+    watched.assert_clean()

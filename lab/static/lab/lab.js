@@ -127,7 +127,7 @@
     },
     async redrive(button) {
       const answer = await api("POST",
-        `/api/v1/consumers/${consumer()}/dead-letters/redrive`, {});
+        `/api/v1/consumers/${consumerOf(button)}/dead-letters/redrive`, {});
       const why = button.closest("#poison")
         ? " A message that breaks its contract is dead-lettered again: redriving helps only when the fault is gone, and this one travels inside the message."
         : " The upgraded consumer reads the version now: it applies the event once, then any event it had parked behind it.";
@@ -145,15 +145,21 @@
     async "producer-v2"() {
       return producerVersion(2);
     },
-    async "reads-v1"() {
-      const answer = await api("POST", `/api/v1/consumers/${consumer()}/reads`,
+    async "reads-v1"(button) {
+      const answer = await api("POST", `/api/v1/consumers/${consumerOf(button)}/reads`,
         { event_type: "PaymentApproved", version: 1 });
       return [answer, answer.ok ? answer.data.detail : null];
     },
-    async upgrade() {
-      const answer = await api("POST", `/api/v1/consumers/${consumer()}/reads`,
+    async upgrade(button) {
+      const answer = await api("POST", `/api/v1/consumers/${consumerOf(button)}/reads`,
         { event_type: "PaymentApproved", version: null });
       return [answer, answer.ok ? answer.data.detail : null];
+    },
+    async "statement-line"() {
+      if (!payment()) return refuse("Choose or create a payment first.");
+      const answer = await api("GET",
+        `/api/v1/settlement-lines?payment=${encodeURIComponent(payment())}`);
+      return [answer, answer.ok ? statementLineText(answer.data.results) : null];
     },
     async bank(button) {
       const answer = await api("POST", "/lab/bank", JSON.parse(button.dataset.bank || "{}"));
@@ -184,6 +190,28 @@
     return [answer, answer.ok
       ? `Payments publishes PaymentApproved v${answer.data.version} from its next approval on (no restart). Events already written keep the version they were written in.`
       : null];
+  }
+
+  // A card about one consumer names it on its buttons; the others use the picker.
+  function consumerOf(button) {
+    return button.dataset.consumer || consumer();
+  }
+
+  const LINE_OUTCOMES = {
+    matched: "matched: the payment is settled",
+    unknown_payment: "waiting as unknown payment: settlement does not expect it yet",
+    amount_mismatch: "an amount mismatch: nothing settles",
+    duplicate: "a duplicate: the payment was already settled by another line",
+    not_a_payment: "not a payment",
+  };
+
+  function statementLineText(lines) {
+    if (!lines.length) {
+      return "No statement line names this payment yet: the bank answers a few seconds after the gateway's cut-off.";
+    }
+    return lines.map((line) =>
+      `Line ${line.index + 1} of statement ${line.file.slice(0, 8)}: ${LINE_OUTCOMES[line.outcome] || line.outcome}.`
+    ).join(" ");
   }
 
   function refuse(text) {

@@ -128,6 +128,7 @@ def test_the_lines_are_in_file_order_and_page_with_a_cursor(
     assert [row["index"] for row in first["results"]] == [0, 1]
     assert [row["index"] for row in second["results"]] == [2]
     assert first["results"][1] == {
+        "file": str(file.id),
         "index": 1,
         "end_to_end_id": "E2E-1",
         "amount": 12550,
@@ -217,3 +218,58 @@ def test_a_tampered_lines_cursor_is_a_400_naming_it(
     # then
     problem = assert_problem(response, 400, "validation-error")
     assert list(problem["errors"]) == ["cursor"]
+
+
+def test_a_payments_lines_are_the_matched_and_the_waiting_ones(
+    client_for, store_dir, alice, acme
+):
+    # given: one line matched to the payment, one still waiting with its
+    # EndToEndId (its statement landed before the approval), one of another
+    payment_id = uuid.uuid4()
+    first, second = received(acme, 1), received(acme, 2)
+    matched = line(first, 0, payment_id=payment_id, end_to_end_id=payment_id.hex)
+    waiting = line(second, 0, outcome="unknown_payment", end_to_end_id=payment_id.hex)
+    line(second, 1, payment_id=uuid.uuid4(), end_to_end_id=uuid.uuid4().hex)
+
+    # when
+    page = (
+        client_for(alice)
+        .get("/api/v1/settlement-lines", {"payment": str(payment_id)})
+        .json()
+    )
+
+    # then
+    assert [(row["file"], row["index"], row["outcome"]) for row in page["results"]] == [
+        (str(first.id), matched.index, "matched"),
+        (str(second.id), waiting.index, "unknown_payment"),
+    ]
+
+
+def test_the_line_search_shows_only_the_callers_organisation(
+    client_for, store_dir, alice, acme, globex
+):
+    # given: the same EndToEndId in another organisation's statement
+    payment_id = uuid.uuid4()
+    line(received(globex, 1), 0, end_to_end_id=payment_id.hex)
+    ours = line(received(acme, 2), 0)
+
+    # when
+    everything = client_for(alice).get("/api/v1/settlement-lines").json()
+    theirs = (
+        client_for(alice)
+        .get("/api/v1/settlement-lines", {"payment": str(payment_id)})
+        .json()
+    )
+
+    # then
+    assert [row["file"] for row in everything["results"]] == [str(ours.file_id)]
+    assert theirs["results"] == []
+
+
+def test_a_payment_filter_that_is_no_uuid_is_a_400_naming_it(client_for, alice):
+    # when
+    response = client_for(alice).get("/api/v1/settlement-lines", {"payment": "42"})
+
+    # then
+    problem = assert_problem(response, 400, "validation-error")
+    assert "payment" in problem["errors"]
