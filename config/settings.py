@@ -417,6 +417,9 @@ HOUSEKEEPING_INTERVAL_MINUTES = float(
 )
 
 CONSUMER_MAX_RETRIES = int(os.environ.get("CONSUMER_MAX_RETRIES", "5"))
+# Up to this many delivered events are applied in one transaction (ADR 0017);
+# 1 applies each in its own, as a plain Celery task.
+CONSUMER_BURST_SIZE = max(1, int(os.environ.get("CONSUMER_BURST_SIZE", "50")))
 # Tasks a worker runs on one database connection before it opens a fresh one.
 CONSUMER_DB_REUSE_MAX = int(os.environ.get("CONSUMER_DB_REUSE_MAX", "1000"))
 # A worker holds an event (and so its partition's order) while the database is

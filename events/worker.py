@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from contracts.registry import ContractViolation, UnknownContract
 from events.backoff import backoff_seconds
+from events.bursts import burst_strategy
 from events.consumer_release import handlers_of_release
 from events.db_errors import Fault, classify
 from events.inbox import (
@@ -400,7 +401,10 @@ def consumer_app(
         # instead of being acked away.
         task_acks_on_failure=False,
         task_acks_on_timeout=False,
-        worker_prefetch_multiplier=1,
+        # A worker that is behind is sent up to a burst of each partition's
+        # messages, applied in one transaction (events/bursts.py); 1 turns
+        # bursts off: one message, one transaction, as before.
+        worker_prefetch_multiplier=settings.CONSUMER_BURST_SIZE,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts_level="INFO",
         worker_enable_remote_control=False,
@@ -431,24 +435,36 @@ def consumer_app(
 
     app.steps["consumer"].add(Housekeeping)
 
+    def consume_for(envelope: dict) -> str:
+        return consume(
+            consumer=name,
+            envelope=envelope,
+            handlers=app.handlers_now,
+            consumes=consumes,
+            on_stuck=partial(redeliver_to_own_queue, app, name),
+        )
+
+    burst = settings.CONSUMER_BURST_SIZE
+    strategy = (
+        partial(
+            burst_strategy,
+            size=burst,
+            apply=consume_for,
+            hold=consume_waiting_for_database,
+        )
+        if burst > 1
+        else "celery.worker.strategy:default"
+    )
+
     # shared=False: a shared task is added to every Celery app finalized later in
     # the process, so two consumers' apps would share one dispatcher.
-    @app.task(name=STREAM, bind=True, max_retries=None, shared=False)
+    @app.task(name=STREAM, bind=True, max_retries=None, shared=False, Strategy=strategy)
     def payments_events_task(self, *args, **kwargs):
         # Any shape of message reaches the body, so a malformed one is
         # dead-lettered here instead of failing in Celery and being acked away.
         envelope = args[0] if len(args) == 1 and not kwargs else {"args": args}
         try:
-            return consume_waiting_for_database(
-                partial(
-                    consume,
-                    consumer=name,
-                    envelope=envelope,
-                    handlers=self.app.handlers_now,
-                    consumes=consumes,
-                    on_stuck=partial(redeliver_to_own_queue, self.app, name),
-                )
-            )
+            return consume_waiting_for_database(partial(consume_for, envelope))
         except Reject:
             raise
         except UnsupportedVersion as exc:

@@ -11,6 +11,7 @@ import pytest
 from celery.exceptions import Reject, Retry
 from django.db import IntegrityError, InterfaceError, OperationalError
 
+from events.bursts import burst_strategy
 from events.models import Delivery, DeliveryStatus, InboxEntry
 from events.topology import (
     STREAM,
@@ -53,9 +54,12 @@ def statuses(consumer: str, envelope) -> list[str]:
     )
 
 
-def test_the_consumer_app_acks_late_prefetches_one_and_accepts_only_json(
+def test_the_consumer_app_acks_late_prefetches_a_burst_and_accepts_only_json(
     broker, settings
 ):
+    # given
+    settings.CONSUMER_BURST_SIZE = 20
+
     # when
     app = consumer_app("ledger", LEDGER_HANDLERS)
 
@@ -67,7 +71,9 @@ def test_the_consumer_app_acks_late_prefetches_one_and_accepts_only_json(
     task = app.tasks[STREAM]
     assert task.acks_on_failure is False
     assert task.acks_on_timeout is False
-    assert conf.worker_prefetch_multiplier == 1
+    assert conf.worker_prefetch_multiplier == 20
+    assert task.Strategy.func is burst_strategy
+    assert task.Strategy.keywords["size"] == 20
     assert list(conf.accept_content) == ["json"]
     assert conf.task_serializer == "json"
     assert conf.broker_url == "filesystem://"
@@ -86,6 +92,18 @@ def test_the_consumer_app_acks_late_prefetches_one_and_accepts_only_json(
         for queue in conf.task_queues
     )
     assert STREAM in app.tasks
+
+
+def test_a_burst_size_of_one_is_celerys_own_strategy_and_prefetch(broker, settings):
+    # given
+    settings.CONSUMER_BURST_SIZE = 1
+
+    # when
+    app = consumer_app("ledger", LEDGER_HANDLERS)
+
+    # then
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.tasks[STREAM].Strategy == "celery.worker.strategy:default"
 
 
 def test_each_consumer_app_dispatches_the_stream_to_its_own_handlers(

@@ -1,0 +1,265 @@
+"""A burst of delivered events: one transaction, acks after it, failures one by one.
+
+The strategy runs on a real kombu connection (the in-memory transport) with
+messages as Celery publishes them, and applies through the real inbox
+(events.inbox.consume) into the test database. Celery's own strategy, the
+fallback, is replaced by a recorder: what it would do with a message is the
+task's business, proved in test_worker.py and test_worker_process.py.
+"""
+
+import uuid
+
+import pytest
+from django.db import OperationalError, connection
+from kombu import Connection, Queue
+
+from events.bursts import BurstStrategy
+from events.inbox import consume
+from events.messages import task_message
+from events.models import DeliveryStatus, InboxEntry
+from events.worker import consume_waiting_for_database
+from tests.events_builders import payment_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONSUMER = "audit"
+
+
+class Recorder:
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def handle(self, event) -> None:
+        if event.data.get("reference") == "FAILS":
+            raise ValueError("the handler refuses this one")
+        # Which transaction applied it: the outermost atomic block (kept, so
+        # that no later block can reuse its identity).
+        self.calls.append((event.sequence, connection.atomic_blocks[0]))
+
+
+class Worker:
+    """What a burst needs of Celery's consumer: its connection and call_soon."""
+
+    def __init__(self, kombu: Connection):
+        self.connection = kombu
+        self.connection_errors = kombu.connection_errors
+        self.soon: list = []
+        self.acked: list[str] = []
+        self.fell_back: list[str] = []
+
+    def call_soon(self, callback) -> None:
+        self.soon.append(callback)
+
+    def run_soon(self) -> None:
+        while self.soon:
+            self.soon.pop(0)()
+
+
+@pytest.fixture
+def kombu():
+    with Connection("memory://") as conn:
+        yield conn
+
+
+@pytest.fixture
+def queue(kombu):
+    """A queue of its own: the in-memory broker lives as long as the process."""
+    return Queue(f"audit.{uuid.uuid4().hex}", routing_key="audit.p0")
+
+
+@pytest.fixture
+def events(acme, alice, bob):
+    payment_id = uuid.uuid4()
+
+    def make(sequence: int, reference: str = "INV-1") -> dict:
+        return payment_event(
+            "PaymentSubmitted" if sequence == 1 else "PaymentApproved",
+            organisation=acme,
+            submitted_by=alice,
+            actor=bob,
+            payment_id=payment_id,
+            sequence=sequence,
+            reference=reference,
+        ).envelope
+
+    return make
+
+
+def publish(kombu: Connection, queue: Queue, envelope: dict, **headers) -> None:
+    message_headers, properties, body = task_message(envelope)
+    message_headers.update(headers)
+    with kombu.Producer() as producer:
+        producer.publish(
+            body,
+            routing_key=queue.name,
+            headers=message_headers,
+            declare=[queue],
+            **properties,
+        )
+
+
+def strategy_on(worker: Worker, recorder: Recorder, *, size: int = 50, hold=None):
+    def handle(event) -> None:
+        recorder.handle(event)  # looked up per call: a test may swap it
+
+    handlers = {("PaymentSubmitted", 1): handle, ("PaymentApproved", 1): handle}
+    burst = BurstStrategy(
+        worker,
+        fallback=lambda message, *args, **kw: worker.fell_back.append(
+            message.decode()[0][0]["id"]
+        ),
+        size=size,
+        apply=lambda envelope: consume(
+            consumer=CONSUMER, envelope=envelope, handlers=handlers
+        ),
+        hold=hold or consume_waiting_for_database,
+    )
+
+    def on_message(message):
+        def ack(logger, errors):
+            # Acked only after the burst committed: its rows are visible here.
+            assert not connection.in_atomic_block
+            worker.acked.append(message.decode()[0][0]["id"])
+            message.ack()
+
+        burst(message, None, ack, lambda *a: message.reject(), set())
+
+    return on_message
+
+
+def consume_queue(kombu, queue, on_message, worker: Worker) -> None:
+    """Deliver messages as Celery's loop does: one, then what it scheduled; again."""
+    with kombu.Consumer([queue], on_message=on_message, prefetch_count=100):
+        while True:
+            try:
+                kombu.drain_events(timeout=0.2)
+            except TimeoutError:
+                return
+            worker.run_soon()
+
+
+def applied() -> list[int]:
+    return list(
+        InboxEntry.objects.filter(consumer=CONSUMER, status=DeliveryStatus.APPLIED)
+        .order_by("sequence")
+        .values_list("sequence", flat=True)
+    )
+
+
+def test_the_delivered_events_are_applied_in_one_transaction_then_acked(
+    kombu, queue, events
+):
+    # given: five events of a payment waiting in the queue
+    envelopes = [events(n) for n in range(1, 6)]
+    for envelope in envelopes:
+        publish(kombu, queue, envelope)
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when
+    consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then: every one applied, in order, by one transaction, and acked after it
+    assert [sequence for sequence, _ in recorder.calls] == [1, 2, 3, 4, 5]
+    assert len({id(transaction) for _, transaction in recorder.calls}) == 1
+    assert applied() == [1, 2, 3, 4, 5]
+    assert worker.acked == [e["id"] for e in envelopes]
+    assert worker.fell_back == []
+    assert kombu.default_channel.queue_declare(queue.name, passive=True)[1] == 0
+
+
+def test_a_burst_takes_no_more_than_its_size(kombu, queue, events):
+    # given
+    for n in range(1, 6):
+        publish(kombu, queue, events(n))
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when: bursts of two
+    consume_queue(kombu, queue, strategy_on(worker, recorder, size=2), worker)
+
+    # then: three transactions, of two, two and one
+    first, second, third, fourth, fifth = (t for _, t in recorder.calls)
+    assert first is second and third is fourth
+    assert len({id(first), id(third), id(fifth)}) == 3
+    assert applied() == [1, 2, 3, 4, 5]
+
+
+def test_an_event_that_fails_is_rolled_back_alone_and_left_to_the_task(
+    kombu, queue, events
+):
+    # given: the second of three events makes its handler raise
+    first, failing, third = events(1), events(2, "FAILS"), events(3)
+    for envelope in (first, failing, third):
+        publish(kombu, queue, envelope)
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when
+    consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then: the first applied; the third parked behind the gap (its inbox
+    # row); only the failing one is handed to Celery's path, after the acks
+    assert applied() == [1]
+    assert InboxEntry.objects.get(event_id=third["id"]).status == DeliveryStatus.PARKED
+    assert not InboxEntry.objects.filter(event_id=failing["id"]).exists()
+    assert worker.acked == [first["id"], third["id"]]
+    assert worker.fell_back == [failing["id"]]
+
+
+def test_a_retry_is_left_to_the_task_and_not_applied_in_the_burst(kombu, queue, events):
+    # given: a first delivery, then a retry of another event
+    first, retried = events(1), events(2)
+    publish(kombu, queue, first)
+    publish(kombu, queue, retried, retries=1)
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when
+    consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then
+    assert applied() == [1]
+    assert worker.acked == [first["id"]]
+    assert worker.fell_back == [retried["id"]]
+
+
+def test_a_database_outage_mid_burst_rolls_it_all_back_and_holds_it(
+    kombu, queue, events, settings
+):
+    # given: the database goes away while the third event is applied, once
+    settings.CONSUMER_RETRY_BACKOFF_SECONDS = 0.01
+    envelopes = [events(n) for n in range(1, 5)]
+    for envelope in envelopes:
+        publish(kombu, queue, envelope)
+    worker, recorder = Worker(kombu), Recorder()
+    attempts: list[int] = []
+
+    def hold(call):
+        def flaky():
+            attempts.append(len(attempts) + 1)
+            if len(attempts) == 1:
+                handle = recorder.handle
+
+                def outage(event):
+                    if event.sequence == 3:
+                        raise OperationalError("server closed the connection")
+                    handle(event)
+
+                recorder.handle = outage
+                try:
+                    return call()
+                finally:
+                    recorder.handle = handle
+            return call()
+
+        return consume_waiting_for_database(flaky)
+
+    on_message = strategy_on(worker, recorder, hold=hold)
+
+    # when
+    consume_queue(kombu, queue, on_message, worker)
+
+    # then: nothing of the first attempt stayed or was acked; the second applied
+    # all four once, in one transaction, and only then were they acked
+    assert attempts == [1, 2]
+    assert applied() == [1, 2, 3, 4]
+    assert InboxEntry.objects.filter(consumer=CONSUMER).count() == 4
+    assert worker.acked == [e["id"] for e in envelopes]
+    assert worker.fell_back == []
