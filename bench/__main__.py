@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     results["run"]["waited_for_fault_runs_s"] = waited
     stem = results["run"]["stem"] + ("-quick" if args.quick else "")
+    # The JSON first: a report that cannot be drawn must not lose the run.
+    path = json_write(results, args.output, stem)
     print()
     print(table(results))
-    path = json_write(results, args.output, stem)
     print(f"\nJSON: {path}")
     return 0
 

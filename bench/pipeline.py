@@ -314,11 +314,11 @@ def backlog_insert(ctx: Context, rows: int, tag: str) -> None:
         conn.execute(
             "INSERT INTO events_outboxmessage (event_id, event_type, schema_version,"
             " source, subject, partition_key, sequence, envelope, created_at, attempts,"
-            " last_error) "
+            " last_error, refusals, organisation_id) "
             "SELECT x.eid, t.event_type, t.schema_version, t.source, x.subject, x.pkey,"
             " t.sequence, jsonb_set(jsonb_set(jsonb_set(t.envelope,"
             "  '{id}', to_jsonb(x.eid::text)), '{subject}', to_jsonb(x.subject)),"
-            "  '{partitionkey}', to_jsonb(x.pkey)), now(), 0, '' "
+            "  '{partitionkey}', to_jsonb(x.pkey)), now(), 0, '', 0, t.organisation_id "
             "FROM (SELECT gen_random_uuid() AS eid,"
             "  %(tag)s || '-' || g AS subject,"
             "  (%(keys)s::text[])[1 + g %% %(nkeys)s] AS pkey"

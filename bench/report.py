@@ -67,7 +67,7 @@ def table(results: dict) -> str:
         f"{', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}"
     )
     add("Figures: median [min-max] over repeats.")
-    floors = results.get("floors", {})
+    floors = results.get("floors") or {}
     add("")
     add("FLOORS (same run, same PostgreSQL and RabbitMQ)")
     for clients, node in floors.get("pg_insert_commit", {}).items():
@@ -93,7 +93,7 @@ def table(results: dict) -> str:
         f"{_spread(noop.get('tasks_per_s'))} tasks/s; round trip p50/p95/p99/max "
         f"{_lat(noop, ('round_trip_ms',))} ms"
     )
-    figures = results.get("figures", {})
+    figures = results.get("figures") or {}
     ratios = figures.get("ratios_to_floors", {})
     add("")
     add("THROUGHPUT through REST (approvals/s counted when all 3 consumers applied)")
@@ -101,7 +101,7 @@ def table(results: dict) -> str:
         "  clients  approvals/s           API calls/s        "
         "API p50 / p95 / p99 ms            vs PG floor  client CPU  others"
     )
-    for clients, node in results.get("throughput", {}).items():
+    for clients, node in (results.get("throughput") or {}).items():
         ratio = _get(ratios, "rest_approvals_per_s_to_pg_insert_commit", clients)
         client_cpu = _get(node, "client_cpu_share", "median")
         add(
@@ -116,7 +116,7 @@ def table(results: dict) -> str:
         "END-TO-END LATENCY, ms, approve commit -> consumer commit "
         "(p50 / p95 / p99 / max)"
     )
-    for key, node in results.get("latency", {}).items():
+    for key, node in (results.get("latency") or {}).items():
         rate = _spread(node.get("target_rate"))
         achieved = _spread(node.get("achieved_rate"))
         add(
@@ -130,7 +130,7 @@ def table(results: dict) -> str:
         add(f"    API call (from due)  {_lat(node, ('api_latency_ms',))}")
     add(f"  {STAMPS_NOTE}")
     add("")
-    relay = results.get("relay_drain", {})
+    relay = results.get("relay_drain") or {}
     add(
         f"RELAY DRAIN of {_num(_get(relay, 'rows', 'median'))} pending rows: "
         f"{_spread(relay.get('events_per_s'))} events/s published+confirmed; "
@@ -139,7 +139,7 @@ def table(results: dict) -> str:
         f"batched publishing; other processes used "
         f"{_share(relay, ())} of the machine"
     )
-    drain = results.get("consumer_drain", {})
+    drain = results.get("consumer_drain") or {}
     add(
         f"CONSUMER DRAIN of {drain.get('events_per_consumer', '-')} events per "
         f"consumer ({drain.get('events_by_type', {})}), workers started on a full "
@@ -180,7 +180,7 @@ def table(results: dict) -> str:
             f"{_spread(stats.get('idx_tup_fetch'))}"
         )
     add("")
-    memory = results.get("memory", {})
+    memory = results.get("memory") or {}
     add("PEAK RSS (VmHWM), MiB, per service (largest process):")
     add(
         "  "
@@ -190,13 +190,13 @@ def table(results: dict) -> str:
     )
     add("")
     add("TARGETS (issue 5)")
-    for key, target in results.get("targets", {}).items():
+    for key, target in (results.get("targets") or {}).items():
         verdict = {True: "met", False: "MISSED", None: "no figure"}[target["met"]]
         add(
             f"  {key:<36} {_num(target['value'], 2):>10}  "
             f"{target['target']:<10} {verdict}"
         )
-    for name, profile in results.get("profiles", {}).items():
+    for name, profile in (results.get("profiles") or {}).items():
         add("")
         add(f"PROFILE {name} (py-spy, wall clock incl. idle): top frames by self time")
         for process, summary in profile.items():
