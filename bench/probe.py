@@ -4,12 +4,18 @@ import time
 
 import amqp
 import psycopg
+from django.conf import settings
 
 from events.topology import partition_queue_name
 from launcher.local import PG
 
-CONSUMERS = ("ledger", "notifications", "reconciliation")
+# Every consumer the process list runs (each has its `<name>-worker`): all of
+# them read PaymentApproved, so an approval is done when the last one applied it.
+CONSUMERS = tuple(settings.EVENT_CONSUMERS)
 WORKERS = tuple(f"{c}-worker" for c in CONSUMERS)
+# What the consumer drain's backlog holds; the settlement loop adds events of
+# other types meanwhile, which are not the backlog.
+BACKLOG_TYPES = ("PaymentSubmitted", "PaymentApproved")
 
 
 class Probe:
@@ -85,26 +91,25 @@ class Probe:
     def inbox_max_id(self) -> int:
         return self.sql("SELECT coalesce(max(id), 0) FROM events_inboxentry")[0][0]
 
-    def applied_since(self, inbox_id: int, event_type: str | None = None) -> dict:
-        """Applied inbox rows per consumer with an id above `inbox_id`."""
-        query = (
-            "SELECT consumer, count(*) FROM events_inboxentry "
-            "WHERE id > %s AND status = 'applied'"
+    def applied_since(self, inbox_id: int, event_types: tuple[str, ...]) -> dict:
+        """Applied rows of these types per consumer, with an id above `inbox_id`."""
+        counts = dict(
+            self.sql(
+                "SELECT consumer, count(*) FROM events_inboxentry "
+                "WHERE id > %s AND status = 'applied' AND event_type = ANY(%s) "
+                "GROUP BY consumer",
+                [inbox_id, list(event_types)],
+            )
         )
-        params: list = [inbox_id]
-        if event_type:
-            query += " AND event_type = %s"
-            params.append(event_type)
-        counts = dict(self.sql(query + " GROUP BY consumer", params))
         return {c: counts.get(c, 0) for c in CONSUMERS}
 
     def wait_applied(
-        self, inbox_id: int, expected: int, timeout: float, event_type=None
+        self, inbox_id: int, expected: int, timeout: float, event_types: tuple[str, ...]
     ) -> dict:
-        """Wait until every consumer applied `expected` rows past `inbox_id`."""
+        """Wait until every consumer applied `expected` rows of these types."""
         deadline = time.monotonic() + timeout
         while True:
-            counts = self.applied_since(inbox_id, event_type)
+            counts = self.applied_since(inbox_id, event_types)
             if min(counts.values()) >= expected:
                 return counts
             if time.monotonic() > deadline:
@@ -155,14 +160,14 @@ class Probe:
             )[0][0]
         )
 
-    def consumer_rates_since(self, inbox_id: int) -> dict:
-        """Per consumer: events/s between its first and last apply past `inbox_id`."""
+    def consumer_rates_since(self, inbox_id: int, event_types: tuple[str, ...]) -> dict:
+        """Per consumer: events/s of these types between its first and last apply."""
         rows = self.sql(
             "SELECT consumer, count(*),"
             " extract(epoch FROM max(applied_at) - min(applied_at)) "
             "FROM events_inboxentry WHERE id > %s AND status = 'applied' "
-            "GROUP BY consumer",
-            [inbox_id],
+            "AND event_type = ANY(%s) GROUP BY consumer",
+            [inbox_id, list(event_types)],
         )
         return {
             consumer: (count - 1) / float(span) if span else None

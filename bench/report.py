@@ -96,7 +96,7 @@ def table(results: dict) -> str:
     figures = results.get("figures") or {}
     ratios = figures.get("ratios_to_floors", {})
     add("")
-    add("THROUGHPUT through REST (approvals/s counted when all 3 consumers applied)")
+    add("THROUGHPUT through REST (approvals/s counted when every consumer applied)")
     add(
         "  clients  approvals/s           API calls/s        "
         "API p50 / p95 / p99 ms            vs PG floor  client CPU  others"
@@ -123,7 +123,7 @@ def table(results: dict) -> str:
             f"  {key} rate: {rate}/s open loop (achieved {achieved}/s; other "
             f"processes used {_share(node)} of the machine)"
         )
-        add(f"    last of the three:  {_lat(node, ('last_of_three',))}")
+        add(f"    last consumer:      {_lat(node, ('last_of_three',))}")
         for consumer, sub in node.get("consumers", {}).items():
             add(f"    {consumer:<18}  {_lat(sub)}")
         add(f"    relay (to published) {_lat(node, ('relay_published',))}")
@@ -143,7 +143,7 @@ def table(results: dict) -> str:
     add(
         f"CONSUMER DRAIN of {drain.get('events_per_consumer', '-')} events per "
         f"consumer ({drain.get('events_by_type', {})}), workers started on a full "
-        "backlog, all three at once; other processes used "
+        "backlog, all at once; other processes used "
         f"{_share(drain, ())} of the machine:"
     )
     for consumer, rate in drain.get("events_per_s", {}).items():

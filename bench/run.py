@@ -35,7 +35,7 @@ def _log(message: str) -> None:
 
 
 def _profile_approvals(ctx: Context, plan, out: Path) -> dict:
-    """32 clients while py-spy records web, relay and the three workers."""
+    """32 clients while py-spy records web, relay and every worker."""
     ids = ctx.take(plan.profile_approvals)
     base = ctx.probe.inbox_max_id()
     names = ["web", "relay", *WORKERS]
@@ -47,7 +47,9 @@ def _profile_approvals(ctx: Context, plan, out: Path) -> dict:
     }
     time.sleep(1)  # py-spy attaches
     result = closed_loop("127.0.0.1", ctx.stack.port, ctx.token, ids, 32)
-    ctx.probe.wait_applied(base, len(result.ok), timeout=120 + len(ids))
+    ctx.probe.wait_applied(
+        base, len(result.ok), timeout=120 + len(ids), event_types=("PaymentApproved",)
+    )
     return {
         name: summarize(path) if (path := rec.stop()) else {"samples": 0}
         for name, rec in recordings.items()
