@@ -22,12 +22,28 @@
       hex.slice(20)].join("-");
   }
 
+  /* A page that polls has a read in flight most of the time. Once the user
+     switches identity or signs out, that read would be answered for nobody (a
+     401 in the console): cancel the reads and start none until the page goes. */
+  const reads = new AbortController();
+  const LEAVING = { ok: false, status: 0, data: { title: "Leaving the page", detail: "" } };
+  let leaving = false;
+  document.addEventListener("submit", (event) => {
+    if (event.target.matches("form.switcher, form.signout")) {
+      leaving = true;
+      reads.abort();
+    }
+  });
+
   /* Call the app's own JSON endpoints. Resolves to {ok, status, data}; never
      rejects, so a page can show the problem's detail instead of failing. */
   async function api(method, url, body) {
     const headers = { Accept: "application/json" };
     const init = { method, headers, credentials: "same-origin" };
-    if (method !== "GET") {
+    if (method === "GET") {
+      if (leaving) return LEAVING;
+      init.signal = reads.signal;
+    } else {
       headers["X-CSRFToken"] = csrfToken();
       headers["Idempotency-Key"] = newKey();
       headers["Content-Type"] = "application/json";
@@ -37,13 +53,18 @@
     try {
       response = await fetch(url, init);
     } catch (error) {
+      if (error.name === "AbortError") return LEAVING;
       return { ok: false, status: 0, data: {
         title: "The app cannot be reached", detail: "Is the demo still running?" } };
     }
     const type = response.headers.get("Content-Type") || "";
     let data;
     if (type.includes("json")) {
-      data = await response.json();
+      try {
+        data = await response.json();
+      } catch (error) {
+        return LEAVING; // the body's read was cancelled by the switch
+      }
     } else {
       data = { title: "Unexpected answer",
         detail: "Your session may have ended; reload the page." };
