@@ -1,19 +1,21 @@
-"""The e-mail outbox: claim a notification, send it with no transaction open, mark it.
+"""The e-mail outbox: claim a batch, send it with no transaction open, mark it.
 
-The consumer's transaction only records the notification (services.py). Each
-send then claims its row in a short transaction of its own (one attempt more,
-due again only after a lease), talks to the mail server outside any
-transaction under EMAIL_TIMEOUT, and marks the outcome fenced by that claim.
-No row lock is held while the mail server is slow. A crash between the send
-and the mark re-sends once the lease expires: e-mail is at least once, and the
-Message-ID stays the same so receivers can drop the copy.
-See docs/lessons/idempotent-consumers.md.
+The consumer's transaction only records the notification (services.py). A
+pass then claims a batch of due rows in one short transaction of its own (one
+attempt more each, due again only after a lease; email_claims.py), talks to
+the mail server over one connection outside any transaction under
+EMAIL_TIMEOUT, and marks the outcomes fenced by that claim: the sent ones
+together, a failure at once. No row lock is held while the mail server is
+slow. A crash between a send and its mark re-sends once the lease expires:
+e-mail is at least once, and the Message-ID stays the same so receivers can
+drop the copy. See docs/lessons/idempotent-consumers.md.
 """
 
 import contextlib
 import logging
 import smtplib
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,18 +23,22 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from events.backoff import backoff_seconds
+from notifications.email_claims import (
+    email_claim,
+    email_mark,
+    email_mark_sent,
+    email_release,
+)
 from notifications.messages import one_line
 from notifications.models import EmailStatus, Notification
 
 logger = logging.getLogger(__name__)
 
 # The mail server is away or not answering: the rest of a pass would only burn
-# their attempts on it, so the pass stops and leaves them due.
+# their attempts on it, so the pass stops and gives them back due.
 SERVER_DOWN = (
     TimeoutError,
     ConnectionError,
@@ -44,7 +50,7 @@ SERVER_DOWN = (
 
 @dataclass(frozen=True)
 class SendPass:
-    claimed: int
+    claimed: int  # tried; rows given back untried are not counted
     sent: int
     more: bool  # the pass reached its limit with the server answering
 
@@ -67,76 +73,18 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def notification_email_claim(
-    *, notification_ids=None, exclude_ids=()
-) -> Notification | None:
-    """Claim the longest-due pending e-mail (among `notification_ids` if given).
-
-    A short transaction of its own: the row is locked only while the claim is
-    written (skipping rows another sender is claiming), never during the send.
-    The claim counts one attempt and makes the row due again only after
-    NOTIFICATION_EMAIL_CLAIM_SECONDS, when a sender that died has lost it.
-    """
-    now = timezone.now()
-    due = Notification.objects.filter(
-        email_status=EmailStatus.PENDING, email_next_attempt_at__lte=now
-    )
-    if notification_ids is not None:
-        due = due.filter(id__in=notification_ids)
-    if exclude_ids:
-        due = due.exclude(id__in=exclude_ids)
-    with transaction.atomic():
-        notification = (
-            due.select_for_update(skip_locked=True)
-            .order_by("email_next_attempt_at", "created_at")
-            .only("id", "email_attempts")
-            .first()
-        )
-        if notification is None:
-            return None
-        lease = timedelta(seconds=settings.NOTIFICATION_EMAIL_CLAIM_SECONDS)
-        # Fenced as well: where rows cannot be locked, the count is the guard.
-        if not Notification.objects.filter(
-            id=notification.id, email_attempts=notification.email_attempts
-        ).update(
-            email_attempts=F("email_attempts") + 1,
-            email_next_attempt_at=now + lease,
-        ):
-            return None
-    claimed = (
-        Notification.objects.select_related("recipient")
-        .filter(id=notification.id)
-        .first()
-    )
-    if claimed is not None:
-        claimed.email_attempts = notification.email_attempts + 1
-    return claimed
-
-
-def _mark(notification: Notification, **fields) -> bool:
-    """Write an outcome, unless a later claim has taken the row since."""
-    marked = Notification.objects.filter(
-        id=notification.id,
-        email_status=EmailStatus.PENDING,
-        email_attempts=notification.email_attempts,
-    ).update(**fields)
-    if not marked:
-        logger.warning("e-mail of notification %s was claimed again", notification.id)
-    return bool(marked)
-
-
 def _mark_failed(notification: Notification, error: str, *, final: bool) -> None:
     attempts = notification.email_attempts
     if final or attempts >= settings.NOTIFICATION_EMAIL_MAX_ATTEMPTS:
         logger.error("gave up e-mailing notification %s: %s", notification.id, error)
-        _mark(
+        email_mark(
             notification,
             email_status=EmailStatus.FAILED,
             email_next_attempt_at=None,
             email_error=error[:2000],
         )
     else:
-        _mark(
+        email_mark(
             notification,
             email_next_attempt_at=timezone.now() + retry_delay(attempts),
             email_error=error[:2000],
@@ -169,10 +117,11 @@ def _email(notification: Notification, backend) -> EmailMessage:
 
 
 def _deliver(notification: Notification, backend) -> str:
-    """Send one claimed notification and mark the outcome.
+    """Send one claimed notification; mark the outcome unless it was sent.
 
-    Return "sent", "no_address", "failed" (for good), "retry" or, when the mail
-    server is away, "server_down".
+    Return "sent" (left for the pass to mark with the others), "no_address",
+    "failed" (for good), "retry" or, when the mail server is away,
+    "server_down".
     """
     if notification.email_attempts > settings.NOTIFICATION_EMAIL_MAX_ATTEMPTS:
         # The last allowed attempt was claimed and never reported back: its
@@ -180,7 +129,7 @@ def _deliver(notification: Notification, backend) -> str:
         _mark_failed(notification, "no outcome after the last attempt", final=True)
         return "failed"
     if not notification.recipient.email:
-        _mark(
+        email_mark(
             notification,
             email_status=EmailStatus.NO_ADDRESS,
             email_next_attempt_at=None,
@@ -193,6 +142,9 @@ def _deliver(notification: Notification, backend) -> str:
         _mark_failed(notification, f"cannot be built: {exc}", final=True)
         return "failed"
     try:
+        # Opened here, not by send(): a backend that opens the connection
+        # itself also closes it after the one message.
+        backend.open()
         email.send()
     except Exception as exc:
         _hang_up(backend)
@@ -200,44 +152,56 @@ def _deliver(notification: Notification, backend) -> str:
         logger.warning("e-mail of notification %s failed: %s", notification.id, error)
         _mark_failed(notification, error, final=False)
         return "server_down" if isinstance(exc, SERVER_DOWN) else "retry"
-    _mark(
-        notification,
-        email_status=EmailStatus.SENT,
-        email_sent_at=timezone.now(),
-        email_next_attempt_at=None,
-        email_error="",
-    )
     return "sent"
 
 
-def _send_claimed(claim: Callable[..., Notification | None], limit: int) -> SendPass:
-    """Claim and deliver up to `limit` e-mails over one mail connection.
+def _deliver_batch(batch: list[Notification], backend) -> tuple[int, int, bool]:
+    """Deliver a claimed batch in order; return (tried, sent, server_down).
 
-    Each e-mail is tried at most once per pass, even if its backoff is over
-    by the time the pass looks again. Must be called with no transaction
-    open: the send is not part of one.
+    Sends start only in the first half of the lease, so the last one has as
+    long again to finish and be marked before another sender may claim its
+    row and send it a second time. The first always starts: a lease shorter
+    than one send must not stop every pass.
     """
-    claimed = sent = 0
-    server_down = False
-    tried: list = []
+    send_by = time.monotonic() + settings.NOTIFICATION_EMAIL_CLAIM_SECONDS / 2
+    tried, sent, server_down = 0, [], False
+    try:
+        for notification in batch:
+            if server_down or (tried and time.monotonic() > send_by):
+                break
+            tried += 1
+            outcome = _deliver(notification, backend)
+            if outcome == "sent":
+                sent.append(notification)
+            server_down = outcome == "server_down"
+    finally:
+        # Even when a later e-mail raised: a sent e-mail left unmarked is sent
+        # again once its lease is over. One statement for all of them has that
+        # price too: a sender that dies mid-pass re-sends everything it had
+        # sent in the pass, under the same Message-IDs.
+        email_mark_sent(sent)
+        email_release(batch[tried:])
+    return tried, len(sent), server_down
+
+
+def _send_claimed(claim: Callable[[], list[Notification]], limit: int) -> SendPass:
+    """Claim up to `limit` e-mails at once and deliver them over one connection.
+
+    Must be called with no transaction open: the send is not part of one.
+    """
+    batch = claim()
+    if not batch:
+        return SendPass(claimed=0, sent=0, more=False)
     backend = get_connection()
     try:
-        while claimed < limit and not server_down:
-            notification = claim(exclude_ids=tried)
-            if notification is None:
-                break
-            tried.append(notification.id)
-            claimed += 1
-            outcome = _deliver(notification, backend)
-            sent += outcome == "sent"
-            server_down = outcome == "server_down"
+        tried, sent, server_down = _deliver_batch(batch, backend)
     finally:
         try:
             backend.close()
         except Exception:  # the server is not answering a QUIT; it is only a goodbye
             _hang_up(backend)
     return SendPass(
-        claimed=claimed, sent=sent, more=claimed == limit and not server_down
+        claimed=tried, sent=sent, more=len(batch) == limit and not server_down
     )
 
 
@@ -249,7 +213,7 @@ def notification_emails_send(*, notification_ids) -> int:
     """
     ids = list(notification_ids)
     return _send_claimed(
-        partial(notification_email_claim, notification_ids=ids), len(ids)
+        partial(email_claim, limit=len(ids), notification_ids=ids), len(ids)
     ).sent
 
 
@@ -263,11 +227,10 @@ def notification_emails_send_due(*, limit: int | None = None) -> SendPass:
 
     Sends what the after-commit send missed (a crash, a mail server error)
     once its backoff or lease has passed. Stops early when the mail server is
-    away, leaving the rest due.
+    away, giving the rest back due.
     """
-    return _send_claimed(
-        notification_email_claim, limit or settings.NOTIFICATION_EMAIL_BATCH_SIZE
-    )
+    limit = limit or settings.NOTIFICATION_EMAIL_BATCH_SIZE
+    return _send_claimed(partial(email_claim, limit=limit), limit)
 
 
 def notification_emails_retry_failed() -> int:

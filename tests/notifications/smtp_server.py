@@ -1,7 +1,8 @@
 """A real SMTP server for the e-mail tests: aiosmtpd on a free local port.
 
 It keeps what it receives and can be told to stall (accept the connection,
-then never answer a recipient) or to refuse every recipient, and to recover.
+then never answer a recipient) or to refuse every recipient, or only some, and
+to recover.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: tuple  # the client's address and port: one per connection
 
 
 class Mailbox:
@@ -28,13 +30,14 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.mode = "accept"
+        self.refused: set[str] = set()  # addresses refused even while accepting
         self.received: list[Received] = []
         self.stalls = 0  # recipients the server has sat on
         self.stalling = threading.Event()  # set while a session is stalled
         self.stalled_sessions = 0  # how many sessions were stalled so far
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.mode == "refuse":
+        if self.mode == "refuse" or address in self.refused:
             return "550 5.1.1 mailbox unavailable"
         if self.mode == "stall":
             self.stalls += 1
@@ -56,6 +59,7 @@ class Mailbox:
                 mail_from=envelope.mail_from,
                 rcpt_tos=list(envelope.rcpt_tos),
                 message=message,
+                peer=tuple(session.peer),
             )
         )
         return "250 Message accepted for delivery"
@@ -95,6 +99,9 @@ class SmtpServer:
 
     def refuse(self) -> None:
         self.mailbox.mode = "refuse"
+
+    def refuse_address(self, address: str) -> None:
+        self.mailbox.refused.add(address)
 
     def recover(self) -> None:
         self.mailbox.mode = "accept"

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from events.inbox import consume
 from events.models import DeliveryStatus, InboxEntry
@@ -62,10 +63,12 @@ def test_a_stalling_mail_server_holds_up_neither_the_consumer_nor_the_row(
     # then: the event's transaction committed without waiting for SMTP
     assert (status, took < 0.5) == (DeliveryStatus.APPLIED, True)
     assert InboxEntry.objects.get(event_id=submitted.id).status == "applied"
-    [in_flight] = Notification.objects.filter(email_attempts=1)
-    assert in_flight.email_status == EmailStatus.PENDING
-    # and: while SMTP stalls, the row is not locked and the consumer goes on
-    assert row_lock_wait(in_flight.id) < 0.5
+    # and: the pass claimed both approvers' e-mails at once, and is stalled
+    # on the first; while SMTP stalls, no row is locked and the consumer goes on
+    claimed = Notification.objects.filter(email_attempts=1)
+    assert {n.email_status for n in claimed} == {EmailStatus.PENDING}
+    assert len(claimed) == 2
+    assert max(row_lock_wait(n.id) for n in claimed) < 0.5
     status, took = consume_timed(approved)
     assert (status, took < 0.5) == (DeliveryStatus.APPLIED, True)
     assert smtp_server.mailbox.stalling.is_set()
@@ -73,12 +76,19 @@ def test_a_stalling_mail_server_holds_up_neither_the_consumer_nor_the_row(
     # then: the stalled send times out within EMAIL_TIMEOUT, and is due again
     in_flight = wait_until(
         lambda: Notification.objects.filter(
-            id=in_flight.id, email_error__gt=""
+            id__in=[n.id for n in claimed], email_error__gt=""
         ).first(),
         timeout=5,
     )
     assert "timed out" in in_flight.email_error
     assert (in_flight.email_status, in_flight.email_attempts) == ("pending", 1)
+    # and: the e-mail the pass never tried is given back, its attempt uncounted
+    [untried] = [n for n in claimed if n.id != in_flight.id]
+    untried = wait_until(
+        lambda: Notification.objects.filter(id=untried.id, email_attempts=0).first()
+    )
+    assert untried.email_error == ""
+    assert untried.email_next_attempt_at <= timezone.now()
     assert smtp_server.received == []
 
     # when: the server recovers, and the worker's timer asks for sweeps
@@ -116,3 +126,4 @@ def test_a_stalling_mail_server_holds_up_neither_the_consumer_nor_the_row(
         ),
     ]
     assert Notification.objects.get(id=in_flight.id).email_attempts == 2
+    assert Notification.objects.get(id=untried.id).email_attempts == 1
