@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from contracts.registry import validate
@@ -173,7 +173,7 @@ def consume(
         consumes = consumed_types(handlers)
     with transaction.atomic():
         position = _position_lock(consumer, event.subject)
-        entry = InboxEntry.objects.filter(consumer=consumer, event_id=event.id).first()
+        entry, parked_after = _inbox_rows(consumer, event)
         if (entry and entry.status == DeliveryStatus.APPLIED) or (
             event.sequence <= position.last_sequence
         ):
@@ -194,7 +194,7 @@ def consume(
             return DeliveryStatus.PARKED
         _apply(consumer, event, handlers, consumes, entry)
         position.last_sequence = event.sequence
-        for parked in _parked_successors(consumer, event.subject, event.sequence):
+        for parked in _parked_successors(parked_after, event.sequence):
             try:
                 with transaction.atomic():
                     successor = Event.from_envelope(parked.envelope)
@@ -245,14 +245,32 @@ def failed_attempts(consumer: str, event_id) -> int:
     ).count()
 
 
-def _parked_successors(consumer: str, subject: str, sequence: int):
-    """Yield parked events that follow `sequence` without a gap, in order."""
-    parked = InboxEntry.objects.filter(
-        consumer=consumer,
-        subject=subject,
-        status=DeliveryStatus.PARKED,
-        sequence__gt=sequence,
-    ).order_by("sequence")
+def _inbox_rows(consumer: str, event: Event) -> tuple[InboxEntry | None, list]:
+    """This event's inbox row, if any, and the subject's events parked after it.
+
+    One query for both: it runs for every delivery, and parked rows are rare.
+    Read under the position's lock, so nobody parks for this subject meanwhile.
+    """
+    rows = InboxEntry.objects.filter(consumer=consumer).filter(
+        Q(event_id=event.id)
+        | Q(
+            subject=event.subject,
+            status=DeliveryStatus.PARKED,
+            sequence__gt=event.sequence,
+        )
+    )
+    entry, parked = None, []
+    for row in rows:
+        if str(row.event_id) == str(event.id):
+            entry = row
+        else:
+            parked.append(row)
+    parked.sort(key=lambda row: row.sequence)
+    return entry, parked
+
+
+def _parked_successors(parked: list, sequence: int):
+    """Yield the parked events that follow `sequence` without a gap, in order."""
     expected = sequence + 1
     for entry in parked:
         if entry.sequence != expected:

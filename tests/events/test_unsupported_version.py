@@ -36,9 +36,9 @@ def future_schema(tmp_path, monkeypatch):
     shape["$id"] = f"/contracts/PaymentApproved/v{FUTURE}"
     (schemas / f"PaymentApproved.v{FUTURE}.json").write_text(json.dumps(shape))
     monkeypatch.setattr(contracts.registry, "SCHEMA_DIR", schemas)
-    contracts.registry._validator.cache_clear()
+    contracts.registry.validators_forget()
     yield
-    contracts.registry._validator.cache_clear()
+    contracts.registry.validators_forget()
 
 
 def approved(acme, alice, bob, version: int) -> dict:
