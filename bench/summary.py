@@ -13,23 +13,46 @@ def _ratio(a, b):
     return a / b if a is not None and b else None
 
 
+# Process groups the meter reports that are no part of the stack, or a part of
+# another group (this database's backends are inside the PostgreSQL server).
+NOT_THE_STACK = ("postgresql backends (this db)", "bench client", "other processes")
+
+
+def _per_approval(run: dict) -> dict:
+    """CPU ms by process group, their total, and the commits of one approval."""
+    cpu = {
+        group: _median(run, "cpu_ms_per_approval", "per_unit", group)
+        for group in (run.get("cpu_ms_per_approval") or {}).get("per_unit", {})
+    }
+    stack = [v for g, v in cpu.items() if g not in NOT_THE_STACK and v is not None]
+    return {
+        "cpu_ms_by_process": cpu,
+        "cpu_ms_total": sum(stack) if stack else None,
+        "db_commits": _median(run, "db_per_approval", "xact_commit"),
+    }
+
+
 def figures_derive(results: dict) -> dict:
     """Flat, stable keys (documented in bench/README.md), medians over repeats."""
-    floors = results.get("floors", {})
-    throughput = results.get("throughput", {})
-    latency = results.get("latency", {})
-    drain = results.get("consumer_drain", {})
+    floors = results.get("floors") or {}
+    throughput = results.get("throughput") or {}
+    latency = results.get("latency") or {}
+    drain = results.get("consumer_drain") or {}
     by_clients = {
         clients: _median(run, "approvals_per_s") for clients, run in throughput.items()
     }
     rates = [v for v in by_clients.values() if v is not None]
     consumer_rates = drain.get("events_per_s", {})
-    relay = _median(results.get("relay_drain", {}), "events_per_s")
+    relay = _median(results.get("relay_drain") or {}, "events_per_s")
     raw_loop = _median(floors, "raw_relay_loop", "events_per_s")
     batched = _median(floors, "amqp_publish_batched_confirms", "msgs_per_s")
     noop = _median(floors, "celery_noop", "tasks_per_s")
     noop_rtt = _median(floors, "celery_noop", "round_trip_ms", "p50")
     moderate = latency.get("moderate", {})
+    # Costs per approval where the stack ran fastest: at saturation, so idle
+    # work (timers, heartbeats) weighs least.
+    fastest = max(by_clients, key=lambda c: by_clients[c] or 0, default=None)
+    costs = _per_approval(throughput[fastest]) if fastest is not None else {}
     figures = {
         "rest_approvals_per_s": max(rates) if rates else None,
         "rest_approvals_per_s_by_clients": by_clients,
@@ -52,7 +75,11 @@ def figures_derive(results: dict) -> dict:
         "consumer_drain_events_per_s_min": min(
             (v for v in consumer_rates.values() if v is not None), default=None
         ),
-        "peak_rss_mib_max": results.get("memory", {}).get("max_mib"),
+        "peak_rss_mib_max": (results.get("memory") or {}).get("max_mib"),
+        "cost_measured_at_clients": fastest,
+        "cpu_ms_per_approval": costs.get("cpu_ms_by_process"),
+        "cpu_ms_per_approval_total": costs.get("cpu_ms_total"),
+        "db_commits_per_approval": costs.get("db_commits"),
     }
     figures["ratios_to_floors"] = {
         "rest_approvals_per_s_to_pg_insert_commit": {

@@ -1,0 +1,60 @@
+"""The headline figures the benchmark derives, and the targets it checks them against."""
+
+from bench.summary import figures_derive
+from bench.targets import targets_check
+
+
+def _spread(value: float) -> dict:
+    return {"median": value, "min": value, "max": value, "iqr": 0, "runs": [value]}
+
+
+def _throughput(rate: float, cpu: dict, commits: float) -> dict:
+    return {
+        "approvals_per_s": _spread(rate),
+        "api_calls_per_s": _spread(rate),
+        "cpu_ms_per_approval": {
+            "per_unit": {group: _spread(ms) for group, ms in cpu.items()}
+        },
+        "db_per_approval": {"xact_commit": _spread(commits)},
+    }
+
+
+def test_the_cost_of_an_approval_is_every_stack_process_where_it_ran_fastest():
+    # given: 8 clients ran fastest; the bench client and this database's
+    # backends (inside the PostgreSQL server's figure) are not added
+    results = {
+        "throughput": {
+            "1": _throughput(20.0, {"web": 50.0}, 40.0),
+            "8": _throughput(
+                30.0,
+                {
+                    "web": 7.0,
+                    "ledger-worker": 3.0,
+                    "postgresql": 10.0,
+                    "postgresql backends (this db)": 9.0,
+                    "rabbitmq": 2.0,
+                    "bench client": 1.0,
+                    "other processes": 4.0,
+                },
+                12.5,
+            ),
+        },
+        "memory": {"max_mib": 100.0},
+    }
+
+    # when
+    figures = figures_derive(results)
+    targets = targets_check(figures)
+
+    # then
+    assert figures["cost_measured_at_clients"] == "8"
+    assert figures["cpu_ms_per_approval_total"] == 22.0
+    assert figures["db_commits_per_approval"] == 12.5
+    assert targets["cpu_ms_per_approval_total"]["met"] is False
+    assert targets["db_commits_per_approval"] == {
+        "target": "<= 4",
+        "value": 12.5,
+        "met": False,
+    }
+    assert targets["peak_rss_mib_max"]["met"] is True
+    assert targets["relay_drain_share_of_raw_loop"]["met"] is None
