@@ -1,4 +1,4 @@
-"""The headline figures the benchmark derives, and the targets it checks them against."""
+"""The headline figures the benchmark derives, and the targets checked on them."""
 
 from bench.summary import figures_derive
 from bench.targets import targets_check
