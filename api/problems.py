@@ -35,7 +35,7 @@ KIND_STATUS = {
 
 # DRF's own exceptions, each with a stable problem type and title.
 DRF_PROBLEMS = {
-    exceptions.ParseError: ("malformed-request", "The request body is not valid JSON"),
+    exceptions.ParseError: ("malformed-request", "The request body cannot be read"),
     exceptions.ValidationError: ("validation-error", "The request is not valid"),
     exceptions.NotAuthenticated: ("not-authenticated", "Authentication required"),
     # Before its base class: the first match names the problem.

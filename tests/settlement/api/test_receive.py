@@ -168,6 +168,24 @@ def test_a_form_without_a_file_part_is_a_400_naming_it(client_for, store_dir, bo
     assert received_state(store_dir) == NOTHING
 
 
+def test_a_form_whose_boundary_is_broken_is_a_400_that_says_so(
+    client_for, store_dir, bob
+):
+    # when: a NUL in the boundary, which the multipart parser refuses
+    response = client_for(bob).generic(
+        "POST",
+        URL,
+        b"--x\r\n",
+        content_type="multipart/form-data; boundary=x\x00",
+    )
+
+    # then
+    problem = assert_problem(response, 400, "malformed-request")
+    assert problem["title"] == "The request body cannot be read"
+    assert "multipart" in problem["detail"].lower()
+    assert received_state(store_dir) == NOTHING
+
+
 def test_a_file_over_the_settlement_limit_is_a_413_and_is_not_stored(
     settings, client_for, store_dir, bob
 ):
