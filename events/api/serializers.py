@@ -82,7 +82,10 @@ class RelayFailureSerializer(serializers.Serializer):
     )
     event_id = serializers.UUIDField()
     type = serializers.CharField()
-    subject = serializers.CharField(help_text="The payment.")
+    subject = serializers.CharField(
+        help_text="What the event is about: the payment's id, or the id and an "
+        "aspect another producer reports (`<id>/release`, `<id>/settlement`)."
+    )
     state = serializers.ChoiceField(
         choices=["failed", "backing_off"],
         help_text="failed: waits for an operator; backing_off: sent again at "

@@ -8,6 +8,7 @@ organisation; the relay switch.
 import uuid
 
 import pytest
+from django.db import transaction
 
 from events.models import (
     ConsumerState,
@@ -17,6 +18,7 @@ from events.models import (
     OutboxMessage,
     RelayState,
 )
+from events.outbox import publish
 from events.topology import STREAM, dead_letter_queue_name
 from events.worker import consumer_app
 from ledger.handlers import HANDLERS as LEDGER_HANDLERS
@@ -25,6 +27,7 @@ from payments.models import Payment, PaymentStatus
 from tests.assertions import assert_problem
 from tests.events.api.conftest import approved_payment, relay_all
 from tests.events.conftest import queue_of
+from tests.events_builders import payment_fact
 from tests.factories import payment_submitted
 
 pytestmark = pytest.mark.django_db
@@ -320,6 +323,47 @@ def test_replay_sends_only_the_organisations_events_to_one_consumer(
         str(alice.membership.organisation_id)
     }
     assert sum(broker.waiting().values()) == 0
+
+
+def test_replaying_a_payment_sends_its_release_too_and_counts_it_once(
+    broker, settings, demo, alice, bob, acme_eur, browser_for
+):
+    # given: an approved payment, and the bank gateway's release of it
+    payment, _ = approved_payment(maker=alice, approver=bob, account=acme_eur)
+    released = payment_fact(
+        "PaymentReleased", payment=payment, source="/bank-gateway", aspect="release"
+    )
+    with transaction.atomic():
+        publish(
+            event_type=released.type,
+            version=released.version,
+            source=released.source,
+            subject=released.subject,
+            partition_key=released.partition_key,
+            sequence=released.sequence,
+            data=released.data,
+            correlation_id=str(payment.id),
+        )
+    relay_all(settings)
+    for n in range(settings.EVENT_PARTITIONS):
+        broker.drain(f"ledger.p{n}")
+
+    # when
+    replayed = post(
+        browser_for(bob),
+        "/lab/replay",
+        {"consumer": "ledger", "payment_id": str(payment.id)},
+    )
+
+    # then: its three events, one payment
+    assert replayed.status_code == 202, replayed.content
+    assert (replayed.json()["sent"], replayed.json()["payments"]) == (3, 1)
+    sent = [m for n in range(4) for m in broker.drain(f"ledger.p{n}")]
+    assert sorted(m.envelope["type"] for m in sent) == [
+        "PaymentApproved",
+        "PaymentReleased",
+        "PaymentSubmitted",
+    ]
 
 
 def test_the_lab_state_counts_a_consumers_deliveries_since_a_moment(
