@@ -12,6 +12,8 @@ See docs/lessons/idempotent-consumers.md.
 import logging
 import uuid
 from collections.abc import Callable, Collection, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.db import connection, transaction
@@ -76,10 +78,37 @@ def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
     )
 
 
+# While a burst runs, its delivery records are kept here and written in one
+# statement before its commit (deliveries_deferred); otherwise each is written
+# at once.
+_deferred: ContextVar[list[Delivery] | None] = ContextVar("deferred", default=None)
+
+
 def _record(consumer: str, event_id, status: str, error: str = "") -> None:
-    Delivery.objects.create(
+    row = Delivery(
         consumer=consumer, event_id=event_id, status=status, error=error[:4000]
     )
+    pending = _deferred.get()
+    if pending is None:
+        row.save(force_insert=True)
+    else:
+        pending.append(row)
+
+
+@contextmanager
+def deliveries_deferred():
+    """Keep the delivery records of the block; write them in one statement at its
+    end. Must run inside the transaction that applies the events: the records
+    commit with them. Yields the list, so a caller that rolls an event back can
+    drop that event's records from it."""
+    pending: list[Delivery] = []
+    token = _deferred.set(pending)
+    try:
+        yield pending
+        if pending:
+            Delivery.objects.bulk_create(pending)
+    finally:
+        _deferred.reset(token)
 
 
 def _inbox_fields(event: Event) -> dict:
@@ -154,8 +183,13 @@ def consume(
     handlers: Handlers,
     consumes: Collection[str] | None = None,
     on_stuck: Callable[[dict], None] | None = None,
+    savepoint: bool = True,
 ) -> str:
     """Validate and apply one delivered event; return what happened to it.
+
+    Inside a caller's transaction the event runs in a savepoint of its own,
+    unless `savepoint` is False: then a failure leaves that transaction
+    unusable, and the caller must roll it back whole (a burst's fast pass).
 
     `consumes` names the event types the consumer acts on (its declaration's;
     by default those of `handlers`). Raises ContractViolation/UnknownContract
@@ -171,7 +205,7 @@ def consume(
     event = Event.from_envelope(envelope)
     if consumes is None:
         consumes = consumed_types(handlers)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         position = _position_lock(consumer, event.subject)
         entry, parked_after = _inbox_rows(consumer, event)
         if (entry and entry.status == DeliveryStatus.APPLIED) or (

@@ -435,13 +435,14 @@ def consumer_app(
 
     app.steps["consumer"].add(Housekeeping)
 
-    def consume_for(envelope: dict) -> str:
+    def consume_for(envelope: dict, savepoint: bool = True) -> str:
         return consume(
             consumer=name,
             envelope=envelope,
             handlers=app.handlers_now,
             consumes=consumes,
             on_stuck=partial(redeliver_to_own_queue, app, name),
+            savepoint=savepoint,
         )
 
     burst = settings.CONSUMER_BURST_SIZE

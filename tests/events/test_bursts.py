@@ -11,12 +11,13 @@ import uuid
 
 import pytest
 from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from kombu import Connection, Queue
 
 from events.bursts import BurstStrategy
 from events.inbox import consume
 from events.messages import task_message
-from events.models import DeliveryStatus, InboxEntry
+from events.models import Delivery, DeliveryStatus, InboxEntry
 from events.worker import consume_waiting_for_database
 from tests.events_builders import payment_event
 
@@ -109,8 +110,8 @@ def strategy_on(worker: Worker, recorder: Recorder, *, size: int = 50, hold=None
             message.decode()[0][0]["id"]
         ),
         size=size,
-        apply=lambda envelope: consume(
-            consumer=CONSUMER, envelope=envelope, handlers=handlers
+        apply=lambda envelope, savepoint=True: consume(
+            consumer=CONSUMER, envelope=envelope, handlers=handlers, savepoint=savepoint
         ),
         hold=hold or consume_waiting_for_database,
     )
@@ -263,3 +264,53 @@ def test_a_database_outage_mid_burst_rolls_it_all_back_and_holds_it(
     assert InboxEntry.objects.filter(consumer=CONSUMER).count() == 4
     assert worker.acked == [e["id"] for e in envelopes]
     assert worker.fell_back == []
+
+
+def test_a_burst_that_does_not_fail_takes_no_savepoint_and_one_insert_of_records(
+    kombu, queue, events
+):
+    # given
+    for n in range(1, 6):
+        publish(kombu, queue, events(n))
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()]
+    assert len([sql for sql in statements if 'INTO "events_delivery"' in sql]) == 1
+    assert (
+        list(
+            Delivery.objects.filter(consumer=CONSUMER)
+            .order_by("id")
+            .values_list("status", flat=True)
+        )
+        == [DeliveryStatus.APPLIED] * 5
+    )
+
+
+def test_a_failed_event_leaves_no_record_of_its_own_attempt_in_the_burst(
+    kombu, queue, events
+):
+    # given
+    first, failing, third = events(1), events(2, "FAILS"), events(3)
+    for envelope in (first, failing, third):
+        publish(kombu, queue, envelope)
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when
+    consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then: the records of what the burst kept, and nothing of the failed one
+    # (its attempt is the task's to record)
+    assert list(
+        Delivery.objects.filter(consumer=CONSUMER)
+        .order_by("id")
+        .values_list("event_id", "status")
+    ) == [
+        (uuid.UUID(first["id"]), DeliveryStatus.APPLIED),
+        (uuid.UUID(third["id"]), DeliveryStatus.PARKED),
+    ]
