@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -30,19 +29,17 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from bench.machine import fault_runs, fault_runs_wait  # noqa: E402
-from iso20022.camt053_build import (  # noqa: E402
-    AccountStatement,
-    EntryTransaction,
-    ReportEntry,
-    statement_write,
+from bench.statement_parse import (  # noqa: E402
+    ACCOUNT,
+    CREDITOR,
+    DAY,
+    bench_statement_write,
 )
+from iso20022.camt053_build import EntryTransaction, ReportEntry  # noqa: E402
 from organisations.models import Organisation  # noqa: E402
 from settlement.models import ExpectedPayment, KnownAccount  # noqa: E402
 from settlement.receiving import settlement_file_receive  # noqa: E402
 
-DAY = date(2026, 3, 3)
-ACCOUNT = "DE89370400440532013000"
-CREDITOR = "FR1420041010050500013M02606"
 SUBMITTER = {"id": 1, "username": "bench-maker"}
 CHARGE = ("PMNT", "CCRD", "CHRG")  # a bank charge: not_a_payment
 TRANSFER = ("PMNT", "ICDT", "ESCT")
@@ -127,25 +124,12 @@ def entries(line_kinds: list[str], end_to_end_ids: list[str]):
 def statement_bytes(line_kinds: list[str], end_to_end_ids: list[str]) -> bytes:
     """Write the statement with the streaming writer, through a temporary file."""
     with tempfile.TemporaryFile() as target:
-        statement_write(
+        bench_statement_write(
             target,
-            message_id="BENCH-SETTLEMENT",
-            created_at=datetime(2026, 3, 3, 18, tzinfo=UTC),
+            name="BENCH-SETTLEMENT",
             version="001.08",
-            statements=[
-                AccountStatement(
-                    statement_id="BENCH-SETTLEMENT-1",
-                    account_iban=ACCOUNT,
-                    currency="EUR",
-                    opening_balance=10**12,
-                    opening_date=DAY,
-                    closing_date=DAY,
-                    # Given, so the writer streams the entries instead of
-                    # listing them to compute it; the reader does not check it.
-                    closing_balance=0,
-                    entries=entries(line_kinds, end_to_end_ids),
-                )
-            ],
+            opening_balance=10**12,
+            entries=entries(line_kinds, end_to_end_ids),
         )
         target.seek(0)
         return target.read()

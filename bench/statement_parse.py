@@ -57,28 +57,45 @@ def entries(count: int):
         )
 
 
+def bench_statement_write(
+    target, *, name: str, version: str, opening_balance: int, entries
+) -> None:
+    """Stream one day's statement of the benchmark's account into `target`.
+
+    The closing balance is given (0), so the writer streams the entries
+    instead of listing them to compute it; the reader does not check it.
+    """
+    statement_write(
+        target,
+        message_id=name,
+        created_at=datetime(2026, 3, 3, 18, tzinfo=UTC),
+        version=version,
+        statements=[
+            AccountStatement(
+                statement_id=f"{name}-1",
+                account_iban=ACCOUNT,
+                currency="EUR",
+                opening_balance=opening_balance,
+                opening_date=DAY,
+                closing_date=DAY,
+                closing_balance=0,
+                entries=entries,
+            )
+        ],
+    )
+
+
 def build(path: Path, lines: int, version: str) -> float:
     """Write a `lines`-entry statement to `path`; return the seconds it took."""
     total = sum(100 + n % 9000 for n in range(lines))
     start = time.perf_counter()
     with path.open("wb") as target:
-        statement_write(
+        bench_statement_write(
             target,
-            message_id="BENCH-STATEMENT",
-            created_at=datetime(2026, 3, 3, 18, tzinfo=UTC),
+            name="BENCH-STATEMENT",
             version=version,
-            statements=[
-                AccountStatement(
-                    statement_id="BENCH-1",
-                    account_iban=ACCOUNT,
-                    currency="EUR",
-                    opening_balance=total,
-                    opening_date=DAY,
-                    closing_date=DAY,
-                    closing_balance=0,
-                    entries=entries(lines),
-                )
-            ],
+            opening_balance=total,
+            entries=entries(lines),
         )
     return time.perf_counter() - start
 

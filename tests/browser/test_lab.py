@@ -19,12 +19,26 @@ CONSUMERS = settings.EVENT_CONSUMERS
 pytestmark = pytest.mark.browser
 
 
-def test_stop_the_relay_then_poison_a_message_and_repair_it(open_page):
-    watched = open_page("lab", WIDE)
-    page = watched.page
+def lab_as_carol(open_page, name: str):
+    """A new page signed in as carol (maker, approver, operator), on the lab."""
+    watched = open_page(name, WIDE)
     watched.go("/sign-in")
-    page.get_by_role("button", name="Sign in as carol").click()
+    watched.page.get_by_role("button", name="Sign in as carol").click()
     watched.go("/lab")
+    return watched
+
+
+def act_as(page, name: str) -> None:
+    """Switch the demo user (unless already them) and wait for the page to say so."""
+    button = page.locator("form.switcher").get_by_role("button", name=name, exact=True)
+    if button.get_attribute("aria-pressed") != "true":
+        button.click()
+    expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text(name)
+
+
+def test_stop_the_relay_then_poison_a_message_and_repair_it(open_page):
+    watched = lab_as_carol(open_page, "lab")
+    page = watched.page
     card = {name: page.locator(f"#{name}") for name in ("relay", "poison")}
     ledger = page.locator('[data-mini-flow] td[data-consumer="ledger"]')
 
@@ -70,8 +84,7 @@ def test_stop_the_relay_then_poison_a_message_and_repair_it(open_page):
 
     # a second person approves (maker-checker holds in the lab too): the
     # approval parks behind the dead letter, at ledger only
-    page.locator("form.switcher").get_by_role("button", name="bob", exact=True).click()
-    expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text("bob")
+    act_as(page, "bob")
     card["poison"].get_by_role("button", name="Approve it as bob").click()
     expect(ledger.nth(1).locator(".status-parked")).to_be_visible()
     expect(
@@ -115,11 +128,8 @@ def test_stop_the_relay_then_poison_a_message_and_repair_it(open_page):
 def test_roll_out_v2_read_an_old_v1_and_refuse_what_a_consumer_cannot_read(
     open_page,
 ):
-    watched = open_page("lab-versions", WIDE)
+    watched = lab_as_carol(open_page, "lab-versions")
     page = watched.page
-    watched.go("/sign-in")
-    page.get_by_role("button", name="Sign in as carol").click()
-    watched.go("/lab")
     card = {
         name: page.locator(f"#{name}")
         for name in ("rollout", "old-version", "unsupported")
@@ -127,19 +137,11 @@ def test_roll_out_v2_read_an_old_v1_and_refuse_what_a_consumer_cannot_read(
     approval = page.locator('[data-mini-flow] tr[data-event-type="PaymentApproved"]')
     ledger = approval.locator('td[data-consumer="ledger"]')
 
-    def as_user(name: str) -> None:
-        button = page.locator("form.switcher").get_by_role(
-            "button", name=name, exact=True
-        )
-        if button.get_attribute("aria-pressed") != "true":
-            button.click()
-        expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text(name)
-
     def submit_then_approve(where) -> None:
-        as_user("carol")
+        act_as(page, "carol")
         where.get_by_role("button", name="New payment: carol submits").click()
         expect(page.locator("[data-mini-flow] tr")).to_have_count(1)
-        as_user("bob")
+        act_as(page, "bob")
         where.get_by_role("button", name="Approve it as bob").click()
         expect(where.locator("[data-result]")).to_contain_text("bob approved it")
         expect(approval).to_have_count(1, timeout=15000)
@@ -198,11 +200,8 @@ def test_roll_out_v2_read_an_old_v1_and_refuse_what_a_consumer_cannot_read(
 
 
 def test_the_banks_statement_and_its_mistakes(open_page):
-    watched = open_page("lab-bank", WIDE)
+    watched = lab_as_carol(open_page, "lab-bank")
     page = watched.page
-    watched.go("/sign-in")
-    page.get_by_role("button", name="Sign in as carol").click()
-    watched.go("/lab")
     card = page.locator("#bank")
 
     def statement_with(text: str):
@@ -222,8 +221,7 @@ def test_the_banks_statement_and_its_mistakes(open_page):
     card.get_by_role("button", name="New payment: carol submits").click()
     expect(page.locator("[data-mini-flow] tr")).to_have_count(1)
     expect(card.locator("[data-result]")).to_contain_text("carol submitted")
-    page.locator("form.switcher").get_by_role("button", name="bob", exact=True).click()
-    expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text("bob")
+    act_as(page, "bob")
     card.get_by_role("button", name="Approve it as bob").click()
     expect(card.locator("[data-result]")).to_contain_text("bob approved it")
 
@@ -245,11 +243,8 @@ def test_the_banks_statement_and_its_mistakes(open_page):
 
 
 def test_a_statement_that_lands_before_the_approval(open_page):
-    watched = open_page("lab-statement-first", WIDE)
+    watched = lab_as_carol(open_page, "lab-statement-first")
     page = watched.page
-    watched.go("/sign-in")
-    page.get_by_role("button", name="Sign in as carol").click()
-    watched.go("/lab")
     card = page.locator("#statement-first")
     result = card.locator("[data-result]")
     approval = page.locator('[data-mini-flow] tr[data-event-type="PaymentApproved"]')
@@ -263,8 +258,7 @@ def test_a_statement_that_lands_before_the_approval(open_page):
     page.wait_for_timeout(3000)  # the worker reads the switch once a second
     card.get_by_role("button", name="New payment: carol submits").click()
     expect(result).to_contain_text("carol submitted")
-    page.locator("form.switcher").get_by_role("button", name="bob", exact=True).click()
-    expect(page.locator("form.switcher [aria-pressed=true]")).to_have_text("bob")
+    act_as(page, "bob")
     card.get_by_role("button", name="Approve it as bob").click()
     expect(result).to_contain_text("bob approved it")
     expect(settlement).to_have_text("dead-lettered: unsupported version", timeout=15000)

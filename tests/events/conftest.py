@@ -6,6 +6,7 @@ demo's) broker.
 """
 
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,12 @@ def outbox_event(event_type: str = "PaymentApproved", **overrides) -> OutboxMess
     Runs its own atomic block (publish refuses to run outside one); inside a test
     with a transactional db fixture that block is a savepoint.
     """
-    event = payment_event(event_type, **overrides)
+    return event_to_outbox(payment_event(event_type, **overrides))
+
+
+def event_to_outbox(event) -> OutboxMessage:
+    """Write a built event (tests/events_builders.py) to the outbox, as its
+    producer would, with the correlation id its envelope carries."""
     with transaction.atomic():
         return publish(
             event_type=event.type,
@@ -127,10 +133,32 @@ def outbox_event(event_type: str = "PaymentApproved", **overrides) -> OutboxMess
             partition_key=event.partition_key,
             sequence=event.sequence,
             data=event.data,
-            correlation_id=event.subject,
+            correlation_id=event.envelope.get("correlationid") or event.subject,
         )
 
 
 def queue_of(consumer: str, row: OutboxMessage) -> str:
     """The partition queue of `consumer` that must receive this outbox row."""
     return partition_queue_name(consumer, partition_of(row.partition_key))
+
+
+@pytest.fixture
+def stream(acme, alice, bob):
+    """Build envelopes of one payment's events: 1 is the submission, later ones
+    approvals (only the sequence matters to the inbox), each with a new id; a
+    `reference` may mark one for a handler to refuse."""
+    payment_id = uuid.uuid4()
+
+    def make(sequence: int, reference: str = "INV-1") -> dict:
+        return payment_event(
+            "PaymentSubmitted" if sequence == 1 else "PaymentApproved",
+            organisation=acme,
+            submitted_by=alice,
+            actor=bob,
+            payment_id=payment_id,
+            sequence=sequence,
+            reference=reference,
+        ).envelope
+
+    make.subject = str(payment_id)
+    return make

@@ -4,8 +4,6 @@ events.inbox.consume is called directly, as a worker's task would call it, with
 small handler tables whose effects are visible rows or a list of calls.
 """
 
-import uuid
-
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -32,26 +30,6 @@ class Recorder:
 
     def handle(self, event) -> None:
         self.calls.append((event.type, event.sequence))
-
-
-@pytest.fixture
-def stream(acme, alice, bob):
-    """Build envelopes of one payment's events: 1 is the submission, later ones
-    approvals (only the sequence matters to the inbox), each with a new id."""
-    payment_id = uuid.uuid4()
-
-    def make(sequence: int) -> dict:
-        return payment_event(
-            "PaymentSubmitted" if sequence == 1 else "PaymentApproved",
-            organisation=acme,
-            submitted_by=alice,
-            actor=bob,
-            payment_id=payment_id,
-            sequence=sequence,
-        ).envelope
-
-    make.subject = str(payment_id)
-    return make
 
 
 def position(consumer: str, subject: str) -> int:

@@ -8,7 +8,6 @@ organisation; the relay switch.
 import uuid
 
 import pytest
-from django.db import transaction
 
 from events.models import (
     ConsumerState,
@@ -18,7 +17,6 @@ from events.models import (
     OutboxMessage,
     RelayState,
 )
-from events.outbox import publish
 from events.topology import STREAM, dead_letter_queue_name
 from events.worker import consumer_app
 from ledger.handlers import HANDLERS as LEDGER_HANDLERS
@@ -26,7 +24,7 @@ from ledger.models import JournalEntry
 from payments.models import Payment, PaymentStatus
 from tests.assertions import assert_problem
 from tests.events.api.conftest import approved_payment, relay_all
-from tests.events.conftest import queue_of
+from tests.events.conftest import event_to_outbox, queue_of
 from tests.events_builders import payment_fact
 from tests.factories import payment_submitted
 
@@ -333,17 +331,7 @@ def test_replaying_a_payment_sends_its_release_too_and_counts_it_once(
     released = payment_fact(
         "PaymentReleased", payment=payment, source="/bank-gateway", aspect="release"
     )
-    with transaction.atomic():
-        publish(
-            event_type=released.type,
-            version=released.version,
-            source=released.source,
-            subject=released.subject,
-            partition_key=released.partition_key,
-            sequence=released.sequence,
-            data=released.data,
-            correlation_id=str(payment.id),
-        )
+    event_to_outbox(released)
     relay_all(settings)
     for n in range(settings.EVENT_PARTITIONS):
         broker.drain(f"ledger.p{n}")
