@@ -24,6 +24,7 @@ from api.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
 )
+from api.metrics import idempotency_observed
 from api.models import IdempotencyKey
 from api.parsers import json_loads
 
@@ -149,10 +150,18 @@ def idempotent(handler):
         key = _key_from(request)
         if key is None:
             return handler(view, request, *args, **kwargs)
-        claimed = idempotency_claim(
-            user=request.user, key=key, fingerprint=_fingerprint(request)
-        )
+        try:
+            claimed = idempotency_claim(
+                user=request.user, key=key, fingerprint=_fingerprint(request)
+            )
+        except IdempotencyKeyMismatch:
+            idempotency_observed("mismatch")
+            raise
+        except IdempotencyKeyInProgress:
+            idempotency_observed("in_progress")
+            raise
         if isinstance(claimed, IdempotencyKey):
+            idempotency_observed("replayed")
             return Response(
                 claimed.response_body,
                 status=claimed.response_status,

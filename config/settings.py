@@ -93,6 +93,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so a request's time covers every other middleware (api/metrics.py).
+    "api.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "api.middleware.RequestBodyLimitMiddleware",
     # Serves the app's own assets (Swagger UI, the demo's JS and CSS) under
@@ -330,6 +332,10 @@ IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"
 # takes more (the settlement file upload: SETTLEMENT_FILE_MAX_BYTES below).
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(64 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# The web app's /metrics: aggregate numbers only, served without sign-in like
+# most exporters; off, it is a 404 (docs/operations.md#metrics-and-alerts).
+WEB_METRICS = env_flag("WEB_METRICS", default=True)
 
 # The content-addressed store (content_store/): bytes kept under their SHA-256.
 # Its backend is the "content" storage below; an S3-compatible one (e.g.

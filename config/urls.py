@@ -1,10 +1,10 @@
 """Top-level routes: the browser demo and its fault lab, the REST API, the admin,
-and the health probes."""
+the health probes and the metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 
-from api import health
+from api import health, metrics
 
 urlpatterns = [
     path("", include("web.urls")),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
 
 handler404 = "config.errors.page_not_found"

@@ -10,6 +10,7 @@ See docs/lessons/idempotent-consumers.md.
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from django.utils import timezone
 from contracts.registry import validate
 from contracts.upcasters import upcast_once, upcast_path
 from events.envelope import Event
+from events.metrics import consume_observed
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.tenancy import organisation_of
 
@@ -201,6 +203,7 @@ def consume(
     `on_stuck` to be delivered again on its own, so its failure is retried and
     dead-lettered as itself, never blamed on the event that released it.
     """
+    started = time.perf_counter()
     validate(envelope)
     event = Event.from_envelope(envelope)
     if consumes is None:
@@ -212,6 +215,7 @@ def consume(
             event.sequence <= position.last_sequence
         ):
             _record(consumer, event.id, DeliveryStatus.SKIPPED_DUPLICATE)
+            consume_observed(consumer, event, DeliveryStatus.SKIPPED_DUPLICATE, started)
             return DeliveryStatus.SKIPPED_DUPLICATE
         if event.sequence > position.last_sequence + 1:
             if entry is None:
@@ -225,14 +229,20 @@ def consume(
                 entry.status = DeliveryStatus.PARKED
                 entry.save(update_fields=["status"])
             _record(consumer, event.id, DeliveryStatus.PARKED)
+            consume_observed(consumer, event, DeliveryStatus.PARKED, started)
             return DeliveryStatus.PARKED
         _apply(consumer, event, handlers, consumes, entry)
+        consume_observed(consumer, event, DeliveryStatus.APPLIED, started)
         position.last_sequence = event.sequence
         for parked in _parked_successors(parked_after, event.sequence):
             try:
                 with transaction.atomic():
+                    released = time.perf_counter()
                     successor = Event.from_envelope(parked.envelope)
                     _apply(consumer, successor, handlers, consumes, parked)
+                    consume_observed(
+                        consumer, successor, DeliveryStatus.APPLIED, released
+                    )
             except Exception as exc:
                 error = f"{exc.__class__.__name__}: {exc}"[:4000]
                 InboxEntry.objects.filter(pk=parked.pk).update(error=error)

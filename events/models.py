@@ -147,6 +147,13 @@ class InboxEntry(models.Model):
                 name="inbox_parked",
                 condition=models.Q(status="parked"),
             ),
+            # Each worker's /metrics counts its parked and dead-lettered
+            # events on every scrape: this keeps that to the few held rows.
+            models.Index(
+                fields=["consumer", "status"],
+                name="inbox_held",
+                condition=models.Q(status__in=["parked", "dead_lettered"]),
+            ),
             # One organisation's dead-lettered and parked events.
             models.Index(
                 fields=["organisation_id", "status"], name="inbox_organisation"

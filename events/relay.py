@@ -10,6 +10,7 @@ See docs/lessons/relay.md.
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.messages import task_message
+from events.metrics import relay_batch_observed, relay_errors_observed
 from events.models import OutboxMessage
 from events.outbox_claims import (
     Claim,
@@ -142,15 +144,19 @@ def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) ->
             outbox_fail(claim=claim, row_ids=[row_id], error=error)
         for blocker, row_ids in plan.held.values():
             outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
+    relay_errors_observed("unsendable", len(plan.failed))
     if not plan.send:
         return Cycle(claimed=len(claim.rows))
+    started = time.perf_counter()
     try:
         results = publisher.publish_batch([message for _, message in plan.send])
     except BrokerUnavailable as exc:
+        relay_errors_observed("broker_unavailable", len(plan.send))
         outbox_release(
             claim=claim, row_ids=[row.id for row, _ in plan.send], error=str(exc)
         )
         raise
+    confirm_seconds = time.perf_counter() - started
     confirmed: list[int] = []
     refused_before = [row.id for row, _ in plan.send if row.refusals]
     stopped = Plan()
@@ -177,6 +183,9 @@ def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) ->
         outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
     marked = outbox_mark_published(
         claim=claim, row_ids=confirmed, refused_before=refused_before
+    )
+    relay_batch_observed(
+        confirm_seconds=confirm_seconds, published=marked, refused=len(refused_in)
     )
     if marked < len(confirmed):
         logger.warning(

@@ -17,6 +17,9 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from events.backoff import Backoff
+from events.metrics import MeteredLeadership
+from events.metrics_collectors import OutboxCollector
+from events.metrics_server import heartbeat_beat, metrics_serve
 from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
 from events.relay import LeadershipLost, relay_cycle
@@ -152,13 +155,15 @@ def leadership_for_database():
 def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None:
     """Relay until `stop` is set; the batch in flight is finished first."""
     publisher = publisher or publisher_for(settings.CELERY_BROKER_URL)
-    leadership = leadership or leadership_for_database()
+    leadership = MeteredLeadership(leadership or leadership_for_database())
+    metrics_serve("relay", collectors=[OutboxCollector()])
     poll = settings.RELAY_POLL_SECONDS
     backoff = Backoff(base=0.2, cap=settings.RELAY_BACKOFF_MAX_SECONDS)
     switch = RelaySwitch()
     standby_logged = broker_down = False
     logger.info("relay started (broker %s)", publisher.__class__.__name__)
     while not stop.is_set():
+        heartbeat_beat()
         try:
             if not leadership.acquire():
                 if not standby_logged:

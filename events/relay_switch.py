@@ -3,7 +3,7 @@
 import os
 import socket
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -18,18 +18,32 @@ def relay_pause_set(*, paused: bool) -> RelayState:
     return state
 
 
+def outbox_backlog() -> tuple[int, datetime | None]:
+    """Count the rows the relay still has to publish; return that and the oldest
+    one's time.
+
+    Both read the partial index on unpublished rows (outbox_unpublished): the
+    relay's /metrics asks on every scrape, the relay pages on every poll. A row
+    an operator chose to skip is never published and waits for nobody.
+    """
+    pending = OutboxMessage.objects.filter(
+        published_at__isnull=True, skipped_at__isnull=True
+    )
+    oldest = pending.order_by("id").values_list("created_at", flat=True).first()
+    return (pending.count() if oldest is not None else 0), oldest
+
+
 def relay_overview() -> dict:
     """The relay's switch, its signs of life and the outbox backlog it faces."""
     state = RelayState.objects.filter(pk=1).first() or RelayState()
-    pending = OutboxMessage.objects.filter(published_at__isnull=True)
-    oldest = pending.order_by("id").values_list("created_at", flat=True).first()
+    pending, oldest = outbox_backlog()
     beat = state.heartbeat_at
     return {
         "paused": state.paused,
         "running": bool(beat and timezone.now() - beat < timedelta(seconds=10)),
         "leader": state.leader,
         "heartbeat_at": beat,
-        "pending": pending.count(),
+        "pending": pending,
         "oldest_pending_at": oldest,
     }
 

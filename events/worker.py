@@ -36,6 +36,7 @@ from events.inbox import (
     parked_ready,
 )
 from events.messages import task_message
+from events.metrics_server import heartbeat_beat
 from events.models import ConsumerState, DeliveryStatus
 from events.topology import (
     DEAD_LETTER_EXCHANGE,
@@ -45,6 +46,7 @@ from events.topology import (
     partition_queue_name,
     partition_queues,
 )
+from events.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger("events.worker")
 T = TypeVar("T")
@@ -104,6 +106,7 @@ def hold(step: str, call: Callable[[], T], *, while_: Callable[[Exception], bool
                 raise
             if worker_stopping():
                 raise Reject(exc, requeue=True) from exc
+            heartbeat_beat()  # holding on purpose is alive, not stuck
             if attempt % 30 == 0:
                 logger.warning("could not %s (%s); holding the event", step, exc)
             if classify(exc) is not None:
@@ -416,6 +419,7 @@ def consumer_app(
     # cost. A broken connection is dropped by consume_waiting_for_database.
     app.conf["CELERY_DB_REUSE_MAX"] = settings.CONSUMER_DB_REUSE_MAX
     app.steps["consumer"].add(PauseSwitch)
+    app.steps["consumer"].add(WorkerMetrics)
     jobs = [
         *periodic,
         (
