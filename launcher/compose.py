@@ -14,6 +14,10 @@ from django.conf import settings
 
 COMPOSE_FILE = Path(settings.BASE_DIR) / "docker-compose.yml"
 _VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+# Each process that serves /metrics on its own port takes it from a variable of
+# its own (`METRICS_PORT: ${RELAY_METRICS_PORT:-9100}`): fixed in containers,
+# a free one each when the launcher runs them all on one host.
+_METRICS_PORT_VARIABLE = re.compile(r"\$\{(\w+_METRICS_PORT)\b")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,12 @@ def _interpolate(value: str, variables: dict[str, str]) -> str:
     )
 
 
+def service_has_profile(service: dict) -> bool:
+    """A service under a compose profile (Prometheus, Grafana: `metrics`) runs only
+    when that profile is asked for; the launcher never asks."""
+    return bool(service.get("profiles"))
+
+
 def compose_services(variables: dict[str, str], path: Path = COMPOSE_FILE):
     """Return the application services (those built from this repo), in file order.
 
@@ -40,7 +50,7 @@ def compose_services(variables: dict[str, str], path: Path = COMPOSE_FILE):
     spec = yaml.safe_load(path.read_text())
     services = []
     for name, service in spec["services"].items():
-        if "build" not in service:
+        if "build" not in service or service_has_profile(service):
             continue
         services.append(
             Service(
@@ -54,3 +64,17 @@ def compose_services(variables: dict[str, str], path: Path = COMPOSE_FILE):
             )
         )
     return services
+
+
+def metrics_port_variables(path: Path = COMPOSE_FILE) -> list[str]:
+    """The variables that set a service's metrics port, in file order."""
+    return list(dict.fromkeys(_METRICS_PORT_VARIABLE.findall(path.read_text())))
+
+
+def metrics_ports(services) -> dict[str, int]:
+    """The metrics port each service was given (services that serve one)."""
+    return {
+        service.name: int(service.environment["METRICS_PORT"])
+        for service in services
+        if int(service.environment.get("METRICS_PORT") or 0)
+    }

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 import requests
 
-from launcher.compose import compose_services
+from launcher.compose import compose_services, metrics_port_variables, metrics_ports
 from launcher.rabbitmqctl import vhost_create, vhost_delete
 from launcher.runner import Running, service_start, services_stop
 
@@ -26,6 +26,20 @@ def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def metrics_variables(var_dir) -> dict[str, str]:
+    """Compose variables for processes sharing one host: a free metrics port
+    each, bound to loopback, and web's multiprocess folder in this run's var/."""
+    names = metrics_port_variables()
+    ports: set[int] = set()
+    while len(ports) < len(names):  # the OS may hand out a port twice
+        ports.add(free_port())
+    return {
+        "METRICS_HOST": "127.0.0.1",
+        "WEB_METRICS_DIR": str(var_dir / "web-metrics"),
+        **{name: str(port) for name, port in zip(names, ports, strict=True)},
+    }
 
 
 def rabbitmq_reachable() -> bool:
@@ -49,6 +63,15 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Each service's /metrics; its /healthz is beside it."""
+        urls = {
+            name: f"http://127.0.0.1:{port}/metrics"
+            for name, port in metrics_ports(self.services.values()).items()
+        }
+        return {"web": self.base_url + "/metrics", **urls}
 
     def sql(self, query: str, params=None) -> list[tuple]:
         with psycopg.connect(**PG, dbname=self.name, autocommit=True) as conn:
@@ -104,7 +127,12 @@ def stack_up(
         conn.execute(f'CREATE DATABASE "{name}"')
     vhost_create(name)
     port = free_port()
-    variables = {"WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "DEMO_MODE": "1"}
+    variables = {
+        "WEB_PORT": str(port),
+        "WEB_HOST": "127.0.0.1",
+        "DEMO_MODE": "1",
+        **metrics_variables(tmp_path / "var"),
+    }
     stack = Stack(
         name=name,
         port=port,

@@ -5,6 +5,7 @@ web app, the relay and one worker per consumer run as child processes, exactly
 the commands docker-compose.yml lists. Ctrl-C stops them all.
 """
 
+import json
 import signal
 import threading
 import time
@@ -12,7 +13,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from launcher.compose import compose_services
+from launcher.compose import compose_services, metrics_ports
+from launcher.local import metrics_variables
 from launcher.runner import service_start, services_stop
 
 
@@ -28,7 +30,12 @@ class Command(BaseCommand):
             raise CommandError(
                 "Run with DEMO_MODE=1 (the README's run command sets it)."
             )
-        variables = {"WEB_PORT": str(port), "WEB_HOST": host, "DEMO_MODE": "1"}
+        variables = {
+            "WEB_PORT": str(port),
+            "WEB_HOST": host,
+            "DEMO_MODE": "1",
+            **metrics_variables(settings.VAR_DIR),
+        }
         overrides = {
             "DATABASE_URL": None,  # the SQLite default
             "CELERY_BROKER_URL": "filesystem://",
@@ -46,11 +53,18 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         started = [service_start(s, overrides) for s in services if not s.one_shot]
         time.sleep(1.5)
+        ports = metrics_ports(services)
+        # Where each process's /metrics and /healthz are: for Prometheus, and
+        # for the tests that scrape the demo.
+        (settings.VAR_DIR / "metrics-ports.json").write_text(json.dumps(ports))
         self.stdout.write(
             f"\n  Payments demo running: http://{host}:{port}/\n"
             f"  API docs: http://{host}:{port}/api/v1/docs\n"
             "  Users: alice (maker), bob (approver), carol (both), gina (globex); "
-            "password demo-password\n  Ctrl-C stops everything.\n\n"
+            "password demo-password\n"
+            f"  Metrics: http://{host}:{port}/metrics; relay and workers on "
+            + ", ".join(f"{name} :{p}" for name, p in ports.items())
+            + " (/metrics, /healthz)\n  Ctrl-C stops everything.\n\n"
         )
         try:
             while not stop.is_set():

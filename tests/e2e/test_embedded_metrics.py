@@ -1,0 +1,137 @@
+"""The metrics of every process of the embedded demo, scraped as Prometheus would.
+
+Starts `manage.py demo` (web under gunicorn in multiprocess mode, the relay and
+a worker per consumer, each with its own metrics port), approves payments
+through REST, and reads web's /metrics, the relay's and each worker's: the
+counters moved, the relay leads, and every loop says it is alive.
+"""
+
+import json
+import time
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from events.consumers import default_consumer_names
+from tests.demo_process import demo_running
+from tests.e2e.test_embedded_demo import _headers
+
+pytestmark = pytest.mark.e2e
+
+
+def _samples(url: str) -> dict[tuple[str, frozenset], float]:
+    text = requests.get(url, timeout=10).text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _total(samples: dict, name: str, **labels) -> float:
+    wanted = set(labels.items())
+    return sum(
+        value
+        for (sample, sample_labels), value in samples.items()
+        if sample == name and wanted <= sample_labels
+    )
+
+
+def _approve_payments(base: str, count: int) -> None:
+    alice, bob = _headers(base, "alice"), _headers(base, "bob")
+    account = requests.get(base + "/api/v1/accounts", headers=alice, timeout=10).json()[
+        "results"
+    ][0]
+    for n in range(count):
+        payment = requests.post(
+            base + "/api/v1/payments",
+            headers={**alice, "Idempotency-Key": f"metrics-{n}"},
+            json={
+                "debtor_account": account["id"],
+                "amount": 1000 + n,
+                "currency": account["currency"],
+                "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
+            },
+            timeout=10,
+        )
+        assert payment.status_code == 201, payment.text
+        approved = requests.post(
+            f"{base}/api/v1/payments/{payment.json()['id']}/approve",
+            headers=bob,
+            timeout=10,
+        )
+        assert approved.status_code == 200, approved.text
+    # the same key again: the first answer, replayed
+    replay = requests.post(
+        base + "/api/v1/payments",
+        headers={**alice, "Idempotency-Key": "metrics-0"},
+        json={
+            "debtor_account": account["id"],
+            "amount": 1000,
+            "currency": account["currency"],
+            "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
+        },
+        timeout=10,
+    )
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_every_process_serves_metrics_that_move_and_says_it_is_alive(tmp_path):
+    with demo_running(tmp_path) as demo:
+        ports = json.loads((tmp_path / "metrics-ports.json").read_text())
+        workers = {name: ports[f"{name}-worker"] for name in default_consumer_names()}
+        relay = f"http://127.0.0.1:{ports['relay']}"
+
+        # when: two payments are submitted and approved, one submission replayed
+        _approve_payments(demo.base, 2)
+
+        # then: every consumer applies both approvals, as its worker counts them
+        deadline = time.monotonic() + 45
+        while True:
+            applied = {
+                name: _total(
+                    _samples(f"http://127.0.0.1:{port}/metrics"),
+                    "payments_consumer_events_total",
+                    consumer=name,
+                    event_type="PaymentApproved",
+                    outcome="applied",
+                )
+                # every event reaches every consumer: one that does not act
+                # on it applies it too, advancing its position
+                for name, port in workers.items()
+            }
+            if all(count >= 2 for count in applied.values()):
+                break
+            assert time.monotonic() < deadline, f"{applied}\n{demo.log.read_text()}"
+            time.sleep(0.5)
+
+        # and: the relay published them, leads, and its outbox is drained
+        relay_samples = _samples(relay + "/metrics")
+        assert _total(relay_samples, "payments_relay_published_events_total") >= 4
+        assert _total(relay_samples, "payments_relay_leader") == 1
+        assert _total(relay_samples, "payments_relay_confirm_seconds_count") >= 1
+        assert ("payments_outbox_backlog_rows", frozenset()) in relay_samples
+
+        # and: web counted the requests by route name, across its processes
+        web = _samples(demo.base + "/metrics")
+        assert (
+            _total(
+                web,
+                "payments_http_request_duration_seconds_count",
+                route="payment-approve",
+                status="200",
+            )
+            == 2
+        )
+        assert (
+            _total(web, "payments_idempotency_requests_total", outcome="replayed") == 1
+        )
+
+        # and: a worker reports its lag and held events, and every loop is alive
+        ledger = _samples(f"http://127.0.0.1:{workers['ledger']}/metrics")
+        assert _total(ledger, "payments_consumer_dead_lettered_events") == 0
+        assert any(name == "payments_consumer_lag_messages" for name, _ in ledger)
+        for port in [ports["relay"], *workers.values()]:
+            health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            assert health.status_code == 200, health.text
