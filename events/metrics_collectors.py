@@ -12,7 +12,6 @@ database or broker that cannot answer leaves its samples out for that scrape
 import logging
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -47,7 +46,6 @@ class OutboxCollector:
     def collect(self):
         backlog, age = _outbox_families()
         try:
-            close_old_connections()  # this thread's own connection, kept healthy
             count, oldest = outbox_backlog()
         except Exception as exc:
             logger.warning("outbox backlog unknown: %s", exc)
@@ -98,7 +96,6 @@ class ConsumerCollector:
                 lag.add_metric([self.consumer, str(n)], backlog)
         yield lag
         try:
-            close_old_connections()
             held = dict(
                 InboxEntry.objects.filter(
                     consumer=self.consumer,

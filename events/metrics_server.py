@@ -15,9 +15,9 @@ import logging
 import os
 import threading
 import time
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+from django.db import close_old_connections
 from prometheus_client import REGISTRY, make_wsgi_app
 
 logger = logging.getLogger("events.metrics")
@@ -50,6 +50,9 @@ def metrics_app(registry=REGISTRY):
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") != "/healthz":
+            # The collectors query on this thread's own connection: drop it
+            # if the database closed it or it outlived CONN_MAX_AGE.
+            close_old_connections()
             return metrics(environ, start_response)
         alive, age = liveness()
         body = json.dumps(
@@ -62,10 +65,6 @@ def metrics_app(registry=REGISTRY):
         return [body]
 
     return app
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -88,9 +87,9 @@ def metrics_serve(process: str, collectors=()) -> int | None:
     for collector in collectors:
         REGISTRY.register(collector)
     host = os.environ.get("METRICS_HOST", "0.0.0.0")  # noqa: S104 - a container's port
-    server = make_server(
-        host, port, metrics_app(), server_class=_Server, handler_class=_QuietHandler
-    )
+    # One request at a time, on one thread: a scrape's database connection
+    # is that thread's, reused, never one left behind per request.
+    server = make_server(host, port, metrics_app(), handler_class=_QuietHandler)
     threading.Thread(
         target=server.serve_forever, name=f"{process}-metrics", daemon=True
     ).start()
