@@ -7,7 +7,8 @@ METRICS_PORT; 0 or unset serves nothing, so tests and one-off commands never
 bind a port unasked. /healthz answers 200 while the process's main loop has
 ticked (heartbeat_beat) within LIVENESS_STALE_SECONDS, 503 once it has not: a
 loop that is wedged, not one that is merely idle. The web app serves its
-/metrics itself (api/metrics.py). See docs/operations.md#liveness.
+/metrics itself (api/metrics.py). See
+docs/operations.md#liveness-of-the-relay-and-the-workers.
 """
 
 import json
