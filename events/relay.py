@@ -30,6 +30,7 @@ from events.outbox_claims import (
 from events.outbox_failures import Blocker, outbox_blockers
 from events.publishers import BrokerUnavailable, Outgoing
 from events.topology import EXCHANGE, partition_of, routing_key
+from events.traces import relay_publish_traced
 
 logger = logging.getLogger("events.relay")
 
@@ -145,7 +146,7 @@ def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) ->
     if not plan.send:
         return Cycle(claimed=len(claim.rows))
     try:
-        results = publisher.publish_batch([message for _, message in plan.send])
+        results = relay_publish_traced(publisher.publish_batch, plan.send)
     except BrokerUnavailable as exc:
         outbox_release(
             claim=claim, row_ids=[row.id for row, _ in plan.send], error=str(exc)
