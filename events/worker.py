@@ -472,7 +472,7 @@ def consumer_app(
         envelope = args[0] if len(args) == 1 and not kwargs else {"args": args}
         try:
             return consume_waiting_for_database(
-                partial(consume_for, envelope, headers=self.request)
+                partial(consume_for, envelope, headers=self.request.headers)
             )
         except Reject:
             raise
