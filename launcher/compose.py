@@ -40,7 +40,8 @@ def compose_services(variables: dict[str, str], path: Path = COMPOSE_FILE):
     spec = yaml.safe_load(path.read_text())
     services = []
     for name, service in spec["services"].items():
-        if "build" not in service:
+        # A service behind a profile (Jaeger) is opt-in even under Docker.
+        if "build" not in service or service.get("profiles"):
             continue
         services.append(
             Service(

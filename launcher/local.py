@@ -4,6 +4,7 @@ Each run gets its own database and RabbitMQ virtual host, so it cannot disturb
 (or be disturbed by) anything else on the machine.
 """
 
+import os
 import secrets
 import socket
 import time
@@ -104,7 +105,13 @@ def stack_up(
         conn.execute(f'CREATE DATABASE "{name}"')
     vhost_create(name)
     port = free_port()
-    variables = {"WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "DEMO_MODE": "1"}
+    variables = {
+        "WEB_PORT": str(port),
+        "WEB_HOST": "127.0.0.1",
+        "DEMO_MODE": "1",
+        # The tests read these logs; JSON when the run asks for it.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
+    }
     stack = Stack(
         name=name,
         port=port,

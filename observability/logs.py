@@ -7,6 +7,7 @@ log search and a trace meet. The default stays the readable plain format.
 """
 
 import logging
+import os
 
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
@@ -72,3 +73,22 @@ def logging_config(log_format: str, level: str) -> dict:
         "handlers": {"console": handler},
         "root": {"handlers": ["console"], "level": level},
     }
+
+
+def _leave_logging_alone(**_kwargs) -> None:
+    """A setup_logging receiver: its presence tells Celery not to configure any."""
+
+
+def celery_logging_keep_ours(environ=os.environ) -> None:
+    """In JSON mode, keep Celery's worker from adding its own formatted handlers.
+
+    The consumer apps already leave the root logger alone
+    (worker_hijack_root_logger=False), but Celery still gives its task logger a
+    plain handler of its own; with a setup_logging receiver it configures
+    nothing, and every line goes through LOGGING's one JSON handler.
+    """
+    if environ.get("LOG_FORMAT", "plain") != "json":
+        return
+    from celery.signals import setup_logging
+
+    setup_logging.connect(_leave_logging_alone, weak=False)

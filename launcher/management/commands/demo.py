@@ -5,6 +5,7 @@ web app, the relay and one worker per consumer run as child processes, exactly
 the commands docker-compose.yml lists. Ctrl-C stops them all.
 """
 
+import os
 import signal
 import threading
 import time
@@ -28,7 +29,16 @@ class Command(BaseCommand):
             raise CommandError(
                 "Run with DEMO_MODE=1 (the README's run command sets it)."
             )
-        variables = {"WEB_PORT": str(port), "WEB_HOST": host, "DEMO_MODE": "1"}
+        variables = {
+            # Tracing as this shell asks (off by default); readable logs unless
+            # it asks for JSON. See docs/operations.md#follow-one-payment.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318",
+            **{k: v for k, v in os.environ.items() if k.startswith("OTEL_")},
+            "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
+            "WEB_PORT": str(port),
+            "WEB_HOST": host,
+            "DEMO_MODE": "1",
+        }
         overrides = {
             "DATABASE_URL": None,  # the SQLite default
             "CELERY_BROKER_URL": "filesystem://",
