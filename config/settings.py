@@ -443,6 +443,10 @@ CONSUMER_RETRY_BACKOFF_MAX_SECONDS = float(
     os.environ.get("CONSUMER_RETRY_BACKOFF_MAX", "30")
 )
 
+# Where the flow view links each event's trace, `{trace_id}` filled in, e.g.
+# http://localhost:16686/trace/{trace_id} for the compose file's Jaeger.
+TRACING_UI_URL = os.environ.get("TRACING_UI_URL", "")
+
 # LOG_FORMAT=json: one JSON object per line with trace and event ids
 # (observability/logs.py); the compose file sets it, the embedded demo does not.
 LOGGING = logging_config(

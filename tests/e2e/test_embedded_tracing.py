@@ -74,11 +74,15 @@ def test_one_approval_is_one_trace_across_web_the_relay_and_every_consumer(
         flow_url = f"{demo.base}/api/v1/payments/{payment['id']}"
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
-            if spans_file.exists() and RECEIVERS <= {
-                s["attributes"].get("payments.consumer")
-                for s in _spans(spans_file)
-                if s["name"].endswith("apply PaymentApproved")
-            }:
+            if (
+                spans_file.exists()
+                and {
+                    s["attributes"].get("payments.consumer")
+                    for s in _spans(spans_file)
+                    if s["name"].endswith("apply PaymentApproved")
+                }
+                >= RECEIVERS
+            ):
                 break
             time.sleep(0.5)
         assert requests.get(flow_url, timeout=10).status_code in {200, 401, 403}
