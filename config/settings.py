@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.secret_key import secret_key
+from observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "observability",
     "events",
     "organisations",
     "payments",
@@ -96,6 +98,8 @@ MIDDLEWARE = [
     # First, so a request's time covers every other middleware (api/metrics.py).
     "api.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # First of ours: whatever the request publishes is caused by its id.
+    "observability.request_id.RequestIdMiddleware",
     "api.middleware.RequestBodyLimitMiddleware",
     # Serves the app's own assets (Swagger UI, the demo's JS and CSS) under
     # gunicorn too: no CDN, no separate web server needed.
@@ -445,15 +449,15 @@ CONSUMER_RETRY_BACKOFF_MAX_SECONDS = float(
     os.environ.get("CONSUMER_RETRY_BACKOFF_MAX", "30")
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# Where the flow view links each event's trace, `{trace_id}` filled in, e.g.
+# http://localhost:16686/trace/{trace_id} for the compose file's Jaeger.
+TRACING_UI_URL = os.environ.get("TRACING_UI_URL", "")
+
+# LOG_FORMAT=json: one JSON object per line with trace and event ids
+# (observability/logs.py); the compose file sets it, the embedded demo does not.
+LOGGING = logging_config(
+    os.environ.get("LOG_FORMAT", "plain"), os.environ.get("LOG_LEVEL", "INFO")
+)
 
 # The bank gateway (bank_gateway/): how often the cut-off puts waiting
 # releases into a pain.001 file per debtor account, and where the files are

@@ -35,6 +35,7 @@ from contracts.catalogue import (
     producer_of,
     reads,
 )
+from contracts.registry import ENVELOPE_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
 # The version of this document's shape; each event's own version is its message's.
@@ -267,7 +268,9 @@ def asyncapi_document(
                 for t, versions in types.items()
                 for v in versions
             },
-            "schemas": {"envelope.v1": multi_format(envelope_schema())},
+            "schemas": {
+                f"envelope.v{ENVELOPE_VERSION}": multi_format(envelope_schema())
+            },
             "parameters": {
                 "partition": {
                     "description": "crc32 of the envelope's `partitionkey` (the "

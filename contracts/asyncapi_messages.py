@@ -38,6 +38,11 @@ def _headers(event_type: str, task: str) -> dict:
             "id": {**uuid, "description": "Celery's task id: the event's id."},
             "event_type": {"const": event_type},
             "event_id": {**uuid, "description": "The envelope's `id`."},
+            "traceparent": {
+                "type": "string",
+                "description": "W3C trace context of the relay's publish span, "
+                "when tracing is on (docs/adr/0018-trace-context-travels.md).",
+            },
             "retries": {
                 "type": "integer",
                 "minimum": 0,
@@ -56,7 +61,7 @@ def _description(event_type: str, version: int, schema: dict, task: str) -> str:
         f"{schema.get('description', '')}\n\n"
         f"On the wire: a Celery protocol-2 task message named `{task}` whose "
         "JSON body is `[[envelope], {}, embed]`. The envelope "
-        "(`#/components/schemas/envelope.v1`, CloudEvents attribute names) "
+        "(`#/components/schemas/envelope.v2`, CloudEvents attribute names) "
         f"carries this payload in `data`, `type` = `{event_type}` and "
         f"`dataschema` = `{dataschema_uri(event_type, version)}`."
         + (f" Published by {by}." if by else "")

@@ -15,6 +15,7 @@ from typing import Protocol
 from contracts.checks import SAMPLE_DIR, published
 from contracts.lock import SCHEMA_DIR
 from contracts.producers import PRODUCERS, Producer
+from contracts.registry import ENVELOPE_VERSION
 from contracts.upcasters import UPCASTERS, upcast_path
 
 
@@ -42,7 +43,8 @@ def schema_of(event_type: str, version: int, schema_dir: Path = SCHEMA_DIR) -> d
 
 
 def envelope_schema(schema_dir: Path = SCHEMA_DIR) -> dict:
-    return _read(schema_dir / "envelope.v1.json")
+    """The envelope events travel in now (contracts.registry.ENVELOPE_VERSION)."""
+    return _read(schema_dir / f"envelope.v{ENVELOPE_VERSION}.json")
 
 
 def valid_samples(

@@ -8,6 +8,11 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+# The envelope every event is checked against. v2 is v1 plus the optional
+# trace context (traceparent, tracestate): every v1 envelope is a valid v2 one,
+# so events stored before it still validate. See
+# docs/adr/0018-trace-context-travels.md.
+ENVELOPE_VERSION = 2
 
 
 class UnknownContract(LookupError):
@@ -89,7 +94,7 @@ def validate(envelope: dict) -> tuple[str, int]:
     Raises ContractViolation or UnknownContract; consumers call this too, so a
     message that breaks the contract is refused on both sides of the broker.
     """
-    errors = _errors("envelope", 1, envelope, "envelope:")
+    errors = _errors("envelope", ENVELOPE_VERSION, envelope, "envelope:")
     if errors:
         raise ContractViolation(errors)
     name, version = parse_dataschema(envelope["dataschema"])

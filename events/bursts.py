@@ -174,7 +174,9 @@ class BurstStrategy:
         with transaction.atomic(), deliveries_deferred():
             for item in runnable:
                 try:
-                    outcomes[id(item)] = self.apply_one(item.envelope, savepoint=False)
+                    outcomes[id(item)] = self.apply_one(
+                        item.envelope, savepoint=False, headers=item.message.headers
+                    )
                 except Exception as exc:
                     if _database_not_event(exc):
                         raise  # the whole burst waits for the database
@@ -188,7 +190,9 @@ class BurstStrategy:
             for item in runnable:
                 kept = len(records)
                 try:
-                    outcomes[id(item)] = self.apply_one(item.envelope)
+                    outcomes[id(item)] = self.apply_one(
+                        item.envelope, headers=item.message.headers
+                    )
                 except Exception as exc:
                     if _database_not_event(exc):
                         raise  # the whole burst waits for the database

@@ -27,6 +27,7 @@ from events.envelope import Event
 from events.metrics import consume_observed
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.tenancy import organisation_of
+from observability.cause import Cause, caused_by
 
 logger = logging.getLogger("events.inbox")
 
@@ -152,7 +153,9 @@ def _apply(
     found = readable_by(handlers, event)
     if found is not None:
         handler, readable = found
-        handler(readable)
+        # What the handler publishes is caused by this event (and logs name it).
+        with caused_by(Cause.of_event(consumer, event.envelope)):
+            handler(readable)
     elif event.type in consumes:
         raise UnsupportedVersion(
             consumer,

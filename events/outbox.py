@@ -11,6 +11,8 @@ from contracts.registry import validate
 from events.envelope import envelope_build
 from events.models import OutboxMessage
 from events.tenancy import organisation_of
+from events.traces import envelope_trace_add
+from observability.cause import cause_current
 
 NOTIFY_CHANNEL = "outbox"
 
@@ -39,6 +41,12 @@ def publish(
     """
     if not connection.in_atomic_block:
         raise OutsideTransaction("publish() must run inside transaction.atomic()")
+    if correlation_id is None and causation_id is None:
+        # The request, the event being applied or the job run that causes this
+        # one (observability/cause.py): producers need not pass it along.
+        cause = cause_current()
+        if cause is not None:
+            correlation_id, causation_id = cause.correlation_id, cause.causation_id
     envelope = envelope_build(
         event_type=event_type,
         version=version,
@@ -50,6 +58,7 @@ def publish(
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
+    envelope_trace_add(envelope)
     validate(envelope)
     if connection.vendor == "postgresql":
         # Delivered only if and when this transaction commits: a wake-up call for

@@ -32,6 +32,7 @@ from events.outbox_claims import (
 from events.outbox_failures import Blocker, outbox_blockers
 from events.publishers import BrokerUnavailable, Outgoing
 from events.topology import EXCHANGE, partition_of, routing_key
+from events.traces import relay_publish_traced
 
 logger = logging.getLogger("events.relay")
 
@@ -149,7 +150,7 @@ def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) ->
         return Cycle(claimed=len(claim.rows))
     started = time.perf_counter()
     try:
-        results = publisher.publish_batch([message for _, message in plan.send])
+        results = relay_publish_traced(publisher.publish_batch, plan.send)
     except BrokerUnavailable as exc:
         relay_errors_observed("broker_unavailable", len(plan.send))
         outbox_release(

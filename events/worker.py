@@ -46,7 +46,9 @@ from events.topology import (
     partition_queue_name,
     partition_queues,
 )
+from events.traces import apply_traced
 from events.worker_metrics import WorkerMetrics
+from observability.cause import Cause, caused_by
 
 logger = logging.getLogger("events.worker")
 T = TypeVar("T")
@@ -341,7 +343,8 @@ def periodic_guarded(job: Callable[[], object]) -> None:
     """Run a housekeeping job; a failure is logged and tried again next time."""
     try:
         close_old_connections()
-        job()
+        with caused_by(Cause.fresh()):  # what one run publishes, correlated
+            job()
     except Exception:
         logger.exception("periodic job %s failed; will try again", job)
 
@@ -439,7 +442,7 @@ def consumer_app(
 
     app.steps["consumer"].add(Housekeeping)
 
-    def consume_for(envelope: dict, savepoint: bool = True) -> str:
+    def consume_for(envelope: dict, savepoint: bool = True, headers=None) -> str:
         return consume(
             consumer=name,
             envelope=envelope,
@@ -448,6 +451,9 @@ def consumer_app(
             on_stuck=partial(redeliver_to_own_queue, app, name),
             savepoint=savepoint,
         )
+
+    # A CONSUMER span per event when tracing is on; consume_for itself if not.
+    consume_for = apply_traced(name, consume_for)
 
     burst = settings.CONSUMER_BURST_SIZE
     strategy = (
@@ -469,7 +475,9 @@ def consumer_app(
         # dead-lettered here instead of failing in Celery and being acked away.
         envelope = args[0] if len(args) == 1 and not kwargs else {"args": args}
         try:
-            return consume_waiting_for_database(partial(consume_for, envelope))
+            return consume_waiting_for_database(
+                partial(consume_for, envelope, headers=self.request.headers)
+            )
         except Reject:
             raise
         except UnsupportedVersion as exc:

@@ -13,9 +13,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 from celery import Celery  # noqa: E402 - after django.setup()
+from celery.signals import worker_shutdown  # noqa: E402
 
 from events.consumers import Consumer, consumer_get  # noqa: E402
 from events.worker import consumer_app  # noqa: E402
+from observability.logs import celery_logging_keep_ours  # noqa: E402
+from observability.tracing import tracing_flush  # noqa: E402
+
+celery_logging_keep_ours()
+# The atexit hook flushes too; this is the moment the worker says it stops.
+worker_shutdown.connect(lambda **_: tracing_flush(), weak=False)
 
 
 def worker_app(consumer: Consumer) -> Celery:

@@ -4,6 +4,7 @@ Each run gets its own database and RabbitMQ virtual host, so it cannot disturb
 (or be disturbed by) anything else on the machine.
 """
 
+import os
 import secrets
 import socket
 import time
@@ -132,6 +133,8 @@ def stack_up(
         "WEB_HOST": "127.0.0.1",
         "DEMO_MODE": "1",
         **metrics_variables(tmp_path / "var"),
+        # The tests read these logs; JSON when the run asks for it.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
     }
     stack = Stack(
         name=name,

@@ -108,5 +108,5 @@ def payment_event_publish(
         partition_key=str(payment.debtor_account_id),
         sequence=payment.version,
         data=data,
-        correlation_id=correlation_id or str(payment.id),
+        correlation_id=correlation_id,
     )

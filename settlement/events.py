@@ -49,7 +49,6 @@ def settlement_file_received_publish(
             "received_at": file.received_at.isoformat(),
             "original_name": file.original_name or None,
         },
-        correlation_id=str(file.id),
     )
 
 
@@ -76,5 +75,4 @@ def settlement_file_reprocess_requested_publish(
             "requested_at": at.isoformat(),
             "requested_by": requested_by,
         },
-        correlation_id=str(file.id),
     )

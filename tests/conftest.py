@@ -10,8 +10,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
 from rest_framework.test import APIClient
 
+from observability.tracing import tracer_provider_use
 from tests.factories import (
     DebtorAccountFactory,
     OrganisationFactory,
@@ -155,3 +161,19 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def spans():
+    """Turn tracing on for this test; read the finished spans from the exporter.
+
+    Build a consumer app after this fixture: it decides at build time whether
+    its applies are traced.
+    """
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer_provider_use(provider)
+    yield exporter
+    tracer_provider_use(None)
+    provider.shutdown()

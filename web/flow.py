@@ -13,6 +13,7 @@ from django.utils import timezone
 from events.consumers import registry
 from events.models import ConsumerState, DeliveryStatus, RelayState
 from events.topology import EXCHANGE, partition_of, partition_queue_name, routing_key
+from observability.tracing import trace_id_of
 from payments.selectors import payment_event_list
 
 # A consumer is done with an event once one of these is its latest delivery.
@@ -120,6 +121,8 @@ def _event(row) -> dict:
         "attempts": row.attempts,
         "last_error": row.last_error or None,
         "envelope": row.envelope,
+        # The producer's trace (the envelope's traceparent); None when untraced.
+        "trace_id": trace_id_of(row.envelope.get("traceparent")),
         "deliveries": deliveries,
         "settled": settled,
     }
@@ -142,5 +145,7 @@ def payment_flow(*, organisation_id, payment) -> dict:
         "consumers": consumer_status(),
         "relay": relay_status(),
         "events": events,
+        # e.g. http://localhost:16686/trace/{trace_id}: each trace id links there.
+        "tracing_ui_url": settings.TRACING_UI_URL or None,
         "pending": any(not event["settled"] for event in events),
     }

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from contracts.currencies import MINOR_UNITS
 from events.api.serializers import DeliverySerializer
+from observability.tracing import trace_id_of
 from payments.free_text import free_text_error
 from payments.iban import iban_error, iban_normalise
 from payments.models import DebtorAccount, Payment, PaymentStatus
@@ -149,12 +150,31 @@ class PaymentEventSerializer(serializers.Serializer):
     data = serializers.DictField(source="envelope.data")
     state = serializers.SerializerMethodField()
     published_at = serializers.DateTimeField(allow_null=True)
+    correlation_id = serializers.CharField(
+        source="envelope.correlationid",
+        allow_null=True,
+        default=None,
+        help_text="The request (X-Request-ID) or the event whose story this is.",
+    )
+    causation_id = serializers.CharField(
+        source="envelope.causationid",
+        allow_null=True,
+        default=None,
+        help_text="The request or the event that caused this one.",
+    )
+    trace_id = serializers.SerializerMethodField(
+        help_text="The trace its producer ran in, from the envelope's "
+        "`traceparent`; null when tracing was off."
+    )
     deliveries = DeliverySerializer(
         many=True, read_only=True, help_text="Each consumer's deliveries, oldest first."
     )
 
     def get_state(self, message) -> str:
         return "published" if message.published_at else "pending"
+
+    def get_trace_id(self, message) -> str | None:
+        return trace_id_of(message.envelope.get("traceparent"))
 
 
 class DebtorAccountListSerializer(serializers.Serializer):

@@ -239,7 +239,7 @@ def test_the_relays_real_message_matches_the_document(document):
     assert not headers_schema.is_valid({**headers, "event_type": "PaymentRejected"})
     assert properties["correlation_id"] == headers["event_id"] == envelope["id"]
     [[sent], _kwargs, _embed] = json.loads(body)
-    envelope_schema = components["schemas"]["envelope.v1"]["schema"]
+    envelope_schema = components["schemas"]["envelope.v2"]["schema"]
     assert Draft202012Validator(envelope_schema).is_valid(sent)
     assert Draft202012Validator(message["payload"]["schema"]).is_valid(sent["data"])
     assert sent["dataschema"] == message["x-dataschema"]

@@ -91,7 +91,7 @@ def strategy_on(worker: Worker, recorder: Recorder, *, size: int = 50, hold=None
             message.decode()[0][0]["id"]
         ),
         size=size,
-        apply=lambda envelope, savepoint=True: consume(
+        apply=lambda envelope, savepoint=True, headers=None: consume(
             consumer=CONSUMER, envelope=envelope, handlers=handlers, savepoint=savepoint
         ),
         hold=hold or consume_waiting_for_database,

@@ -6,6 +6,7 @@ the commands docker-compose.yml lists. Ctrl-C stops them all.
 """
 
 import json
+import os
 import signal
 import threading
 import time
@@ -31,6 +32,11 @@ class Command(BaseCommand):
                 "Run with DEMO_MODE=1 (the README's run command sets it)."
             )
         variables = {
+            # Tracing as this shell asks (off by default); readable logs unless
+            # it asks for JSON. See docs/operations.md#follow-one-payment.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318",
+            **{k: v for k, v in os.environ.items() if k.startswith("OTEL_")},
+            "LOG_FORMAT": os.environ.get("LOG_FORMAT", "plain"),
             "WEB_PORT": str(port),
             "WEB_HOST": host,
             "DEMO_MODE": "1",

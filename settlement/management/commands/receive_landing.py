@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from observability.cause import Cause, caused_by
 from settlement.landing import landing_pass
 
 logger = logging.getLogger("settlement.landing")
@@ -58,10 +59,13 @@ class Command(BaseCommand):
                 # before each pass rather than failing every file.
                 close_old_connections()
             if once:
-                self.stdout.write(str(landing_pass(root=root, warned=warned)))
+                with caused_by(Cause.fresh()):
+                    self.stdout.write(str(landing_pass(root=root, warned=warned)))
                 break
             try:
-                tally = landing_pass(root=root, stop=stop, warned=warned)
+                # Each pass is its own cause: the files it receives share its id.
+                with caused_by(Cause.fresh()):
+                    tally = landing_pass(root=root, stop=stop, warned=warned)
             except DatabaseError as exc:
                 # The database away for a moment: the files wait, and so do we.
                 logger.warning("landing pass failed: %s", exc)

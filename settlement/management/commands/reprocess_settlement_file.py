@@ -9,6 +9,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
+from observability.cause import Cause, caused_by
 from settlement.errors import SettlementFileNotFound
 from settlement.models import SettlementFile
 from settlement.reprocessing import settlement_file_reprocess
@@ -26,9 +27,12 @@ class Command(BaseCommand):
             organisation_id = SettlementFile.objects.values_list(
                 "organisation_id", flat=True
             ).get(pk=file_uuid)
-            settlement_file_reprocess(
-                organisation_id=organisation_id, file_id=file_uuid, requested_by=None
-            )
+            with caused_by(Cause.fresh()):  # the command run is the cause
+                settlement_file_reprocess(
+                    organisation_id=organisation_id,
+                    file_id=file_uuid,
+                    requested_by=None,
+                )
         except (ValueError, SettlementFile.DoesNotExist, SettlementFileNotFound):
             raise CommandError(f"no settlement file {file_id!r}") from None
         self.stdout.write(

@@ -49,12 +49,25 @@
     return el("td", { "data-lane": name, "data-label": label }, ...content);
   }
 
+  // The producer's trace id (the envelope's traceparent), linked to the
+  // tracing UI when TRACING_UI_URL names one; nothing when tracing was off.
+  function traceEl(event) {
+    if (!event.trace_id) return null;
+    const text = `trace ${event.trace_id}`;
+    const url = data.tracing_ui_url;
+    return el("span", { class: "meta", "data-trace-id": event.trace_id },
+      url
+        ? el("a", { href: url.replace("{trace_id}", event.trace_id), target: "_blank", rel: "noopener" }, text)
+        : text);
+  }
+
   function paymentsLane(event) {
     const actor = ((event.envelope.data || {}).actor || {}).username;
     const cell = lane("payments", "Payments",
       el("strong", { class: "event-name" }, event.type),
       el("span", { class: "meta" }, `v${event.version} · #${event.sequence}${actor ? ` · by ${actor}` : ""}`),
-      timeEl(event.envelope.time));
+      timeEl(event.envelope.time),
+      traceEl(event));
     if (canRedeliver && event.published_at) {
       const button = el("button", {
         type: "button", class: "button small", "data-redeliver-event": event.id,

@@ -1,0 +1,124 @@
+"""One approval is one trace: web, the relay and every consumer, as real processes.
+
+Runs `manage.py demo` (SQLite and the filesystem broker) with the console
+exporter writing every process's spans to one file, approves a payment through
+REST, stops the demo (each process flushes its spans as it exits), then reads
+the trace back.
+"""
+
+import json
+import time
+
+import pytest
+import requests
+
+from tests.demo_process import demo_running
+
+pytestmark = pytest.mark.e2e
+
+RECEIVERS = {"ledger", "notifications", "reconciliation", "settlement", "bank_gateway"}
+
+
+def _headers(base: str, username: str) -> dict:
+    token = requests.post(
+        base + "/api/v1/auth/token",
+        json={"username": username, "password": "demo-password"},
+        timeout=10,
+    ).json()["token"]
+    return {"Authorization": f"Token {token}"}
+
+
+def _approve_and_wait(base: str) -> dict:
+    alice, bob = _headers(base, "alice"), _headers(base, "bob")
+    account = requests.get(base + "/api/v1/accounts", headers=alice, timeout=10).json()[
+        "results"
+    ][0]
+    payment = requests.post(
+        base + "/api/v1/payments",
+        headers=alice,
+        json={
+            "debtor_account": account["id"],
+            "amount": 4200,
+            "currency": account["currency"],
+            "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
+        },
+        timeout=10,
+    ).json()
+    approved = requests.post(
+        f"{base}/api/v1/payments/{payment['id']}/approve",
+        headers={**bob, "X-Request-ID": "e2e-trace-1"},
+        timeout=10,
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.headers["X-Request-ID"] == "e2e-trace-1"
+    return payment
+
+
+def _spans(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def test_one_approval_is_one_trace_across_web_the_relay_and_every_consumer(
+    tmp_path, monkeypatch
+):
+    spans_file = tmp_path / "spans.jsonl"
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    monkeypatch.setenv("OTEL_CONSOLE_FILE", str(spans_file))
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+
+    # given: the demo, traced; when: a payment approved through REST
+    with demo_running(var_dir) as demo:
+        payment = _approve_and_wait(demo.base)
+        # every receiver applied it (each writes its apply row to the flow)
+        flow_url = f"{demo.base}/api/v1/payments/{payment['id']}"
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            if (
+                spans_file.exists()
+                and {
+                    s["attributes"].get("payments.consumer")
+                    for s in _spans(spans_file)
+                    if s["name"].endswith("apply PaymentApproved")
+                }
+                >= RECEIVERS
+            ):
+                break
+            time.sleep(0.5)
+        assert requests.get(flow_url, timeout=10).status_code in {200, 401, 403}
+    # then (after a clean stop: every process flushed its spans)
+    spans = _spans(spans_file)
+    relay = [s for s in spans if s["name"] == "relay publish PaymentApproved"]
+    relay = [
+        s for s in relay if s["attributes"]["payments.event.subject"] == payment["id"]
+    ]
+    assert len(relay) == 1, demo.log.read_text()[-3000:]
+    [relay] = relay
+    trace_id = relay["context"]["trace_id"]
+    by_id = {s["context"]["span_id"]: s for s in spans}
+
+    # the relay's parent is web's request span, in the same trace
+    web = by_id[relay["parent_id"]]
+    assert web["resource"]["attributes"]["service.name"] == "web"
+    assert web["kind"] == "SpanKind.SERVER"
+    assert web["context"]["trace_id"] == trace_id
+    assert relay["resource"]["attributes"]["service.name"] == "relay"
+    assert relay["kind"] == "SpanKind.PRODUCER"
+
+    # every consumer's apply is the relay span's child, with its outcome
+    applies = [
+        s
+        for s in spans
+        if s["kind"] == "SpanKind.CONSUMER"
+        and s["attributes"].get("payments.event.id")
+        == relay["attributes"]["payments.event.id"]
+    ]
+    consumers = {s["attributes"]["payments.consumer"] for s in applies}
+    assert consumers >= RECEIVERS, consumers
+    for apply in applies:
+        consumer = apply["attributes"]["payments.consumer"]
+        assert apply["context"]["trace_id"] == trace_id
+        assert apply["parent_id"] == relay["context"]["span_id"]
+        assert apply["name"] == f"{consumer} apply PaymentApproved"
+        assert apply["resource"]["attributes"]["service.name"] == (f"{consumer}-worker")
+        assert apply["attributes"]["payments.inbox.outcome"] == "applied"
