@@ -10,7 +10,7 @@ every type of each stream it reads (events/topology.py), so it receives whole
 subjects and never a type of a stream it does not read. publish() refuses an
 event whose subject is not of its type's stream (events/outbox.py), and
 `check_contracts` fails for a type without a stream.
-See docs/adr/0018-bindings-per-stream.md and docs/lessons/fan-out.md.
+See docs/adr/0019-bindings-per-stream.md and docs/lessons/fan-out.md.
 """
 
 import re

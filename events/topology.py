@@ -4,7 +4,7 @@ One publish per event; the broker fans it out to the consumers through bindings,
 so payments and the relay never know who consumes. Each partition queue is bound
 to the types of the streams its consumer reads (contracts/streams.py), so a
 consumer receives whole subjects and nothing else. See docs/lessons/fan-out.md
-and docs/adr/0018-bindings-per-stream.md.
+and docs/adr/0019-bindings-per-stream.md.
 """
 
 import zlib
@@ -108,7 +108,7 @@ def partition_queues(consumer: str) -> list[Queue]:
 def partition_bindings_declare(channel, consumer: str) -> None:
     """Bind the consumer's partition queues to every key; drop the old catch-all.
 
-    Queues declared before docs/adr/0018-bindings-per-stream.md were bound to
+    Queues declared before docs/adr/0019-bindings-per-stream.md were bound to
     every type (`payments.*.<n>`). That binding is harmless while it stays (a
     queue gets one copy of a message however many of its bindings match), but
     it keeps sending the consumer types it does not read. RabbitMQ answers an
