@@ -29,6 +29,7 @@ from bench.probe import (
     consumer_queues_purge,
 )
 from bench.stats import latency_summary, over_repeats, percentile
+from events.topology import receivers
 from launcher.local import PG
 from launcher.runner import service_stop
 
@@ -173,9 +174,10 @@ def _flow_summary(rows: list[tuple]) -> dict:
         per_consumer[consumer].append(float(to_applied))
         per_event[event_id][consumer] = float(to_applied)
         published[event_id] = float(to_published)
-    last = [max(v.values()) for v in per_event.values() if len(v) == len(CONSUMERS)]
+    bound = receivers(APPROVED, CONSUMERS)
+    last = [max(v.values()) for v in per_event.values() if len(v) == len(bound)]
     return {
-        "consumers": {c: latency_summary(per_consumer[c]) for c in CONSUMERS},
+        "consumers": {c: latency_summary(per_consumer[c]) for c in bound},
         "last_of_three": latency_summary(last),
         "relay_published": latency_summary(list(published.values())),
     }
@@ -242,7 +244,7 @@ def _type_costs(ctx: Context, base: int) -> dict:
 def _window_rates(ctx: Context, base: int, windows: int) -> dict:
     """Events/s of each consumer in consecutive equal slices of its drain."""
     rates = {}
-    for consumer in CONSUMERS:
+    for consumer in receivers(BACKLOG_TYPES, CONSUMERS):
         stamps = [
             float(row[0])
             for row in ctx.stack.sql(
@@ -286,9 +288,10 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
     )
     after = ctx.meter.snapshot()
     done = ctx.probe.applied_since(base, BACKLOG_TYPES)
-    db = _db_per_unit(ctx, stats, sum(done[c] - started[c] for c in CONSUMERS))
+    drained = list(done)  # the consumers bound to the backlog's types
+    db = _db_per_unit(ctx, stats, sum(done[c] - started[c] for c in drained))
     cpu = ctx.meter.cpu_between(before, after)
-    counted = {c: events - started[c] for c in CONSUMERS}
+    counted = {c: events - started[c] for c in drained}
     ctx.pool = ctx.probe.pending_payments()
     windows_rates = _window_rates(ctx, base, windows)
     return {
@@ -301,13 +304,12 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
         "events_per_s_windows": {c: over_repeats(r) for c, r in windows_rates.items()},
         "service_ms_by_type": _type_costs(ctx, base),
         "cpu_ms_per_event": {
-            worker: cpu[worker] * 1000 / counted[worker.removesuffix("-worker")]
-            for worker in WORKERS
+            f"{c}-worker": cpu[f"{c}-worker"] * 1000 / counted[c] for c in drained
         },
         "other_processes_share": cpu[OTHERS] / cpu["_wall"] / (os.cpu_count() or 1),
         "db_per_event": db,
         "cpu_ms_per_event_servers": {
-            name: cpu[name] * 1000 / (events * len(CONSUMERS))
+            name: cpu[name] * 1000 / (events * len(drained))
             for name in ("postgresql", "postgresql backends (this db)", "rabbitmq")
             if name in cpu
         },

@@ -6,11 +6,12 @@ import amqp
 import psycopg
 from django.conf import settings
 
-from events.topology import partition_queue_name
+from events.topology import partition_queue_name, receivers
 from launcher.local import PG
 
-# Every consumer the process list runs (each has its `<name>-worker`): all of
-# them read PaymentApproved, so an approval is done when the last one applied it.
+# Every consumer the process list runs (each has its `<name>-worker`). Each
+# event type reaches only the consumers bound to it (receivers): an approval is
+# done when the last of those applied it.
 CONSUMERS = tuple(settings.EVENT_CONSUMERS)
 WORKERS = tuple(f"{c}-worker" for c in CONSUMERS)
 # What the consumer drain's backlog holds; the settlement loop adds events of
@@ -92,7 +93,8 @@ class Probe:
         return self.sql("SELECT coalesce(max(id), 0) FROM events_inboxentry")[0][0]
 
     def applied_since(self, inbox_id: int, event_types: tuple[str, ...]) -> dict:
-        """Applied rows of these types per consumer, with an id above `inbox_id`."""
+        """Applied rows of these types per consumer bound to them, with an id above
+        `inbox_id`."""
         counts = dict(
             self.sql(
                 "SELECT consumer, count(*) FROM events_inboxentry "
@@ -101,12 +103,12 @@ class Probe:
                 [inbox_id, list(event_types)],
             )
         )
-        return {c: counts.get(c, 0) for c in CONSUMERS}
+        return {c: counts.get(c, 0) for c in receivers(event_types, CONSUMERS)}
 
     def wait_applied(
         self, inbox_id: int, expected: int, timeout: float, event_types: tuple[str, ...]
     ) -> dict:
-        """Wait until every consumer applied `expected` rows of these types."""
+        """Wait until every consumer bound to these types applied `expected` rows."""
         deadline = time.monotonic() + timeout
         while True:
             counts = self.applied_since(inbox_id, event_types)

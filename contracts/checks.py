@@ -5,9 +5,9 @@ gap, its `$id` naming it), golden samples the schema accepts and refuses, an
 upcaster from the previous version whose output of the previous version's
 samples the new schema accepts, and, in every consumer that consumes the type,
 a handler or a path of upcasters to one. Each type has a declared producer
-(contracts/producers.py). Event names are past tense. And the published
-schemas are the ones locked (contracts/lock.py). The consumers are given as
-plain data, so contracts/ stays below every app.
+(contracts/producers.py) and a stream (contracts/streams.py). Event names are
+past tense. And the published schemas are the ones locked (contracts/lock.py).
+The consumers are given as plain data, so contracts/ stays below every app.
 See docs/lessons/versioned-schemas.md.
 """
 
@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts.lock import CONTRACTS_DIR, LOCK_FILE, SCHEMA_DIR, lock_problems
 from contracts.producers import PRODUCERS, Producer
+from contracts.streams import STREAMS
 from contracts.upcasters import UPCASTERS, Upcaster, upcast_path
 
 SAMPLE_DIR = CONTRACTS_DIR / "samples"
@@ -46,6 +47,10 @@ class Contracts:
     # consumer name -> the (type, version) pairs it has handlers for
     consumers: Mapping[str, Collection[tuple[str, int]]] = field(default_factory=dict)
     producers: Mapping[str, Producer] = field(default_factory=lambda: PRODUCERS)
+    # event type -> the stream whose subjects its events have
+    streams: Mapping[str, str] = field(
+        default_factory=lambda: {t: s.name for s in STREAMS for t in s.types}
+    )
 
 
 def published(schema_dir: Path) -> dict[str, list[int]]:
@@ -152,6 +157,11 @@ def contract_problems(contracts: Contracts) -> list[str]:
                 f"{event_type}: no declared producer (add it to "
                 "contracts/producers.py: who publishes it, with which source)"
             )
+        if event_type not in contracts.streams:
+            problems.append(
+                f"{event_type}: no stream (add it to contracts/streams.py: whose "
+                "subjects its events have; consumers are bound by stream)"
+            )
         previous: list[dict] = []
         for version in range(1, versions[-1] + 1):
             found, valid = _version_problems(contracts, event_type, version)
@@ -162,6 +172,10 @@ def contract_problems(contracts: Contracts) -> list[str]:
     problems += [
         f"{event_type}: a producer is declared, but no schema of it"
         for event_type in sorted(set(contracts.producers) - set(types))
+    ]
+    problems += [
+        f"{event_type}: a stream is declared, but no schema of it"
+        for event_type in sorted(set(contracts.streams) - set(types))
     ]
     for consumer, reads in sorted(contracts.consumers.items()):
         for event_type in sorted({t for t, _ in reads}):

@@ -7,7 +7,8 @@ state rolled back) can happen. See docs/lessons/transactional-outbox.md.
 
 from django.db import connection
 
-from contracts.registry import validate
+from contracts.registry import ContractViolation, validate
+from contracts.streams import SubjectOutsideStream, subject_check
 from events.envelope import envelope_build
 from events.models import OutboxMessage
 from events.tenancy import organisation_of
@@ -37,10 +38,17 @@ def publish(
 
     Must run inside `transaction.atomic()`: the row belongs to the caller's
     transaction. Raises OutsideTransaction otherwise, and ContractViolation when
-    the payload breaks its schema (so a bad event is never written).
+    the payload breaks its schema or the subject is not one of its type's
+    stream (so a bad event is never written).
     """
     if not connection.in_atomic_block:
         raise OutsideTransaction("publish() must run inside transaction.atomic()")
+    try:
+        # Consumers receive whole streams (events/topology.py): an event outside
+        # its stream's subjects would reach a consumer as a gap it never fills.
+        subject_check(event_type, subject)
+    except SubjectOutsideStream as exc:
+        raise ContractViolation([str(exc)]) from None
     if correlation_id is None and causation_id is None:
         # The request, the event being applied or the job run that causes this
         # one (observability/cause.py): producers need not pass it along.

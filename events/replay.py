@@ -11,13 +11,17 @@ from datetime import datetime
 from events.models import OutboxMessage
 from events.publishers import Outgoing
 from events.queues import send, to_queue
-from events.topology import partition_of, partition_queue_name
+from events.topology import partition_of, partition_queue_name, received_types
 
 PAGE = 500
 
 
-def _published(*, since: datetime | None, subject: str | None):
+def _published(*, consumer: str, since: datetime | None, subject: str | None):
     rows = OutboxMessage.objects.filter(published_at__isnull=False)
+    types = received_types(consumer)
+    if types is not None:
+        # What its bindings would have sent it: the streams it reads.
+        rows = rows.filter(event_type__in=types)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     if subject is not None:
@@ -44,4 +48,6 @@ def events_replay(
     key maps to, so per-partition order is the original order. Returns how many
     were sent; raises BrokerUnavailable (events before the failure were sent).
     """
-    return send(_messages(consumer, _published(since=since, subject=subject)))
+    return send(
+        _messages(consumer, _published(consumer=consumer, since=since, subject=subject))
+    )

@@ -1,13 +1,18 @@
 """The broker topology, in code: a topic exchange and partition queues per consumer.
 
-One publish per event; the broker fans it out to every consumer through bindings,
-so payments and the relay never know who consumes. See docs/lessons/fan-out.md.
+One publish per event; the broker fans it out to the consumers through bindings,
+so payments and the relay never know who consumes. Each partition queue is bound
+to the types of the streams its consumer reads (contracts/streams.py), so a
+consumer receives whole subjects and nothing else. See docs/lessons/fan-out.md
+and docs/adr/0019-bindings-per-stream.md.
 """
 
 import zlib
 
 from django.conf import settings
 from kombu import Exchange, Queue
+
+from contracts.streams import types_received
 
 STREAM = "payments.events"
 EXCHANGE = Exchange(STREAM, type="topic", durable=True)
@@ -37,8 +42,47 @@ def dead_letter_queue_name(consumer: str) -> str:
     return DEAD_LETTER_QUEUE.format(consumer=consumer)
 
 
+def received_types(consumer: str) -> frozenset[str] | None:
+    """The event types the consumer's queues are bound to; None: every type.
+
+    Every type of each stream it reads, whether or not it acts on the type, so
+    each subject's sequence reaches it without a gap. A name no app declares
+    (a queue an operator added in EVENT_CONSUMERS) receives every type.
+    """
+    from events.consumers import registry  # the declarations import the handlers
+
+    for declared in registry():
+        if declared.name == consumer:
+            return types_received(declared.consumed_types)
+    return None
+
+
+def receives(consumer: str, event_type: str) -> bool:
+    types = received_types(consumer)
+    return types is None or event_type in types
+
+
+def receivers(event_types, consumers=None) -> list[str]:
+    """The consumers (of EVENT_CONSUMERS by default) bound to any of these types."""
+    names = settings.EVENT_CONSUMERS if consumers is None else consumers
+    return [name for name in names if any(receives(name, t) for t in event_types)]
+
+
+def partition_routing_keys(consumer: str, partition: int) -> list[str]:
+    """The routing keys the consumer's queue of this partition is bound to."""
+    types = received_types(consumer)
+    return [
+        routing_key(event_type, partition)
+        for event_type in (sorted(types) if types is not None else ["*"])
+    ]
+
+
 def partition_queues(consumer: str) -> list[Queue]:
-    """Return the consumer's partition queues, each bound to its partition's events.
+    """Return the consumer's partition queues, bound to the first of their keys.
+
+    The other keys are bound by topology_declare and partition_bindings_declare:
+    kombu drops a queue's exchange when it is given several bindings, and Celery
+    then gives it an exchange of its own making, which a retry would use.
 
     Single active consumer: RabbitMQ delivers a queue to one worker at a time, so a
     partition is applied in order even when several workers of a consumer run.
@@ -47,7 +91,7 @@ def partition_queues(consumer: str) -> list[Queue]:
         Queue(
             partition_queue_name(consumer, n),
             exchange=EXCHANGE,
-            routing_key=routing_key("*", n),
+            routing_key=partition_routing_keys(consumer, n)[0],
             durable=True,
             queue_arguments={
                 "x-single-active-consumer": True,
@@ -59,6 +103,26 @@ def partition_queues(consumer: str) -> list[Queue]:
         )
         for n in range(settings.EVENT_PARTITIONS)
     ]
+
+
+def partition_bindings_declare(channel, consumer: str) -> None:
+    """Bind the consumer's partition queues to every key; drop the old catch-all.
+
+    Queues declared before docs/adr/0019-bindings-per-stream.md were bound to
+    every type (`payments.*.<n>`). That binding is harmless while it stays (a
+    queue gets one copy of a message however many of its bindings match), but
+    it keeps sending the consumer types it does not read. RabbitMQ answers an
+    unbind of a binding that is not there with success.
+    """
+    every_type = received_types(consumer) is None
+    for n in range(settings.EVENT_PARTITIONS):
+        queue = partition_queue_name(consumer, n)
+        for key in partition_routing_keys(consumer, n):
+            channel.queue_bind(queue=queue, exchange=EXCHANGE.name, routing_key=key)
+        if not every_type:
+            channel.queue_unbind(
+                queue=queue, exchange=EXCHANGE.name, routing_key=routing_key("*", n)
+            )
 
 
 def dead_letter_queue(consumer: str) -> Queue:
@@ -85,3 +149,4 @@ def topology_declare(channel, consumers: list[str] | None = None) -> None:
     for consumer in consumers if consumers is not None else settings.EVENT_CONSUMERS:
         for queue in consumer_queues(consumer):
             queue(channel).declare()
+        partition_bindings_declare(channel, consumer)

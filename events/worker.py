@@ -42,6 +42,7 @@ from events.topology import (
     DEAD_LETTER_EXCHANGE,
     STREAM,
     dead_letter_queue,
+    partition_bindings_declare,
     partition_of,
     partition_queue_name,
     partition_queues,
@@ -441,6 +442,18 @@ def consumer_app(
                 )
 
     app.steps["consumer"].add(Housekeeping)
+
+    class Bindings(bootsteps.StartStopStep):
+        """Bind the queues to every type they receive (Celery binds only one)."""
+
+        requires = {"celery.worker.consumer.tasks:Tasks"}
+
+        def start(self, parent):
+            # On every (re)connection: a broker that lost its state gets the
+            # bindings again before events are routed by them.
+            partition_bindings_declare(parent.connection.default_channel, name)
+
+    app.steps["consumer"].add(Bindings)
 
     def consume_for(envelope: dict, savepoint: bool = True, headers=None) -> str:
         return consume(

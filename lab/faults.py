@@ -20,7 +20,12 @@ from events.publishers import BrokerUnavailable
 from events.queues import Taken, send, taken, to_queue
 from events.relay import outgoing
 from events.selectors import organisation_event_list
-from events.topology import dead_letter_queue_name, partition_of, partition_queue_name
+from events.topology import (
+    dead_letter_queue_name,
+    partition_of,
+    partition_queue_name,
+    receivers,
+)
 from lab.errors import (
     BrokerUnreachable,
     ConsumerNotFound,
@@ -76,7 +81,8 @@ def _broker_reachable(control):
 @_broker_reachable
 def event_redeliver(*, event_id, organisation_id) -> dict:
     """Publish a published event again, exactly as the relay did: one publish to the
-    stream exchange, fanned out to every consumer, which must skip it as a duplicate.
+    stream exchange, fanned out to every consumer bound to its type, which must
+    skip it as a duplicate.
     """
     row = _organisation_events(organisation_id).filter(event_id=event_id).first()
     if row is None:
@@ -93,12 +99,12 @@ def event_redeliver(*, event_id, organisation_id) -> dict:
         "sequence": row.sequence,
         "exchange": message.exchange,
         "routing_key": message.routing_key,
-        "consumers": list(settings.EVENT_CONSUMERS),
+        "consumers": receivers([row.event_type]),
         "detail": (
             f"Published {row.event_type} #{row.sequence} again to {message.exchange}; "
-            "every consumer receives one more copy, and whichever copy arrives after "
-            "the event was applied is recorded as skipped_duplicate, with no second "
-            "effect."
+            "every consumer bound to it receives one more copy, and whichever copy "
+            "arrives after the event was applied is recorded as skipped_duplicate, "
+            "with no second effect."
         ),
     }
 
@@ -177,7 +183,13 @@ def payment_deliver_reversed(
             "The two events travel in different partitions, which have no order "
             "between them to reverse."
         )
-    consumers = [consumer_check(consumer)] if consumer else settings.EVENT_CONSUMERS
+    bound = receivers([later.event_type, earlier.event_type])
+    consumers = [consumer_check(consumer)] if consumer else bound
+    if consumer and consumer not in bound:
+        raise ReversalNotPossible(
+            f"{consumer} reads none of this payment's events: its queues are not "
+            "bound to them."
+        )
     _reversal_refusals(list(consumers), subject, earlier)
     pair_ids = {str(later.event_id), str(earlier.event_id)}
     outcome = []

@@ -12,7 +12,13 @@ from django.utils import timezone
 
 from events.consumers import registry
 from events.models import ConsumerState, DeliveryStatus, RelayState
-from events.topology import EXCHANGE, partition_of, partition_queue_name, routing_key
+from events.topology import (
+    EXCHANGE,
+    partition_of,
+    partition_queue_name,
+    receivers,
+    routing_key,
+)
 from observability.tracing import trace_id_of
 from payments.selectors import payment_event_list
 
@@ -96,8 +102,11 @@ def _event(row) -> dict:
         for delivery in row.deliveries
     ]
     latest = {d["consumer"]: d["status"] for d in deliveries}
+    # Only the consumers whose queues are bound to the type receive it: those
+    # that read its stream (docs/adr/0019-bindings-per-stream.md).
+    bound = receivers([row.event_type])
     settled = row.published_at is not None and all(
-        latest.get(name) in SETTLED for name in settings.EVENT_CONSUMERS
+        latest.get(name) in SETTLED for name in bound
     )
     return {
         "id": str(row.event_id),
@@ -108,13 +117,9 @@ def _event(row) -> dict:
         "partition": partition,
         "exchange": EXCHANGE.name,
         "routing_key": routing_key(row.event_type, partition),
-        "queues": {
-            name: partition_queue_name(name, partition)
-            for name in settings.EVENT_CONSUMERS
-        },
+        "queues": {name: partition_queue_name(name, partition) for name in bound},
         "effects": {
-            name: effect_of(name, row.event_type, row.schema_version)
-            for name in settings.EVENT_CONSUMERS
+            name: effect_of(name, row.event_type, row.schema_version) for name in bound
         },
         "created_at": row.created_at,
         "published_at": row.published_at,

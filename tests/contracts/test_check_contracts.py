@@ -167,8 +167,11 @@ def test_an_event_named_as_a_command_fails(contracts):
             contracts.sample_dir / f"PaymentApprove.v1.{kind}.json",
         )
     producers = {**PRODUCERS, "PaymentApprove": PAYMENTS}
+    streams = {**contracts.streams, "PaymentApprove": "payment"}
 
-    [problem] = contract_problems(replace(contracts, producers=producers))
+    [problem] = contract_problems(
+        replace(contracts, producers=producers, streams=streams)
+    )
 
     assert problem.startswith("PaymentApprove: an event is a fact, named in the past")
 
@@ -214,7 +217,9 @@ def test_a_type_without_a_declared_producer_fails(contracts):
     # then
     assert problems == [
         "PaymentRefunded: no declared producer (add it to contracts/producers.py: "
-        "who publishes it, with which source)"
+        "who publishes it, with which source)",
+        "PaymentRefunded: no stream (add it to contracts/streams.py: whose "
+        "subjects its events have; consumers are bound by stream)",
     ]
 
 
@@ -224,6 +229,27 @@ def test_a_declared_producer_of_a_type_without_a_schema_fails(contracts):
     problems = contract_problems(replace(contracts, producers=producers))
 
     assert problems == ["PaymentReversed: a producer is declared, but no schema of it"]
+
+
+def test_a_type_without_a_stream_fails(contracts):
+    # given: the settlement's fact is declared in no stream, so no consumer's
+    # queues would be bound to it
+    streams = {t: s for t, s in contracts.streams.items() if t != "PaymentSettled"}
+
+    problems = contract_problems(replace(contracts, streams=streams))
+
+    assert problems == [
+        "PaymentSettled: no stream (add it to contracts/streams.py: whose "
+        "subjects its events have; consumers are bound by stream)"
+    ]
+
+
+def test_a_declared_stream_of_a_type_without_a_schema_fails(contracts):
+    streams = {**contracts.streams, "PaymentReversed": "payment"}
+
+    problems = contract_problems(replace(contracts, streams=streams))
+
+    assert problems == ["PaymentReversed: a stream is declared, but no schema of it"]
 
 
 def test_payments_publishes_what_the_producers_declare():

@@ -10,6 +10,7 @@ import subprocess
 import uuid
 from datetime import timedelta
 
+import amqp
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -25,6 +26,7 @@ from events.topology import (
     partition_of,
     partition_queue_name,
     routing_key,
+    topology_declare,
 )
 from launcher.rabbitmqctl import (
     rabbitmqctl,
@@ -300,3 +302,32 @@ def test_a_row_the_broker_keeps_nacking_backs_off_fails_and_holds_its_partition(
     assert published == 2
     ids = [m.envelope["id"] for m in drain(Connection(rabbitmq), full)]
     assert ids == [str(first.event_id), str(second.event_id)]
+
+
+def test_declaring_the_topology_drops_the_old_catch_all_binding(rabbitmq):
+    # given: a ledger queue as declared before bindings per stream: bound to
+    # every type of its partition
+    with Connection(rabbitmq) as connection:
+        channel = connection.default_channel
+        queue = partition_queue_name("ledger", 0)
+        [declared] = [q for q in consumer_queues("ledger") if q.name == queue]
+        declared(channel).declare()
+        channel.queue_bind(
+            queue=queue, exchange=EXCHANGE.name, routing_key=routing_key("*", 0)
+        )
+
+        # when: the relay (or the worker) declares the topology of today
+        topology_declare(channel, ["ledger"])
+        for event_type in ("PaymentReleased", "PaymentApproved"):
+            channel.basic_publish(
+                amqp.Message(
+                    json.dumps({"type": event_type}), content_type="application/json"
+                ),
+                exchange=EXCHANGE.name,
+                routing_key=routing_key(event_type, 0),
+            )
+
+        # then: the release, of a stream the ledger does not read, is not routed
+        # to it; the approval is
+        delivered = [json.loads(m.body)["type"] for m in drain(connection, queue)]
+    assert delivered == ["PaymentApproved"]

@@ -323,15 +323,15 @@ def test_replay_sends_only_the_organisations_events_to_one_consumer(
     assert sum(broker.waiting().values()) == 0
 
 
-def test_replaying_a_payment_sends_its_release_too_and_counts_it_once(
+def test_replaying_a_payment_sends_its_settlement_too_and_counts_it_once(
     broker, settings, demo, alice, bob, acme_eur, browser_for
 ):
-    # given: an approved payment, and the bank gateway's release of it
+    # given: an approved payment, and the settlement's fact about it
     payment, _ = approved_payment(maker=alice, approver=bob, account=acme_eur)
-    released = payment_fact(
-        "PaymentReleased", payment=payment, source="/bank-gateway", aspect="release"
+    settled = payment_fact(
+        "PaymentSettled", payment=payment, source="/settlement", aspect="settlement"
     )
-    event_to_outbox(released)
+    event_to_outbox(settled)
     relay_all(settings)
     for n in range(settings.EVENT_PARTITIONS):
         broker.drain(f"ledger.p{n}")
@@ -349,7 +349,7 @@ def test_replaying_a_payment_sends_its_release_too_and_counts_it_once(
     sent = [m for n in range(4) for m in broker.drain(f"ledger.p{n}")]
     assert sorted(m.envelope["type"] for m in sent) == [
         "PaymentApproved",
-        "PaymentReleased",
+        "PaymentSettled",
         "PaymentSubmitted",
     ]
 

@@ -274,6 +274,9 @@
       flow.consumers.map((c) => {
         const mine = event.deliveries.filter((d) => d.consumer === c.name);
         const last = mine[mine.length - 1];
+        if (!(c.name in event.queues) && !last) {
+          return el("td", { "data-consumer": c.name, "data-unbound": "" }, el("span", { class: "muted" }, "not bound"));
+        }
         if (!event.published_at) return el("td", { "data-consumer": c.name }, el("span", { class: "muted" }, "—"));
         if (!last) return el("td", { "data-consumer": c.name }, badge("pending", c.paused ? "waiting (paused)" : "waiting"));
         const unsupported = last.error && last.error.startsWith("unsupported-version");

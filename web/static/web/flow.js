@@ -105,13 +105,17 @@
     return lane("broker", "Broker",
       el("code", { class: "mono" }, event.exchange),
       el("span", { class: "meta" }, "key ", el("code", {}, event.routing_key)),
-      el("span", { class: "meta" }, `partition ${event.partition} of every consumer`));
+      el("span", { class: "meta" }, `partition ${event.partition} of each consumer bound to it`));
   }
 
   function consumerLane(event, consumer) {
     const name = consumer.name;
     const label = name.charAt(0).toUpperCase() + name.slice(1);
     const mine = event.deliveries.filter((d) => d.consumer === name);
+    if (!(name in event.queues) && !mine.length) {
+      // Its queues are not bound to this type: it reads none of its stream.
+      return lane(name, label, el("span", { class: "muted", "data-unbound": "" }, "not bound: reads no event of this stream"));
+    }
     if (!event.published_at) {
       return lane(name, label, el("span", { class: "muted" }, "—"));
     }
