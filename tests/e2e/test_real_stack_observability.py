@@ -1,0 +1,138 @@
+"""Follow one payment on the real stack: its trace spans every process, and the
+pipeline's counters, lag and dead letters are on each process's /metrics.
+
+Launches the application services of docker-compose.yml against the local
+PostgreSQL and RabbitMQ with the console span exporter writing every
+process's spans to one file (docs/operations.md#follow-one-payment), approves
+payments through REST, scrapes web, the relay and every worker as Prometheus
+would, then stops the stack (each process flushes its spans) and reads one
+approval's trace back.
+"""
+
+import time
+
+import pytest
+import requests
+
+from events.topology import receivers
+from launcher.local import rabbitmq_reachable, stack_down, stack_up
+from tests.conftest import service_missing
+from tests.e2e.test_embedded_metrics import _samples, _total
+from tests.e2e.test_embedded_tracing import _spans
+from tests.e2e.test_real_stack import CREDITOR_IBAN, _token
+
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
+
+APPROVALS = 3
+
+
+def _approve(stack, n: int) -> str:
+    alice, bob = _token(stack, "alice"), _token(stack, "bob")
+    account = requests.get(
+        f"{stack.base_url}/api/v1/accounts", headers=alice, timeout=10
+    ).json()["results"][0]
+    payment = requests.post(
+        f"{stack.base_url}/api/v1/payments",
+        headers=alice,
+        json={
+            "debtor_account": account["id"],
+            "amount": 2000 + n,
+            "currency": account["currency"],
+            "creditor": {"name": "Obs Ltd", "iban": CREDITOR_IBAN},
+        },
+        timeout=10,
+    )
+    assert payment.status_code == 201, payment.text
+    payment_id = payment.json()["id"]
+    approved = requests.post(
+        f"{stack.base_url}/api/v1/payments/{payment_id}/approve",
+        headers={**bob, "X-Request-ID": f"obs-{n}"},
+        timeout=10,
+    )
+    assert approved.status_code == 200, approved.text
+    return payment_id
+
+
+def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
+    if not rabbitmq_reachable():
+        service_missing("needs RabbitMQ at 127.0.0.1:5672 for the real-stack test")
+    spans_file = tmp_path / "spans.jsonl"
+    stack = stack_up(
+        tmp_path,
+        overrides={
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_CONSOLE_FILE": str(spans_file),
+        },
+    )
+    try:
+        urls = stack.metrics_urls
+        consumers = receivers(["PaymentApproved"])
+        # when: payments are approved through REST
+        payments = [_approve(stack, n) for n in range(APPROVALS)]
+
+        # then: each bound consumer's worker counts them applied
+        deadline = time.monotonic() + 60
+        while True:
+            applied = {
+                name: _total(
+                    _samples(urls[f"{name}-worker"]),
+                    "payments_consumer_events_total",
+                    consumer=name,
+                    event_type="PaymentApproved",
+                    outcome="applied",
+                )
+                for name in consumers
+            }
+            if all(count >= APPROVALS for count in applied.values()):
+                break
+            assert time.monotonic() < deadline, applied
+            time.sleep(0.5)
+        relay = _samples(urls["relay"])
+        assert _total(relay, "payments_relay_published_events_total") >= 2 * APPROVALS
+        assert _total(relay, "payments_relay_leader") == 1
+        for name in consumers:
+            worker = _samples(urls[f"{name}-worker"])
+            assert _total(worker, "payments_consumer_dead_lettered_events") == 0
+            assert any(s == "payments_consumer_lag_messages" for s, _ in worker)
+            health = urls[f"{name}-worker"].replace("/metrics", "/healthz")
+            assert requests.get(health, timeout=5).status_code == 200
+        web = _samples(urls["web"])
+        assert (
+            _total(
+                web,
+                "payments_http_request_duration_seconds_count",
+                route="payment-approve",
+                status="200",
+            )
+            == APPROVALS
+        )
+    finally:
+        stack_down(stack)  # SIGTERM: each process flushes its spans
+
+    # and: the first approval's trace runs from web through the relay to every
+    # consumer bound to it, each apply the relay publish's child
+    spans = _spans(spans_file)
+    [publish] = [
+        s
+        for s in spans
+        if s["name"] == "relay publish PaymentApproved"
+        and s["attributes"]["payments.event.subject"] == payments[0]
+    ]
+    trace_id = publish["context"]["trace_id"]
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    assert by_id[publish["parent_id"]]["resource"]["attributes"]["service.name"] == (
+        "web"
+    )
+    applies = {
+        s["attributes"]["payments.consumer"]: s
+        for s in spans
+        if s["kind"] == "SpanKind.CONSUMER"
+        and s["attributes"].get("payments.event.id")
+        == publish["attributes"]["payments.event.id"]
+    }
+    assert set(applies) == set(consumers)
+    for name, apply in applies.items():
+        assert apply["context"]["trace_id"] == trace_id
+        assert apply["parent_id"] == publish["context"]["span_id"]
+        assert apply["resource"]["attributes"]["service.name"] == f"{name}-worker"
+        assert apply["attributes"]["payments.inbox.outcome"] == "applied"
