@@ -90,7 +90,13 @@ def metrics_serve(process: str, collectors=()) -> int | None:
     host = os.environ.get("METRICS_HOST", "0.0.0.0")  # noqa: S104 - a container's port
     # One request at a time, on one thread: a scrape's database connection
     # is that thread's, reused, never one left behind per request.
-    server = make_server(host, port, metrics_app(), handler_class=_QuietHandler)
+    try:
+        server = make_server(host, port, metrics_app(), handler_class=_QuietHandler)
+    except OSError as exc:
+        # Moving the events matters more than being watched: a port already
+        # taken (a second copy on one host) costs the metrics, not the process.
+        logger.error("%s cannot serve /metrics on port %d: %s", process, port, exc)
+        return None
     threading.Thread(
         target=server.serve_forever, name=f"{process}-metrics", daemon=True
     ).start()

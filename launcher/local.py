@@ -81,7 +81,12 @@ class Stack:
     def start(self, name: str, alias: str | None = None) -> Running:
         """Start a service (again); `alias` runs a second copy beside the first."""
         key = alias or name
-        self.running[key] = service_start(self.services[name], self.overrides, False)
+        service = self.services[name]
+        overrides = self.overrides
+        if alias and int(service.environment.get("METRICS_PORT") or 0):
+            # A second copy on this host needs a metrics port of its own.
+            overrides = {**overrides, "METRICS_PORT": str(free_port())}
+        self.running[key] = service_start(service, overrides, False)
         return self.running[key]
 
     def manage(self, *args: str) -> str:

@@ -8,13 +8,15 @@ approves.
 """
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
+from events.topology import receivers
 from tests.browser.conftest import WIDE
 
 # Every consumer the demo runs: each applies every event (or skips its type).
-CONSUMERS = settings.EVENT_CONSUMERS
+# The consumers bound to a payment's own events: all but payments itself
+# (docs/adr/0019-bindings-per-stream.md).
+CONSUMERS = receivers(["PaymentApproved"])
 
 pytestmark = pytest.mark.browser
 

@@ -96,6 +96,35 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
             assert any(s == "payments_consumer_lag_messages" for s, _ in worker)
             health = urls[f"{name}-worker"].replace("/metrics", "/healthz")
             assert requests.get(health, timeout=5).status_code == 200
+        # and: a redelivered copy of the first approval is skipped as a duplicate
+        bob = _token(stack, "bob")
+        events = requests.get(
+            f"{stack.base_url}/api/v1/payments/{payments[0]}/events",
+            headers=bob,
+            timeout=10,
+        ).json()["results"]
+        [approval] = [e["id"] for e in events if e["type"] == "PaymentApproved"]
+        redelivered = requests.post(
+            f"{stack.base_url}/api/v1/events/{approval}/redeliver",
+            headers=bob,
+            timeout=10,
+        )
+        assert redelivered.status_code == 202, redelivered.text
+        while True:
+            skipped = {
+                name: _total(
+                    _samples(urls[f"{name}-worker"]),
+                    "payments_consumer_events_total",
+                    consumer=name,
+                    event_type="PaymentApproved",
+                    outcome="skipped_duplicate",
+                )
+                for name in consumers
+            }
+            if all(count >= 1 for count in skipped.values()):
+                break
+            assert time.monotonic() < deadline + 30, skipped
+            time.sleep(0.5)
         web = _samples(urls["web"])
         assert (
             _total(
@@ -110,7 +139,8 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
         stack_down(stack)  # SIGTERM: each process flushes its spans
 
     # and: the first approval's trace runs from web through the relay to every
-    # consumer bound to it, each apply the relay publish's child
+    # consumer bound to it, each apply the relay publish's child; the
+    # redelivered copy's spans say skipped_duplicate
     spans = _spans(spans_file)
     [publish] = [
         s
@@ -123,14 +153,25 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
     assert by_id[publish["parent_id"]]["resource"]["attributes"]["service.name"] == (
         "web"
     )
-    applies = {
-        s["attributes"]["payments.consumer"]: s
+    copies = [
+        s
         for s in spans
         if s["kind"] == "SpanKind.CONSUMER"
         and s["attributes"].get("payments.event.id")
         == publish["attributes"]["payments.event.id"]
+    ]
+    applies = {
+        s["attributes"]["payments.consumer"]: s
+        for s in copies
+        if s["attributes"]["payments.inbox.outcome"] == "applied"
+    }
+    duplicates = {
+        s["attributes"]["payments.consumer"]
+        for s in copies
+        if s["attributes"]["payments.inbox.outcome"] == "skipped_duplicate"
     }
     assert set(applies) == set(consumers)
+    assert duplicates == set(consumers)  # the redelivered copy, in its own span
     for name, apply in applies.items():
         assert apply["context"]["trace_id"] == trace_id
         assert apply["parent_id"] == publish["context"]["span_id"]

@@ -272,3 +272,19 @@ def test_a_process_serves_metrics_and_liveness_on_its_port(monkeypatch):
     assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok
     # and: the registry text is what Prometheus parses
     assert generate_latest(REGISTRY)
+
+
+def test_a_port_already_taken_costs_the_metrics_not_the_process(monkeypatch, caplog):
+    # given: another process (a second relay on this host) holds the port
+    with closing(socket.socket()) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("METRICS_PORT", str(taken.getsockname()[1]))
+        monkeypatch.setenv("METRICS_HOST", "127.0.0.1")
+
+        # when
+        served = metrics_serve("test-taken")
+
+    # then: no server, an error that says so, and the caller goes on
+    assert served is None
+    assert "test-taken cannot serve /metrics" in caplog.text
