@@ -27,8 +27,9 @@ def notification_create_many(
     raises IntegrityError (one notification per event and recipient).
     """
     now = timezone.now()
-    notifications = [
-        Notification.objects.create(
+    # One INSERT for every recipient: an approver list is several rows per event.
+    notifications = Notification.objects.bulk_create(
+        Notification(
             recipient=recipient,
             organisation_id=event.data["organisation_id"],
             payment_id=event.data["payment_id"],
@@ -43,7 +44,7 @@ def notification_create_many(
             ),
         )
         for recipient in recipients
-    ]
+    )
     ids = [n.id for n in notifications if n.email_status == EmailStatus.PENDING]
     if ids:
         # robust: a failing e-mail must not turn a committed event into an error.
