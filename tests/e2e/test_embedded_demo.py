@@ -15,6 +15,12 @@ import pytest
 import requests
 
 from tests.demo_process import demo_running
+from tests.e2e.rest import (
+    first_account,
+    payment_approve,
+    payment_submit,
+    token_headers,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -25,39 +31,16 @@ def demo(tmp_path):
         yield running.base, running.process, running.log
 
 
-def _headers(base: str, username: str) -> dict:
-    token = requests.post(
-        base + "/api/v1/auth/token",
-        json={"username": username, "password": "demo-password"},
-        timeout=10,
-    ).json()["token"]
-    return {"Authorization": f"Token {token}"}
-
-
 def test_demo_runs_the_whole_flow_and_stops_on_ctrl_c(demo):
     base, process, log = demo
-    alice, bob = _headers(base, "alice"), _headers(base, "bob")
-    account = requests.get(base + "/api/v1/accounts", headers=alice, timeout=10).json()[
-        "results"
-    ][0]
+    alice, bob = token_headers(base, "alice"), token_headers(base, "bob")
+    account = first_account(base, alice)
 
     # given: alice submitted a payment
-    payment = requests.post(
-        base + "/api/v1/payments",
-        headers=alice,
-        json={
-            "debtor_account": account["id"],
-            "amount": 12550,
-            "currency": account["currency"],
-            "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
-        },
-        timeout=10,
-    ).json()
+    payment = payment_submit(base, alice, account, 12550).json()
 
     # when: bob approves it
-    approved = requests.post(
-        f"{base}/api/v1/payments/{payment['id']}/approve", headers=bob, timeout=10
-    )
+    approved = payment_approve(base, bob, payment["id"])
     assert approved.status_code == 200
 
     # then: the journal entry, the notification and the expectation appear

@@ -16,7 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from events.consumers import default_consumer_names
 from events.topology import receivers
 from tests.demo_process import demo_running
-from tests.e2e.test_embedded_demo import _headers
+from tests.e2e.rest import (
+    first_account,
+    payment_approve,
+    payment_submit,
+    token_headers,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,40 +45,17 @@ def _total(samples: dict, name: str, **labels) -> float:
 
 
 def _approve_payments(base: str, count: int) -> None:
-    alice, bob = _headers(base, "alice"), _headers(base, "bob")
-    account = requests.get(base + "/api/v1/accounts", headers=alice, timeout=10).json()[
-        "results"
-    ][0]
+    alice, bob = token_headers(base, "alice"), token_headers(base, "bob")
+    account = first_account(base, alice)
     for n in range(count):
-        payment = requests.post(
-            base + "/api/v1/payments",
-            headers={**alice, "Idempotency-Key": f"metrics-{n}"},
-            json={
-                "debtor_account": account["id"],
-                "amount": 1000 + n,
-                "currency": account["currency"],
-                "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
-            },
-            timeout=10,
-        )
+        keyed = {**alice, "Idempotency-Key": f"metrics-{n}"}
+        payment = payment_submit(base, keyed, account, 1000 + n)
         assert payment.status_code == 201, payment.text
-        approved = requests.post(
-            f"{base}/api/v1/payments/{payment.json()['id']}/approve",
-            headers=bob,
-            timeout=10,
-        )
+        approved = payment_approve(base, bob, payment.json()["id"])
         assert approved.status_code == 200, approved.text
     # the same key again: the first answer, replayed
-    replay = requests.post(
-        base + "/api/v1/payments",
-        headers={**alice, "Idempotency-Key": "metrics-0"},
-        json={
-            "debtor_account": account["id"],
-            "amount": 1000,
-            "currency": account["currency"],
-            "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
-        },
-        timeout=10,
+    replay = payment_submit(
+        base, {**alice, "Idempotency-Key": "metrics-0"}, account, 1000
     )
     assert replay.headers.get("Idempotent-Replayed") == "true"
 

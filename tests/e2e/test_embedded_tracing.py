@@ -13,41 +13,23 @@ import pytest
 import requests
 
 from tests.demo_process import demo_running
+from tests.e2e.rest import (
+    first_account,
+    payment_approve,
+    payment_submit,
+    token_headers,
+)
 
 pytestmark = pytest.mark.e2e
 
 RECEIVERS = {"ledger", "notifications", "reconciliation", "settlement", "bank_gateway"}
 
 
-def _headers(base: str, username: str) -> dict:
-    token = requests.post(
-        base + "/api/v1/auth/token",
-        json={"username": username, "password": "demo-password"},
-        timeout=10,
-    ).json()["token"]
-    return {"Authorization": f"Token {token}"}
-
-
 def _approve_and_wait(base: str) -> dict:
-    alice, bob = _headers(base, "alice"), _headers(base, "bob")
-    account = requests.get(base + "/api/v1/accounts", headers=alice, timeout=10).json()[
-        "results"
-    ][0]
-    payment = requests.post(
-        base + "/api/v1/payments",
-        headers=alice,
-        json={
-            "debtor_account": account["id"],
-            "amount": 4200,
-            "currency": account["currency"],
-            "creditor": {"name": "Bob's Bikes", "iban": "DE89370400440532013000"},
-        },
-        timeout=10,
-    ).json()
-    approved = requests.post(
-        f"{base}/api/v1/payments/{payment['id']}/approve",
-        headers={**bob, "X-Request-ID": "e2e-trace-1"},
-        timeout=10,
+    alice, bob = token_headers(base, "alice"), token_headers(base, "bob")
+    payment = payment_submit(base, alice, first_account(base, alice), 4200).json()
+    approved = payment_approve(
+        base, {**bob, "X-Request-ID": "e2e-trace-1"}, payment["id"]
     )
     assert approved.status_code == 200, approved.text
     assert approved.headers["X-Request-ID"] == "e2e-trace-1"

@@ -17,40 +17,48 @@ import requests
 from events.topology import receivers
 from launcher.local import rabbitmq_reachable, stack_down, stack_up
 from tests.conftest import service_missing
+from tests.e2e.rest import (
+    first_account,
+    payment_approve,
+    payment_submit,
+    token_headers,
+)
 from tests.e2e.test_embedded_metrics import _samples, _total
 from tests.e2e.test_embedded_tracing import _spans
-from tests.e2e.test_real_stack import CREDITOR_IBAN, _token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 APPROVALS = 3
 
 
-def _approve(stack, n: int) -> str:
-    alice, bob = _token(stack, "alice"), _token(stack, "bob")
-    account = requests.get(
-        f"{stack.base_url}/api/v1/accounts", headers=alice, timeout=10
-    ).json()["results"][0]
-    payment = requests.post(
-        f"{stack.base_url}/api/v1/payments",
-        headers=alice,
-        json={
-            "debtor_account": account["id"],
-            "amount": 2000 + n,
-            "currency": account["currency"],
-            "creditor": {"name": "Obs Ltd", "iban": CREDITOR_IBAN},
-        },
-        timeout=10,
-    )
+def _approve(base: str, n: int) -> str:
+    alice, bob = token_headers(base, "alice"), token_headers(base, "bob")
+    payment = payment_submit(base, alice, first_account(base, alice), 2000 + n)
     assert payment.status_code == 201, payment.text
     payment_id = payment.json()["id"]
-    approved = requests.post(
-        f"{stack.base_url}/api/v1/payments/{payment_id}/approve",
-        headers={**bob, "X-Request-ID": f"obs-{n}"},
-        timeout=10,
-    )
+    approved = payment_approve(base, {**bob, "X-Request-ID": f"obs-{n}"}, payment_id)
     assert approved.status_code == 200, approved.text
     return payment_id
+
+
+def _wait_counted(urls, consumers, outcome: str, at_least: int, deadline: float):
+    """Wait until each consumer's worker counts `at_least` PaymentApproved events
+    with this outcome."""
+    while True:
+        counted = {
+            name: _total(
+                _samples(urls[f"{name}-worker"]),
+                "payments_consumer_events_total",
+                consumer=name,
+                event_type="PaymentApproved",
+                outcome=outcome,
+            )
+            for name in consumers
+        }
+        if all(count >= at_least for count in counted.values()):
+            return
+        assert time.monotonic() < deadline, counted
+        time.sleep(0.5)
 
 
 def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
@@ -68,25 +76,10 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
         urls = stack.metrics_urls
         consumers = receivers(["PaymentApproved"])
         # when: payments are approved through REST
-        payments = [_approve(stack, n) for n in range(APPROVALS)]
+        payments = [_approve(stack.base_url, n) for n in range(APPROVALS)]
 
         # then: each bound consumer's worker counts them applied
-        deadline = time.monotonic() + 60
-        while True:
-            applied = {
-                name: _total(
-                    _samples(urls[f"{name}-worker"]),
-                    "payments_consumer_events_total",
-                    consumer=name,
-                    event_type="PaymentApproved",
-                    outcome="applied",
-                )
-                for name in consumers
-            }
-            if all(count >= APPROVALS for count in applied.values()):
-                break
-            assert time.monotonic() < deadline, applied
-            time.sleep(0.5)
+        _wait_counted(urls, consumers, "applied", APPROVALS, time.monotonic() + 60)
         relay = _samples(urls["relay"])
         assert _total(relay, "payments_relay_published_events_total") >= 2 * APPROVALS
         assert _total(relay, "payments_relay_leader") == 1
@@ -97,7 +90,7 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
             health = urls[f"{name}-worker"].replace("/metrics", "/healthz")
             assert requests.get(health, timeout=5).status_code == 200
         # and: a redelivered copy of the first approval is skipped as a duplicate
-        bob = _token(stack, "bob")
+        bob = token_headers(stack.base_url, "bob")
         events = requests.get(
             f"{stack.base_url}/api/v1/payments/{payments[0]}/events",
             headers=bob,
@@ -110,21 +103,7 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
             timeout=10,
         )
         assert redelivered.status_code == 202, redelivered.text
-        while True:
-            skipped = {
-                name: _total(
-                    _samples(urls[f"{name}-worker"]),
-                    "payments_consumer_events_total",
-                    consumer=name,
-                    event_type="PaymentApproved",
-                    outcome="skipped_duplicate",
-                )
-                for name in consumers
-            }
-            if all(count >= 1 for count in skipped.values()):
-                break
-            assert time.monotonic() < deadline + 30, skipped
-            time.sleep(0.5)
+        _wait_counted(urls, consumers, "skipped_duplicate", 1, time.monotonic() + 60)
         web = _samples(urls["web"])
         assert (
             _total(
