@@ -98,6 +98,11 @@ def test_alice_submits_bob_approves_and_every_consumer_applies_it_once(open_page
     expect(approved.locator('td[data-lane="relay"] .latency')).to_have_text(
         re.compile(r"^\+\d")
     )
+    # payments reads only what others say about a payment: its queues are not
+    # bound to the payment's own events (docs/adr/0019-bindings-per-stream.md)
+    expect(lane(page, "PaymentApproved", "payments")).to_contain_text(
+        "not bound: reads no event of this stream"
+    )
     watched.shot("04-approved-and-applied")
 
     # the envelope and payload are one click away

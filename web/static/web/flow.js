@@ -63,7 +63,7 @@
 
   function paymentsLane(event) {
     const actor = ((event.envelope.data || {}).actor || {}).username;
-    const cell = lane("payments", "Payments",
+    const cell = lane("producer", "Payments",
       el("strong", { class: "event-name" }, event.type),
       el("span", { class: "meta" }, `v${event.version} · #${event.sequence}${actor ? ` · by ${actor}` : ""}`),
       timeEl(event.envelope.time),
