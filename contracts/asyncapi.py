@@ -14,7 +14,8 @@ routing key with `{partition}` as a parameter: a type's send operation then
 names exactly that type's versions. A single `payments.{eventType}.{partition}`
 channel would hold every message and lose which key carries which type. Each
 consumer receives from its own partition queues (`<consumer>.p{partition}`,
-bound to every type of the partition), a channel with the AMQP queue binding,
+bound to every type of the streams it reads, contracts/streams.py), a channel
+with the AMQP queue bindings,
 and its receive operation lists the versions it reads; its dead-letter queue is
 one more channel. See docs/lessons/versioned-schemas.md#the-catalogue.
 """
@@ -36,6 +37,7 @@ from contracts.catalogue import (
     reads,
 )
 from contracts.registry import ENVELOPE_VERSION
+from contracts.streams import types_received
 
 ASYNCAPI_VERSION = "3.0.0"
 # The version of this document's shape; each event's own version is its message's.
@@ -110,8 +112,15 @@ def _type_channel(event_type: str, versions: list[int], broker: Broker) -> dict:
     }
 
 
-def _consumer_channels(reader: Reader, keys: list[str], broker: Broker) -> dict:
-    every = {key: _ref("components", "messages", key) for key in keys}
+def _consumer_channels(
+    reader: Reader, types: Mapping[str, list[int]], broker: Broker
+) -> dict:
+    received = sorted(types_received({t for t, _ in reader.consumes}) & set(types))
+    every = {
+        message_key(t, v): _ref("components", "messages", message_key(t, v))
+        for t in received
+        for v in types[t]
+    }
     name = reader.name
     queue = broker.partition_queue.format(consumer=name, partition="{partition}")
     dead = broker.dead_letter_queue.format(consumer=name)
@@ -119,15 +128,19 @@ def _consumer_channels(reader: Reader, keys: list[str], broker: Broker) -> dict:
         key: value.format(consumer=name) if isinstance(value, str) else value
         for key, value in broker.queue_arguments.items()
     }
-    bound = broker.routing_key.format(event_type="*", partition="{partition}")
+    bound = [
+        broker.routing_key.format(event_type=t, partition="{partition}")
+        for t in received
+    ]
     return {
         f"{name}.partitions": {
             "address": queue,
             "title": f"Partition queues of {name}",
             "description": (
                 f"One durable queue per partition, bound to `{broker.exchange}` "
-                f"with `{bound}`: every event of the partition arrives, in order. "
-                "An event of a type it does not consume only advances its "
+                "with one key per type of the streams it reads: every event of "
+                "those streams in the partition arrives, in order, and nothing "
+                "else. An event of a type it does not consume only advances its "
                 f"position. A message rejected goes to `{dead}`."
             ),
             "messages": every,
@@ -135,7 +148,7 @@ def _consumer_channels(reader: Reader, keys: list[str], broker: Broker) -> dict:
             "bindings": _queue_binding(
                 queue,
                 broker,
-                **{"x-binding-key": bound, "x-arguments": arguments},
+                **{"x-binding-keys": bound, "x-arguments": arguments},
             ),
         },
         f"{name}.dead": {
@@ -230,7 +243,6 @@ def asyncapi_document(
     """
     links = links or {}
     types = event_versions()
-    keys = [message_key(t, v) for t, versions in types.items() for v in versions]
     channels = {t: _type_channel(t, versions, broker) for t, versions in types.items()}
     operations = {}
     for event_type, versions in types.items():
@@ -238,7 +250,7 @@ def asyncapi_document(
         if send is not None:
             operations[f"{event_type}.send"] = send
     for reader in readers:
-        channels |= _consumer_channels(reader, keys, broker)
+        channels |= _consumer_channels(reader, types, broker)
         operations[f"{reader.name}.receive"] = _receive(reader, types)
     partitions = [str(n) for n in range(broker.partitions)]
     info = {

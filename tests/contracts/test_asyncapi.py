@@ -213,6 +213,13 @@ def test_the_addresses_are_the_topologys_names(document, settings):
     assert (exchange["name"], exchange["type"]) == ("payments.events", "topic")
     arguments = channels["ledger.partitions"]["bindings"]["amqp"]["x-arguments"]
     assert arguments["x-dead-letter-routing-key"] == "ledger"
+    # and: the ledger's queues are bound to the streams it reads, and only those
+    keys = channels["ledger.partitions"]["bindings"]["amqp"]["x-binding-keys"]
+    assert [key.format(partition=0) for key in keys] == (
+        topology.partition_routing_keys("ledger", 0)
+    )
+    assert "PaymentReleased.v1" not in channels["ledger.partitions"]["messages"]
+    assert "PaymentSubmitted.v1" in channels["ledger.partitions"]["messages"]
     partition = document["components"]["parameters"]["partition"]
     assert partition["enum"] == [str(n) for n in range(settings.EVENT_PARTITIONS)]
 
