@@ -67,10 +67,6 @@ def stream_of(event_type: str) -> Stream:
         ) from None
 
 
-def declared_types() -> frozenset[str]:
-    return frozenset(_BY_TYPE)
-
-
 def types_received(consumed: Iterable[str]) -> frozenset[str]:
     """Every type of the streams the consumed types belong to.
 

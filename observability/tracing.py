@@ -31,10 +31,6 @@ class _State:
 state = _State()
 
 
-def tracing_on() -> bool:
-    return state.tracer is not None
-
-
 def tracer() -> trace.Tracer | None:
     return state.tracer
 
