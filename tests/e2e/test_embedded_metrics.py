@@ -7,15 +7,19 @@ counters moved, the relay leads, and every loop says it is alive.
 """
 
 import json
-import time
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from events.consumers import default_consumer_names
 from events.topology import receivers
 from tests.demo_process import demo_running
+from tests.e2e.observe import (
+    approvals_answered,
+    approvals_counted_wait,
+    metric_samples,
+    metric_total,
+)
 from tests.e2e.rest import (
     first_account,
     payment_approve,
@@ -24,24 +28,6 @@ from tests.e2e.rest import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def _samples(url: str) -> dict[tuple[str, frozenset], float]:
-    text = requests.get(url, timeout=10).text
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _total(samples: dict, name: str, **labels) -> float:
-    wanted = set(labels.items())
-    return sum(
-        value
-        for (sample, sample_labels), value in samples.items()
-        if sample == name and wanted <= sample_labels
-    )
 
 
 def _approve_payments(base: str, count: int) -> None:
@@ -71,52 +57,32 @@ def test_every_process_serves_metrics_that_move_and_says_it_is_alive(tmp_path):
         # when: two payments are submitted and approved, one submission replayed
         _approve_payments(demo.base, 2)
 
-        # then: every consumer applies both approvals, as its worker counts them
-        deadline = time.monotonic() + 45
-        while True:
-            applied = {
-                name: _total(
-                    _samples(f"http://127.0.0.1:{port}/metrics"),
-                    "payments_consumer_events_total",
-                    consumer=name,
-                    event_type="PaymentApproved",
-                    outcome="applied",
-                )
-                # every consumer of its stream receives it: one that does
-                # not act on it applies it too, advancing its position
-                for name, port in workers.items()
-                if name in approvers
-            }
-            if all(count >= 2 for count in applied.values()):
-                break
-            assert time.monotonic() < deadline, f"{applied}\n{demo.log.read_text()}"
-            time.sleep(0.5)
+        # then: every consumer of its stream applies both approvals, as its
+        # worker counts them (one that does not act on a type applies it too,
+        # advancing its position)
+        approvals_counted_wait(
+            {n: f"http://127.0.0.1:{workers[n]}/metrics" for n in approvers},
+            outcome="applied",
+            at_least=2,
+            timeout=45,
+        )
 
         # and: the relay published them, leads, and its outbox is drained
-        relay_samples = _samples(relay + "/metrics")
-        assert _total(relay_samples, "payments_relay_published_events_total") >= 4
-        assert _total(relay_samples, "payments_relay_leader") == 1
-        assert _total(relay_samples, "payments_relay_confirm_seconds_count") >= 1
+        relay_samples = metric_samples(relay + "/metrics")
+        assert metric_total(relay_samples, "payments_relay_published_events_total") >= 4
+        assert metric_total(relay_samples, "payments_relay_leader") == 1
+        assert metric_total(relay_samples, "payments_relay_confirm_seconds_count") >= 1
         assert ("payments_outbox_backlog_rows", frozenset()) in relay_samples
 
         # and: web counted the requests by route name, across its processes
-        web = _samples(demo.base + "/metrics")
-        assert (
-            _total(
-                web,
-                "payments_http_request_duration_seconds_count",
-                route="payment-approve",
-                status="200",
-            )
-            == 2
-        )
-        assert (
-            _total(web, "payments_idempotency_requests_total", outcome="replayed") == 1
-        )
+        assert approvals_answered(demo.base + "/metrics") == 2
+        web = metric_samples(demo.base + "/metrics")
+        replayed = {"outcome": "replayed"}
+        assert metric_total(web, "payments_idempotency_requests_total", **replayed) == 1
 
         # and: a worker reports its lag and held events, and every loop is alive
-        ledger = _samples(f"http://127.0.0.1:{workers['ledger']}/metrics")
-        assert _total(ledger, "payments_consumer_dead_lettered_events") == 0
+        ledger = metric_samples(f"http://127.0.0.1:{workers['ledger']}/metrics")
+        assert metric_total(ledger, "payments_consumer_dead_lettered_events") == 0
         assert any(name == "payments_consumer_lag_messages" for name, _ in ledger)
         for port in [ports["relay"], *workers.values()]:
             health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)

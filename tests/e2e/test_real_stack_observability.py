@@ -9,22 +9,25 @@ would, then stops the stack (each process flushes its spans) and reads one
 approval's trace back.
 """
 
-import time
-
 import pytest
 import requests
 
 from events.topology import receivers
 from launcher.local import rabbitmq_reachable, stack_down, stack_up
 from tests.conftest import service_missing
+from tests.e2e.observe import (
+    approvals_answered,
+    approvals_counted_wait,
+    metric_samples,
+    metric_total,
+    spans_read,
+)
 from tests.e2e.rest import (
     first_account,
     payment_approve,
     payment_submit,
     token_headers,
 )
-from tests.e2e.test_embedded_metrics import _samples, _total
-from tests.e2e.test_embedded_tracing import _spans
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -39,26 +42,6 @@ def _approve(base: str, n: int) -> str:
     approved = payment_approve(base, {**bob, "X-Request-ID": f"obs-{n}"}, payment_id)
     assert approved.status_code == 200, approved.text
     return payment_id
-
-
-def _wait_counted(urls, consumers, outcome: str, at_least: int, deadline: float):
-    """Wait until each consumer's worker counts `at_least` PaymentApproved events
-    with this outcome."""
-    while True:
-        counted = {
-            name: _total(
-                _samples(urls[f"{name}-worker"]),
-                "payments_consumer_events_total",
-                consumer=name,
-                event_type="PaymentApproved",
-                outcome=outcome,
-            )
-            for name in consumers
-        }
-        if all(count >= at_least for count in counted.values()):
-            return
-        assert time.monotonic() < deadline, counted
-        time.sleep(0.5)
 
 
 def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
@@ -79,13 +62,17 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
         payments = [_approve(stack.base_url, n) for n in range(APPROVALS)]
 
         # then: each bound consumer's worker counts them applied
-        _wait_counted(urls, consumers, "applied", APPROVALS, time.monotonic() + 60)
-        relay = _samples(urls["relay"])
-        assert _total(relay, "payments_relay_published_events_total") >= 2 * APPROVALS
-        assert _total(relay, "payments_relay_leader") == 1
+        workers = {name: urls[f"{name}-worker"] for name in consumers}
+        approvals_counted_wait(
+            workers, outcome="applied", at_least=APPROVALS, timeout=60
+        )
+        relay = metric_samples(urls["relay"])
+        published = metric_total(relay, "payments_relay_published_events_total")
+        assert published >= 2 * APPROVALS
+        assert metric_total(relay, "payments_relay_leader") == 1
         for name in consumers:
-            worker = _samples(urls[f"{name}-worker"])
-            assert _total(worker, "payments_consumer_dead_lettered_events") == 0
+            worker = metric_samples(urls[f"{name}-worker"])
+            assert metric_total(worker, "payments_consumer_dead_lettered_events") == 0
             assert any(s == "payments_consumer_lag_messages" for s, _ in worker)
             health = urls[f"{name}-worker"].replace("/metrics", "/healthz")
             assert requests.get(health, timeout=5).status_code == 200
@@ -103,24 +90,17 @@ def test_a_payment_is_one_trace_and_the_pipeline_is_on_metrics(tmp_path):
             timeout=10,
         )
         assert redelivered.status_code == 202, redelivered.text
-        _wait_counted(urls, consumers, "skipped_duplicate", 1, time.monotonic() + 60)
-        web = _samples(urls["web"])
-        assert (
-            _total(
-                web,
-                "payments_http_request_duration_seconds_count",
-                route="payment-approve",
-                status="200",
-            )
-            == APPROVALS
+        approvals_counted_wait(
+            workers, outcome="skipped_duplicate", at_least=1, timeout=60
         )
+        assert approvals_answered(urls["web"]) == APPROVALS
     finally:
         stack_down(stack)  # SIGTERM: each process flushes its spans
 
     # and: the first approval's trace runs from web through the relay to every
     # consumer bound to it, each apply the relay publish's child; the
     # redelivered copy's spans say skipped_duplicate
-    spans = _spans(spans_file)
+    spans = spans_read(spans_file)
     [publish] = [
         s
         for s in spans

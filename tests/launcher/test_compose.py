@@ -3,32 +3,6 @@
 from launcher.compose import compose_services, metrics_port_variables, metrics_ports
 from launcher.local import metrics_variables
 
-METRICS_COMPOSE = """
-services:
-  web:
-    build: .
-    command: ["gunicorn", "config.wsgi"]
-  exporter:
-    build: .
-    profiles: ["metrics"]
-    command: ["python", "manage.py", "export"]
-  prometheus:
-    image: prom/prometheus
-    profiles: ["metrics"]
-"""
-
-
-def test_services_under_a_profile_are_not_launched(tmp_path):
-    # given
-    path = tmp_path / "docker-compose.yml"
-    path.write_text(METRICS_COMPOSE)
-
-    # when
-    services = compose_services({}, path)
-
-    # then
-    assert [service.name for service in services] == ["web"]
-
 
 def test_each_process_on_one_host_gets_a_metrics_port_of_its_own(tmp_path):
     # given: the compose file's metrics ports, as the launcher fills them
@@ -84,6 +58,7 @@ services:
 
 
 def test_a_service_behind_a_profile_is_not_launched(tmp_path):
+    # a built one (the launcher would otherwise start it) and an image one
     path = tmp_path / "docker-compose.yml"
     path.write_text(COMPOSE)
 
