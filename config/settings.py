@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.secret_key import secret_key
 from observability.logs import logging_config
@@ -400,6 +401,14 @@ EVENT_CONSUMERS: list[str] | None = [
 ] or None
 # Partition queues per consumer; events of one debtor account share a partition.
 EVENT_PARTITIONS = int(os.environ.get("EVENT_PARTITIONS", "4"))
+# RabbitMQ's queue type for the consumers' queues: classic, or quorum (replicated
+# by Raft; RabbitMQ's choice for data safety). A queue's type is fixed when it is
+# first declared: see docs/operations.md#quorum-queues before switching.
+EVENT_QUEUE_TYPE = os.environ.get("EVENT_QUEUE_TYPE", "classic").strip().lower()
+if EVENT_QUEUE_TYPE not in ("classic", "quorum"):
+    raise ImproperlyConfigured(
+        f"EVENT_QUEUE_TYPE must be classic or quorum, not {EVENT_QUEUE_TYPE!r}"
+    )
 
 RELAY_BATCH_SIZE = int(os.environ.get("RELAY_BATCH_SIZE", "500"))
 # The relay polls this often even when LISTEN/NOTIFY is quiet (SQLite always polls).

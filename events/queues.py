@@ -13,8 +13,10 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from amqp.exceptions import ResourceLocked
 from django.conf import settings
 from kombu import Connection
+from kombu import Consumer as KombuConsumer
 from kombu import Queue as KombuQueue
 
 from events.messages import task_message
@@ -24,6 +26,8 @@ from events.topology import topology_declare
 # basic.get holds every taken message unacknowledged in memory until it is
 # settled; past this many a queue is too long to handle in one request.
 TAKE_LIMIT = 10_000
+# Consuming a queue to take its messages stops after this long without one.
+TAKE_WAIT_SECONDS = 2.0
 
 
 def to_queue(envelope: dict, queue: str, *, row_id: int = 0) -> Outgoing:
@@ -117,6 +121,42 @@ def _envelope_of(body) -> dict | None:
     return envelope if isinstance(envelope, dict) else None
 
 
+def _got(channel, queue: str) -> list[Taken]:
+    source = KombuQueue(queue, no_declare=True)(channel)
+    messages: list[Taken] = []
+    while len(messages) < TAKE_LIMIT:
+        message = source.get(no_ack=False, accept=["json"])
+        if message is None:
+            break
+        messages.append(Taken(message, _envelope_of(message.body)))
+    return messages
+
+
+def _consumed(connection, queue: str) -> list[Taken]:
+    """Take what `queue` holds now by consuming it, up to TAKE_LIMIT (basic.consume)."""
+    channel = connection.channel()
+    _, ready, _ = channel.queue_declare(queue=queue, passive=True)
+    wanted = min(ready, TAKE_LIMIT)
+    messages: list[Taken] = []
+    if not wanted:
+        return messages
+    channel.basic_qos(0, wanted, False)
+    source = KombuQueue(queue, no_declare=True)
+
+    def taking(body, message) -> None:
+        messages.append(Taken(message, _envelope_of(message.body)))
+
+    with KombuConsumer(
+        channel, queues=[source], callbacks=[taking], accept=["json"], no_ack=False
+    ):
+        while len(messages) < wanted:
+            try:
+                connection.drain_events(timeout=TAKE_WAIT_SECONDS)
+            except TimeoutError:
+                break  # another consumer is active: it keeps the rest
+    return messages
+
+
 @contextlib.contextmanager
 def taken(queue: str) -> Iterator[list[Taken]]:
     """Take every message waiting in `queue`, oldest first, unacknowledged.
@@ -138,13 +178,13 @@ def taken(queue: str) -> Iterator[list[Taken]]:
         # Declaring is idempotent; it makes sure the queue exists before basic.get,
         # which on RabbitMQ would otherwise close the channel with 404.
         topology_declare(channel)
-        source = KombuQueue(queue, no_declare=True)(channel)
-        messages: list[Taken] = []
-        while len(messages) < TAKE_LIMIT:
-            message = source.get(no_ack=False, accept=["json"])
-            if message is None:
-                break
-            messages.append(Taken(message, _envelope_of(message.body)))
+        try:
+            messages = _got(channel, queue)
+        except ResourceLocked:
+            # A quorum queue with single active consumer refuses basic.get (and
+            # closed that channel): consume it instead, which works while its
+            # worker is paused, its own consumer cancelled.
+            messages = _consumed(connection, queue)
     except Exception as exc:
         connection.release()
         raise BrokerUnavailable(f"{exc.__class__.__name__}: {exc}") from exc

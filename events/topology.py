@@ -17,11 +17,24 @@ from contracts.streams import types_received
 STREAM = "payments.events"
 EXCHANGE = Exchange(STREAM, type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("payments.dead", type="direct", durable=True)
+# A retry waits out its backoff in the consumer's retry queue, then the broker
+# dead-letters it back to the partition queue it came from (ADR 0020).
+RETRY_EXCHANGE = Exchange("payments.retry", type="topic", durable=True)
 # The names, as templates: the functions below fill them in, and the AsyncAPI
 # document (events/catalogue.py) shows them with the partition as a parameter.
 ROUTING_KEY = "payments.{event_type}.{partition}"
 PARTITION_QUEUE = "{consumer}.p{partition}"
 DEAD_LETTER_QUEUE = "{consumer}.dead"
+RETRY_QUEUE = "{consumer}.retry"
+
+# Quorum queues dead-letter at most once by default: a message in flight to the
+# dead-letter exchange when a node fails is gone. At least once needs the queue
+# to refuse publishes when full rather than drop its oldest message.
+QUORUM = {
+    "x-queue-type": "quorum",
+    "x-overflow": "reject-publish",
+    "x-dead-letter-strategy": "at-least-once",
+}
 
 
 def partition_of(partition_key: str, partitions: int | None = None) -> int:
@@ -40,6 +53,15 @@ def partition_queue_name(consumer: str, partition: int) -> str:
 
 def dead_letter_queue_name(consumer: str) -> str:
     return DEAD_LETTER_QUEUE.format(consumer=consumer)
+
+
+def retry_queue_name(consumer: str) -> str:
+    return RETRY_QUEUE.format(consumer=consumer)
+
+
+def queue_type_arguments() -> dict:
+    """The arguments of EVENT_QUEUE_TYPE: none for classic queues."""
+    return dict(QUORUM) if settings.EVENT_QUEUE_TYPE == "quorum" else {}
 
 
 def received_types(consumer: str) -> frozenset[str] | None:
@@ -94,6 +116,7 @@ def partition_queues(consumer: str) -> list[Queue]:
             routing_key=partition_routing_keys(consumer, n)[0],
             durable=True,
             queue_arguments={
+                **queue_type_arguments(),
                 "x-single-active-consumer": True,
                 # A message a worker rejects without requeue (its failure path
                 # failed too) is moved here by the broker, never dropped.
@@ -126,11 +149,34 @@ def partition_bindings_declare(channel, consumer: str) -> None:
 
 
 def dead_letter_queue(consumer: str) -> Queue:
+    arguments = queue_type_arguments()
+    arguments.pop("x-dead-letter-strategy", None)  # it has no dead-letter exchange
     return Queue(
         dead_letter_queue_name(consumer),
         exchange=DEAD_LETTER_EXCHANGE,
         routing_key=consumer,
         durable=True,
+        queue_arguments=arguments or None,
+    )
+
+
+def retry_queue(consumer: str) -> Queue:
+    """Where the consumer's retries wait: each for its own TTL (`expiration`).
+
+    Always a quorum queue, whatever EVENT_QUEUE_TYPE says: only quorum queues
+    dead-letter at least once, and a retry that expires is dead-lettered home
+    through the default exchange by the routing key it was published with, its
+    partition queue's name. One binding per consumer: `<consumer>.*` matches
+    every partition, however many there are. A retry never returns sooner than
+    its wait; it may return later, behind an earlier retry's longer wait, since
+    a queue expires messages from its head (ADR 0020).
+    """
+    return Queue(
+        retry_queue_name(consumer),
+        exchange=RETRY_EXCHANGE,
+        routing_key=f"{consumer}.*",
+        durable=True,
+        queue_arguments={**QUORUM, "x-dead-letter-exchange": ""},
     )
 
 
@@ -146,7 +192,22 @@ def topology_declare(channel, consumers: list[str] | None = None) -> None:
     """
     EXCHANGE(channel).declare()
     DEAD_LETTER_EXCHANGE(channel).declare()
+    retries_wait_in_broker = broker_delays_retries(channel)
     for consumer in consumers if consumers is not None else settings.EVENT_CONSUMERS:
         for queue in consumer_queues(consumer):
             queue(channel).declare()
+        if retries_wait_in_broker:
+            retry_queue(consumer)(channel).declare()
         partition_bindings_declare(channel, consumer)
+
+
+def broker_delays_retries(channel_or_url) -> bool:
+    """True on RabbitMQ, where a retry waits in a retry queue (message TTL).
+
+    kombu's virtual transports (the embedded filesystem broker) have no TTL
+    or dead-lettering: there a retry is a Celery countdown the worker holds.
+    """
+    if isinstance(channel_or_url, str):
+        return channel_or_url.split("://", 1)[0] in {"amqp", "pyamqp", "amqps"}
+    client = getattr(channel_or_url.connection, "client", None)
+    return getattr(getattr(client, "transport", None), "driver_type", "") == "amqp"

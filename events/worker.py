@@ -18,6 +18,7 @@ from typing import TypeVar
 from celery import Celery, bootsteps
 from celery.exceptions import Reject
 from celery.worker import state as worker_state
+from celery.worker.consumer import Consumer
 from django.conf import settings
 from django.db import DatabaseError, Error, close_old_connections, connection
 from django.utils import timezone
@@ -40,12 +41,15 @@ from events.metrics_server import heartbeat_beat
 from events.models import ConsumerState, DeliveryStatus
 from events.topology import (
     DEAD_LETTER_EXCHANGE,
+    RETRY_EXCHANGE,
     STREAM,
+    broker_delays_retries,
     dead_letter_queue,
     partition_bindings_declare,
     partition_of,
     partition_queue_name,
     partition_queues,
+    retry_queue,
 )
 from events.traces import apply_traced
 from events.worker_metrics import WorkerMetrics
@@ -200,6 +204,34 @@ def redeliver_to_own_queue(app: Celery, consumer: str, envelope: dict) -> None:
         )
 
 
+def retry_in_broker(
+    app: Celery, consumer: str, envelope: dict, *, retries: int, headers=None
+) -> None:
+    """Publish retry number `retries` + 1 to wait in the consumer's retry queue.
+
+    The broker dead-letters it to its partition queue when its wait is over
+    (events.topology.retry_queue). Unlike a Celery countdown, nothing is held in
+    the worker meanwhile, and it works on quorum queues, whose fixed prefetch
+    a held countdown would block, and whose Celery delayed delivery cannot send
+    to a queue by name (ADR 0020). Raises if the broker does not confirm it.
+    """
+    message_headers, properties, body = task_message(envelope, retries=retries + 1)
+    if headers and headers.get("traceparent"):
+        message_headers["traceparent"] = headers["traceparent"]
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            body,
+            exchange=RETRY_EXCHANGE,
+            routing_key=_own_queue(consumer, envelope),
+            headers=message_headers,
+            expiration=retry_delay(retries),
+            declare=[retry_queue(consumer)],
+            retry=True,
+            retry_policy=PUBLISH_RETRY_POLICY,
+            **properties,
+        )
+
+
 def consume_waiting_for_database(consume_call) -> str:
     """Run one consume, waiting out a database outage with the message held.
 
@@ -284,6 +316,22 @@ def _sweep_failure(app: Celery, consumer: str, envelope: dict, exc: Exception) -
             dead_letter(app, consumer, envelope, error)
         return
     failure_record(consumer=consumer, envelope=envelope, error=error, final=False)
+
+
+class EventConsumer(Consumer):
+    """Celery's worker consumer without its native delayed delivery.
+
+    On quorum queues Celery would declare 28 delay queues and route countdowns
+    through them by the original exchange; retries here wait in the consumer's
+    own retry queue instead (retry_in_broker, ADR 0020).
+    """
+
+    class Blueprint(Consumer.Blueprint):
+        default_steps = [
+            step
+            for step in Consumer.Blueprint.default_steps
+            if not step.endswith(":DelayedDelivery")
+        ]
 
 
 class PauseSwitch(bootsteps.StartStopStep):
@@ -403,6 +451,7 @@ def consumer_app(
         # RabbitMQ may then deliver the partition's next message first. A dead
         # worker is a dead consumer; the broker requeues its message in order.
         worker_pool="solo",
+        worker_consumer="events.worker:EventConsumer",
         # A task that fails anyway (the failure path itself failed) is rejected
         # without requeue, which the broker dead-letters (see topology.py),
         # instead of being acked away.
@@ -468,6 +517,7 @@ def consumer_app(
     # A CONSUMER span per event when tracing is on; consume_for itself if not.
     consume_for = apply_traced(name, consume_for)
 
+    retry_waits_in_broker = broker_delays_retries(settings.CELERY_BROKER_URL)
     burst = settings.CONSUMER_BURST_SIZE
     strategy = (
         partial(
@@ -516,6 +566,21 @@ def consumer_app(
                     final=False,
                 )
             )
+            if retry_waits_in_broker and isinstance(envelope, dict):
+                # Confirmed before the original is acked (the task returns).
+                hold(
+                    "publish the retry",
+                    partial(
+                        retry_in_broker,
+                        self.app,
+                        name,
+                        envelope,
+                        retries=self.request.retries,
+                        headers=self.request.headers,
+                    ),
+                    while_=_always,
+                )
+                return DeliveryStatus.FAILED
             # Celery rejects without requeue when the retry cannot be published,
             # which would drop the original as well: hold it until it can be.
             retry = hold(

@@ -44,3 +44,9 @@ def vhost_delete(name: str) -> None:
     """Delete a virtual host; a leftover one is harmless, so failures are ignored."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         rabbitmqctl("delete_vhost", name)
+
+
+def queue_types(vhost: str) -> dict[str, str]:
+    """{queue name: classic or quorum} of every queue in the virtual host."""
+    listed = rabbitmqctl("list_queues", "-p", vhost, "name", "type").stdout
+    return dict(line.split("\t") for line in listed.splitlines() if "\t" in line)

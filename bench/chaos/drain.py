@@ -17,19 +17,24 @@ from bench.chaos.broker import BROKER_ERRORS, vhost_url
 from bench.chaos.database import Connection as Database
 from bench.chaos.database import Unavailable
 from bench.chaos.processes import CONSUMERS
-from events.topology import dead_letter_queue_name, partition_queue_name
+from events.topology import (
+    dead_letter_queue_name,
+    partition_queue_name,
+    retry_queue_name,
+)
 
 QUIET_SECONDS = 3.0
 
 
 def consumer_queues() -> dict[str, list[str]]:
-    """Each consumer's partition queues and its dead-letter queue."""
+    """Each consumer's partition queues, its retry queue and its dead-letter queue."""
     return {
         consumer: [
             *(
                 partition_queue_name(consumer, n)
                 for n in range(settings.EVENT_PARTITIONS)
             ),
+            retry_queue_name(consumer),
             dead_letter_queue_name(consumer),
         ]
         for consumer in CONSUMERS

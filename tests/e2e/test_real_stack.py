@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from launcher.local import rabbitmq_reachable, stack_down, stack_up
+from launcher.rabbitmqctl import queue_types
 from launcher.runner import service_kill
 from tests.conftest import service_missing
 
@@ -215,6 +216,13 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
         else:
             assert order == sorted(order)
     assert len(rows) == events_total * len(CONSUMERS)
+
+    # and: all of it ran on the compose file's quorum queues (ADR 0020)
+    types = queue_types(stack.name)
+    for consumer in CONSUMERS:
+        assert types[f"{consumer}.dead"] == "quorum"
+        assert types[f"{consumer}.retry"] == "quorum"
+        assert {types[f"{consumer}.p{n}"] for n in range(4)} == {"quorum"}
 
     # and then the second half, on the same stack: released at the cut-offs,
     # booked by the demo's bank, statements received from the landing folder

@@ -4,15 +4,14 @@ RabbitMQ itself keeps running; a TCP proxy between the relay and it is cut and
 restored, which to the relay is indistinguishable from a broker outage.
 """
 
-import json
 import signal
 import time
 
 import pytest
-from kombu import Connection
 
 from launcher.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from tests.conftest import service_missing
+from tests.e2e.queued import drained
 from tests.e2e.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
@@ -66,14 +65,10 @@ def _wait(check, timeout: float, message: str) -> None:
 
 def _ledger_queue_events(stack) -> list[dict]:
     """Drain the ledger's partition queues straight from RabbitMQ, in queue order."""
-    envelopes = []
-    with Connection(f"{RABBIT}:5672/{stack.name}") as conn:
-        channel = conn.default_channel
-        for partition in range(4):
-            # basic_get needs no declare, so the queue's arguments stay untouched.
-            while message := channel.basic_get(f"ledger.p{partition}", no_ack=True):
-                envelopes.append(json.loads(message.body)[0][0])
-    return envelopes
+    return drained(
+        f"{RABBIT}:5672/{stack.name}",
+        [f"ledger.p{partition}" for partition in range(4)],
+    )
 
 
 def test_relay_survives_a_broker_outage_and_drains_in_order(proxied_relay):

@@ -4,15 +4,14 @@ Only the leader publishes, so one partition's events are never reordered; the
 standby takes over when the leader's database session ends (SIGKILL).
 """
 
-import json
 import time
 
 import pytest
-from kombu import Connection
 
 from launcher.local import RABBIT, rabbitmq_reachable, stack_down, stack_up
 from launcher.runner import service_kill
 from tests.conftest import service_missing
+from tests.e2e.queued import drained
 from tests.e2e.test_relay_outage import SUBMIT_AND_APPROVE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
@@ -82,12 +81,13 @@ def test_standby_takes_over_without_losing_or_reordering_events(two_relays):
 
     # and: the ledger's queue holds every event, first copies in outbox order
     # (a crash between confirm and mark may repeat a tail of the batch in flight)
-    queued = []
-    with Connection(f"{RABBIT}:5672/{stack.name}") as conn:
-        channel = conn.default_channel
-        for partition in range(4):
-            while message := channel.basic_get(f"ledger.p{partition}", no_ack=True):
-                queued.append(json.loads(message.body)[0][0]["id"])
+    queued = [
+        envelope["id"]
+        for envelope in drained(
+            f"{RABBIT}:5672/{stack.name}",
+            [f"ledger.p{partition}" for partition in range(4)],
+        )
+    ]
     first_copies = list(dict.fromkeys(queued))
     outbox = [
         str(event_id)
