@@ -66,18 +66,21 @@ def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
     table = connection.ops.quote_name(ConsumerPosition._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (consumer, subject, last_sequence) "  # noqa: S608
-            "VALUES (%s, %s, 0) ON CONFLICT (consumer, subject) "
+            f"INSERT INTO {table} (consumer, subject, last_sequence, parked) "  # noqa: S608
+            "VALUES (%s, %s, 0, %s) ON CONFLICT (consumer, subject) "
             f"DO UPDATE SET last_sequence = {table}.last_sequence "
-            "RETURNING id, last_sequence",
-            [consumer, subject],
+            "RETURNING id, last_sequence, parked",
+            [consumer, subject, False],
         )
-        position_id, last_sequence = cursor.fetchone()
+        position_id, last_sequence, parked = cursor.fetchone()
+    # The row as it is once locked, a concurrent writer's commit included: a
+    # delivery that waited for the lock sees what the other one parked.
     return ConsumerPosition(
         id=position_id,
         consumer=consumer,
         subject=subject,
         last_sequence=last_sequence,
+        parked=bool(parked),
     )
 
 
@@ -168,12 +171,21 @@ def _apply(
     # position, so a gap in the sequence is always a real gap.
     now = timezone.now()
     if entry is None:
-        InboxEntry.objects.create(
-            consumer=consumer,
-            event_id=event.id,
-            status=DeliveryStatus.APPLIED,
-            applied_at=now,
-            **_inbox_fields(event),
+        # Not looked up (nothing was parked): a row an earlier attempt left
+        # (dead-lettered, now redriven) becomes the applied one.
+        InboxEntry.objects.bulk_create(
+            [
+                InboxEntry(
+                    consumer=consumer,
+                    event_id=event.id,
+                    status=DeliveryStatus.APPLIED,
+                    applied_at=now,
+                    **_inbox_fields(event),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["consumer", "event_id"],
+            update_fields=["status", "applied_at", "error"],
         )
     else:
         entry.status, entry.applied_at, entry.error = DeliveryStatus.APPLIED, now, ""
@@ -213,14 +225,24 @@ def consume(
         consumes = consumed_types(handlers)
     with transaction.atomic(savepoint=savepoint):
         position = _position_lock(consumer, event.subject)
-        entry, parked_after = _inbox_rows(consumer, event)
-        if (entry and entry.status == DeliveryStatus.APPLIED) or (
-            event.sequence <= position.last_sequence
-        ):
+        # An applied event is at or below the position: the position and its
+        # inbox row commit together.
+        if event.sequence <= position.last_sequence:
             _record(consumer, event.id, DeliveryStatus.SKIPPED_DUPLICATE)
             consume_observed(consumer, event, DeliveryStatus.SKIPPED_DUPLICATE, started)
             return DeliveryStatus.SKIPPED_DUPLICATE
+        if not position.parked and event.sequence == position.last_sequence + 1:
+            # The common case, in order with nothing parked: no lookup needed.
+            _apply(consumer, event, handlers, consumes, None)
+            consume_observed(consumer, event, DeliveryStatus.APPLIED, started)
+            position.last_sequence = event.sequence
+            position.save(update_fields=["last_sequence"])
+            return DeliveryStatus.APPLIED
+        entry, parked_after = _inbox_rows(consumer, event)
         if event.sequence > position.last_sequence + 1:
+            if not position.parked:
+                position.parked = True
+                position.save(update_fields=["parked"])
             if entry is None:
                 entry = InboxEntry.objects.create(
                     consumer=consumer,
@@ -256,7 +278,9 @@ def consume(
                     )
                 break
             position.last_sequence = parked.sequence
-        position.save(update_fields=["last_sequence"])
+        # Parked events left only past a gap, or one that failed on release.
+        position.parked = any(p.sequence > position.last_sequence for p in parked_after)
+        position.save(update_fields=["last_sequence", "parked"])
     return DeliveryStatus.APPLIED
 
 

@@ -176,6 +176,10 @@ class ConsumerPosition(models.Model):
     consumer = models.CharField(max_length=100)
     subject = models.CharField(max_length=200)
     last_sequence = models.PositiveIntegerField(default=0)
+    # Some of the subject's later events wait, parked, for a gap to fill. Kept
+    # in the row the delivery locks anyway, so a delivery looks for parked
+    # events only when there are some (events/inbox.py).
+    parked = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -4,9 +4,13 @@ events.inbox.consume is called directly, as a worker's task would call it, with
 small handler tables whose effects are visible rows or a list of calls.
 """
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from contracts.registry import ContractViolation
 from events.inbox import consume, failure_record
@@ -14,6 +18,10 @@ from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from tests.events_builders import payment_event
 
 pytestmark = pytest.mark.django_db
+
+parked_mark = importlib.import_module(
+    "events.migrations.0008_position_parked_flag"
+).parked_mark
 
 APPLIED = DeliveryStatus.APPLIED
 PARKED = DeliveryStatus.PARKED
@@ -387,3 +395,79 @@ def test_a_dead_lettered_copy_of_an_applied_event_leaves_it_applied(stream):
     assert Delivery.objects.filter(
         event_id=submitted["id"], status="dead_lettered"
     ).exists()
+
+
+def parked_flag(consumer: str, subject: str) -> bool:
+    return ConsumerPosition.objects.get(consumer=consumer, subject=subject).parked
+
+
+def test_an_in_order_event_with_nothing_parked_is_applied_without_a_lookup(stream):
+    # given: the payment's first event applied, nothing parked
+    recorder = Recorder("PaymentSubmitted", "PaymentApproved")
+    consume(consumer="ledger", envelope=stream(1), handlers=recorder.handlers)
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        consume(consumer="ledger", envelope=stream(2), handlers=recorder.handlers)
+
+    # then: position, inbox row, position again and the delivery record; the
+    # inbox is never read
+    sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert not [s for s in sql if s.lstrip().upper().startswith("SELECT")]
+    assert len(sql) == 4
+    assert [seq for _, seq in recorder.calls] == [1, 2]
+    assert parked_flag("ledger", stream.subject) is False
+
+
+def test_parking_marks_the_position_and_the_last_release_clears_it(stream):
+    # given: 3 and 5 park (4 still missing after 3)
+    recorder = Recorder("PaymentSubmitted", "PaymentApproved")
+    events = {n: stream(n) for n in range(1, 6)}
+    consume(consumer="ledger", envelope=events[1], handlers=recorder.handlers)
+    consume(consumer="ledger", envelope=events[3], handlers=recorder.handlers)
+    consume(consumer="ledger", envelope=events[5], handlers=recorder.handlers)
+    assert parked_flag("ledger", stream.subject) is True
+
+    # when: 2 releases 3 only; 5 still waits behind the gap at 4
+    consume(consumer="ledger", envelope=events[2], handlers=recorder.handlers)
+
+    # then
+    assert position("ledger", stream.subject) == 3
+    assert parked_flag("ledger", stream.subject) is True
+    # and when 4 releases 5, nothing is parked any more
+    consume(consumer="ledger", envelope=events[4], handlers=recorder.handlers)
+    assert [seq for _, seq in recorder.calls] == [1, 2, 3, 4, 5]
+    assert parked_flag("ledger", stream.subject) is False
+
+
+def test_a_redriven_dead_letter_with_nothing_parked_becomes_the_applied_row(stream):
+    # given: 1 applied, 2 dead-lettered, nothing parked behind it
+    recorder = Recorder("PaymentSubmitted", "PaymentApproved")
+    events = {n: stream(n) for n in (1, 2)}
+    consume(consumer="ledger", envelope=events[1], handlers=recorder.handlers)
+    failure_record(
+        consumer="ledger", envelope=events[2], error="RuntimeError: boom", final=True
+    )
+
+    # when: it is redriven (the fast path: no lookup of its dead-lettered row)
+    outcome = consume(consumer="ledger", envelope=events[2], handlers=recorder.handlers)
+
+    # then: the one inbox row of the event is now applied, its error cleared
+    assert outcome == APPLIED
+    [entry] = InboxEntry.objects.filter(consumer="ledger", event_id=events[2]["id"])
+    assert (entry.status, entry.error) == (APPLIED, "")
+    assert entry.applied_at is not None
+    assert position("ledger", stream.subject) == 2
+
+
+def test_the_migration_marks_positions_with_events_parked_at_the_time(stream):
+    # given: a parked event whose position predates the flag (flag cleared)
+    recorder = Recorder("PaymentSubmitted", "PaymentApproved")
+    consume(consumer="ledger", envelope=stream(2), handlers=recorder.handlers)
+    ConsumerPosition.objects.update(parked=False)
+
+    # when
+    parked_mark(django_apps, None)
+
+    # then
+    assert parked_flag("ledger", stream.subject) is True
