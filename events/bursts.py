@@ -26,7 +26,7 @@ from celery.worker.strategy import default as default_strategy
 from django.db import Error, transaction
 
 from events.db_errors import Fault, classify
-from events.inbox import deliveries_deferred
+from events.inbox import deliveries_deferred, writes_deferred
 from events.topology import STREAM
 
 logger = logging.getLogger("events.worker")
@@ -164,14 +164,15 @@ class BurstStrategy:
                 item.hand_to(self.fallback)
 
     def _fast(self, runnable: list[Delivered]) -> dict[int, str | None]:
-        """Apply every event with no savepoints: two statements fewer each.
+        """Apply every event with no savepoints: two statements fewer each, and
+        its inbox rows, positions and delivery records written once each.
 
         The usual case: nothing fails. An event that does fail leaves the
         transaction unusable, so the whole burst is rolled back (_EventFailed)
         and run again by _careful.
         """
         outcomes: dict[int, str | None] = {}
-        with transaction.atomic(), deliveries_deferred():
+        with transaction.atomic(), writes_deferred():
             for item in runnable:
                 try:
                     outcomes[id(item)] = self.apply_one(

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import connection, transaction
@@ -63,6 +64,9 @@ def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
     One upsert both creates the row and takes its lock, in a single round trip:
     this runs for every delivery, so it is the consumer's hottest statement.
     """
+    writes = _writes.get()
+    if writes is not None and (consumer, subject) in writes.positions:
+        return writes.positions[consumer, subject]  # locked by this transaction
     table = connection.ops.quote_name(ConsumerPosition._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -75,12 +79,71 @@ def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
         position_id, last_sequence, parked = cursor.fetchone()
     # The row as it is once locked, a concurrent writer's commit included: a
     # delivery that waited for the lock sees what the other one parked.
-    return ConsumerPosition(
+    position = ConsumerPosition(
         id=position_id,
         consumer=consumer,
         subject=subject,
         last_sequence=last_sequence,
         parked=bool(parked),
+    )
+    if writes is not None:
+        writes.positions[consumer, subject] = position
+    return position
+
+
+def _position_save(position: ConsumerPosition, fields: list[str]) -> None:
+    writes = _writes.get()
+    if writes is None:
+        position.save(update_fields=fields)
+    else:
+        writes.dirty[position.id] = position
+
+
+@dataclass
+class _Writes:
+    """A burst's fast pass: positions it holds, and rows it writes before commit."""
+
+    positions: dict[tuple[str, str], ConsumerPosition] = field(default_factory=dict)
+    dirty: dict[int, ConsumerPosition] = field(default_factory=dict)
+    applied: list[InboxEntry] = field(default_factory=list)
+
+
+_writes: ContextVar[_Writes | None] = ContextVar("writes", default=None)
+
+
+@contextmanager
+def writes_deferred():
+    """Write the block's applied inbox rows, positions and delivery records in
+    one statement each at its end, and lock each position once.
+
+    Only for a block that is rolled back whole when any event in it fails (a
+    burst's fast pass: no savepoint around an event): a position or row kept
+    here would outlive the savepoint of an event rolled back on its own. Must
+    run inside the transaction that applies the events.
+    """
+    writes = _Writes()
+    token = _writes.set(writes)
+    try:
+        with deliveries_deferred():
+            yield
+            if writes.applied:
+                _inbox_applied_upsert(writes.applied)
+            if writes.dirty:
+                ConsumerPosition.objects.bulk_update(
+                    list(writes.dirty.values()), ["last_sequence", "parked"]
+                )
+    finally:
+        _writes.reset(token)
+
+
+def _inbox_applied_upsert(rows: list[InboxEntry]) -> None:
+    # A row an earlier attempt left (dead-lettered, now redriven) becomes the
+    # applied one.
+    InboxEntry.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["consumer", "event_id"],
+        update_fields=["status", "applied_at", "error"],
     )
 
 
@@ -170,23 +233,19 @@ def _apply(
     # An event of a type this consumer does not act on still advances its
     # position, so a gap in the sequence is always a real gap.
     now = timezone.now()
-    if entry is None:
-        # Not looked up (nothing was parked): a row an earlier attempt left
-        # (dead-lettered, now redriven) becomes the applied one.
-        InboxEntry.objects.bulk_create(
-            [
-                InboxEntry(
-                    consumer=consumer,
-                    event_id=event.id,
-                    status=DeliveryStatus.APPLIED,
-                    applied_at=now,
-                    **_inbox_fields(event),
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["consumer", "event_id"],
-            update_fields=["status", "applied_at", "error"],
+    if entry is None:  # not looked up: nothing of the subject was parked
+        row = InboxEntry(
+            consumer=consumer,
+            event_id=event.id,
+            status=DeliveryStatus.APPLIED,
+            applied_at=now,
+            **_inbox_fields(event),
         )
+        writes = _writes.get()
+        if writes is None:
+            _inbox_applied_upsert([row])
+        else:
+            writes.applied.append(row)
     else:
         entry.status, entry.applied_at, entry.error = DeliveryStatus.APPLIED, now, ""
         entry.save(update_fields=["status", "applied_at", "error"])
@@ -236,13 +295,13 @@ def consume(
             _apply(consumer, event, handlers, consumes, None)
             consume_observed(consumer, event, DeliveryStatus.APPLIED, started)
             position.last_sequence = event.sequence
-            position.save(update_fields=["last_sequence"])
+            _position_save(position, ["last_sequence"])
             return DeliveryStatus.APPLIED
         entry, parked_after = _inbox_rows(consumer, event)
         if event.sequence > position.last_sequence + 1:
             if not position.parked:
                 position.parked = True
-                position.save(update_fields=["parked"])
+                _position_save(position, ["parked"])
             if entry is None:
                 entry = InboxEntry.objects.create(
                     consumer=consumer,
@@ -280,7 +339,7 @@ def consume(
             position.last_sequence = parked.sequence
         # Parked events left only past a gap, or one that failed on release.
         position.parked = any(p.sequence > position.last_sequence for p in parked_after)
-        position.save(update_fields=["last_sequence", "parked"])
+        _position_save(position, ["last_sequence", "parked"])
     return DeliveryStatus.APPLIED
 
 

@@ -17,7 +17,7 @@ from kombu import Connection, Queue
 from events.bursts import BurstStrategy
 from events.inbox import consume
 from events.messages import task_message
-from events.models import Delivery, DeliveryStatus, InboxEntry
+from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.worker import consume_waiting_for_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -281,3 +281,51 @@ def test_a_burst_that_does_not_fail_takes_no_savepoint_and_one_insert_of_records
         )
         == [DeliveryStatus.APPLIED] * 5
     )
+
+
+def test_a_burst_locks_each_position_once_and_writes_its_rows_once_each(
+    kombu, queue, stream
+):
+    # given: five events of one payment, in order
+    for n in range(1, 6):
+        publish(kombu, queue, stream(n))
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then: one lock of the position, one insert of the inbox rows, one update
+    # of the position, one insert of the delivery records
+    statements = [q["sql"] for q in queries.captured_queries]
+    position = 'INTO "events_consumerposition"'
+    assert len([sql for sql in statements if position in sql]) == 1
+    assert len([sql for sql in statements if 'INTO "events_inboxentry"' in sql]) == 1
+    updates = [sql for sql in statements if 'UPDATE "events_consumerposition"' in sql]
+    assert len(updates) == 1
+    assert applied() == [1, 2, 3, 4, 5]
+    assert ConsumerPosition.objects.get(consumer=CONSUMER).last_sequence == 5
+
+
+def test_a_copy_and_a_gap_filled_within_one_burst(kombu, queue, stream):
+    # given: 1, then 3 (early), a second copy of 1, then 2
+    events = {n: stream(n) for n in (1, 2, 3)}
+    for n in (1, 3, 1, 2):
+        publish(kombu, queue, events[n])
+    worker, recorder = Worker(kombu), Recorder()
+
+    # when: all four arrive in one burst
+    consume_queue(kombu, queue, strategy_on(worker, recorder), worker)
+
+    # then: the copy skipped, 3 parked then released by 2; nothing left parked
+    assert [sequence for sequence, _ in recorder.calls] == [1, 2, 3]
+    assert len({id(transaction) for _, transaction in recorder.calls}) == 1
+    assert applied() == [1, 2, 3]
+    position = ConsumerPosition.objects.get(consumer=CONSUMER)
+    assert (position.last_sequence, position.parked) == (3, False)
+    assert list(
+        Delivery.objects.filter(consumer=CONSUMER, event_id=events[1]["id"])
+        .order_by("id")
+        .values_list("status", flat=True)
+    ) == [DeliveryStatus.APPLIED, DeliveryStatus.SKIPPED_DUPLICATE]
+    assert worker.fell_back == []
