@@ -85,11 +85,15 @@ def _amqp_connect(vhost: str) -> amqp.Connection:
     return conn
 
 
-def floor_topology_declare(channel) -> None:
-    """A topic exchange with three durable queues bound to everything."""
+def floor_topology_declare(channel, queue_type: str = "classic") -> None:
+    """A topic exchange with three durable queues bound to everything, of the
+    stack's queue type (EVENT_QUEUE_TYPE), so the floors publish as the relay does."""
     channel.exchange_declare(FLOOR_EXCHANGE, "topic", durable=True, auto_delete=False)
+    arguments = {"x-queue-type": queue_type}
     for name in FLOOR_QUEUES:
-        channel.queue_declare(name, durable=True, auto_delete=False)
+        channel.queue_declare(
+            name, durable=True, auto_delete=False, arguments=arguments
+        )
         channel.queue_bind(name, FLOOR_EXCHANGE, routing_key="#")
 
 
@@ -106,10 +110,10 @@ def floor_queues_purge(vhost: str) -> None:
 class ConfirmingChannel:
     """A py-amqp channel in confirm mode that counts the broker's acks."""
 
-    def __init__(self, conn: amqp.Connection):
+    def __init__(self, conn: amqp.Connection, queue_type: str = "classic"):
         self.conn = conn
         self.channel = conn.channel()
-        floor_topology_declare(self.channel)
+        floor_topology_declare(self.channel, queue_type)
         self.channel.confirm_select()
         self.acked = 0
         self.nacked = 0
@@ -153,12 +157,14 @@ def _sample_message() -> tuple[bytes, dict, dict, str]:
     return body, headers, properties, "payments.PaymentApproved.0"
 
 
-def amqp_publish_rate(vhost: str, messages: int, batch: int) -> dict:
+def amqp_publish_rate(
+    vhost: str, messages: int, batch: int, queue_type: str = "classic"
+) -> dict:
     """Messages/s published and confirmed, `batch` messages per confirm wait."""
     sample = _sample_message()
     conn = _amqp_connect(vhost)
     try:
-        channel = ConfirmingChannel(conn)
+        channel = ConfirmingChannel(conn, queue_type)
         cpu, start = self_cpu_seconds(), time.perf_counter()
         for offset in range(0, messages, batch):
             channel.publish_batch([sample] * min(batch, messages - offset))
@@ -174,7 +180,9 @@ def amqp_publish_rate(vhost: str, messages: int, batch: int) -> dict:
     }
 
 
-def raw_relay_loop(conninfo: dict, vhost: str, rows: int, batch: int) -> dict:
+def raw_relay_loop(
+    conninfo: dict, vhost: str, rows: int, batch: int, queue_type: str = "classic"
+) -> dict:
     """Claim (one UPDATE ... RETURNING), publish with batched confirms, mark."""
     from events.messages import task_message
 
@@ -203,7 +211,7 @@ def raw_relay_loop(conninfo: dict, vhost: str, rows: int, batch: int) -> dict:
     amqp_conn = _amqp_connect(vhost)
     marks: list[tuple[float, int]] = []
     try:
-        channel = ConfirmingChannel(amqp_conn)
+        channel = ConfirmingChannel(amqp_conn, queue_type)
         with psycopg.connect(**conninfo, autocommit=True) as conn:
             cpu, start = self_cpu_seconds(), time.perf_counter()
             while True:
@@ -316,7 +324,9 @@ def celery_noop(app, tasks: int, round_trips: int) -> dict:
     }
 
 
-def floors_measure(plan, dbname: str, vhost: str, broker_url: str, meter) -> dict:
+def floors_measure(
+    plan, dbname: str, vhost: str, broker_url: str, meter, queue_type: str = "classic"
+) -> dict:
     """Every floor, `plan.repeats` times each, on the run's own database and vhost."""
     from bench.stats import merge_runs
 
@@ -334,16 +344,21 @@ def floors_measure(plan, dbname: str, vhost: str, broker_url: str, meter) -> dic
         conn.execute("DROP TABLE IF EXISTS bench_floor_insert")
     batched = merge_runs(
         [
-            amqp_publish_rate(vhost, plan.amqp_batched, plan.relay_batch)
+            amqp_publish_rate(vhost, plan.amqp_batched, plan.relay_batch, queue_type)
             for _ in range(plan.repeats)
         ]
     )
     single = merge_runs(
-        [amqp_publish_rate(vhost, plan.amqp_single, 1) for _ in range(plan.repeats)]
+        [
+            amqp_publish_rate(vhost, plan.amqp_single, 1, queue_type)
+            for _ in range(plan.repeats)
+        ]
     )
     loop = merge_runs(
         [
-            raw_relay_loop(conninfo, vhost, plan.relay_backlog, plan.relay_batch)
+            raw_relay_loop(
+                conninfo, vhost, plan.relay_backlog, plan.relay_batch, queue_type
+            )
             for _ in range(plan.repeats)
         ]
     )

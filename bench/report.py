@@ -63,7 +63,8 @@ def table(results: dict) -> str:
     add(
         f"Commit {c['short']}{' (work tree had local changes)' if c['dirty'] else ''}"
         f"; mode {run['mode']}, {run['repeats']} repeat(s); overrides "
-        f"{run['overrides'] or 'none'}; load average at start "
+        f"{run['overrides'] or 'none'}; "
+        f"{run.get('queue_type', 'classic')} queues; load average at start "
         f"{', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}"
     )
     add("Figures: median [min-max] over repeats.")

@@ -28,6 +28,7 @@ from bench.stats import merge_runs
 from bench.summary import figures_derive
 from bench.targets import targets_check
 from launcher.local import PG, RABBIT, stack_down, stack_up
+from launcher.runner import service_env
 
 
 def _log(message: str) -> None:
@@ -152,6 +153,11 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
     tmp = tempfile.TemporaryDirectory(prefix="bench-")
     _log("starting the stack (docker-compose.yml's process list)")
     stack = stack_up(Path(tmp.name), overrides=overrides)
+    # The queue type the stack's consumers run on (the compose file's, unless
+    # overridden): the AMQP floors declare theirs alike.
+    results["run"]["queue_type"] = service_env(
+        stack.services["relay"], stack.overrides
+    ).get("EVENT_QUEUE_TYPE", "classic")
     ctx = Context(stack=stack, meter=Meter(), probe=Probe(stack))
     ctx.track_all()
     for name, key in server_groups(stack.name).items():
@@ -162,7 +168,12 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
             results,
             "floors",
             lambda: floors_measure(
-                plan, stack.name, stack.name, f"{RABBIT}:5672/{stack.name}", ctx.meter
+                plan,
+                stack.name,
+                stack.name,
+                f"{RABBIT}:5672/{stack.name}",
+                ctx.meter,
+                results["run"]["queue_type"],
             ),
         )
         stack.manage(
