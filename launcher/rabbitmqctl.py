@@ -49,4 +49,6 @@ def vhost_delete(name: str) -> None:
 def queue_types(vhost: str) -> dict[str, str]:
     """{queue name: classic or quorum} of every queue in the virtual host."""
     listed = rabbitmqctl("list_queues", "-p", vhost, "name", "type").stdout
-    return dict(line.split("\t") for line in listed.splitlines() if "\t" in line)
+    rows = dict(line.split("\t") for line in listed.splitlines() if "\t" in line)
+    rows.pop("name", None)  # the column headers, which -q leaves in
+    return rows

@@ -192,6 +192,12 @@ def report_text(result: dict) -> str:
             _ok(not result["queues"]["left"]),
         ),
         _line(
+            "queue types",
+            ", ".join(sorted(set((result["queues"].get("types") or {}).values())))
+            or "unknown",
+            "",
+        ),
+        _line(
             "drained",
             f"{result['drain']['drained']}: "
             f"{result['drain']['seconds_after_last_fault']:.1f}s after the last "

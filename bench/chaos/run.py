@@ -34,6 +34,7 @@ from bench.chaos.report import commit, json_path, json_write, machine, report_te
 from bench.chaos.tenants import tenants_seed
 from bench.chaos.workload import Workload
 from launcher.local import Stack, rabbitmq_reachable, stack_down, stack_up
+from launcher.rabbitmqctl import queue_types
 from launcher.runner import service_stop
 
 EXIT = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 2, "ERROR": 3}
@@ -254,6 +255,8 @@ def chaos_run(options: Options, say=_say) -> dict:
                 if drain.depths
                 else None,
                 "per_queue": drain.depths,
+                # classic or quorum, as the compose file (or EVENT_QUEUE_TYPE) made them
+                "types": _queue_types(stack.name),
             },
             "drain": {
                 "drained": drain.drained,
@@ -333,3 +336,11 @@ def main(argv: list[str]) -> int:
     _say(report_text(result))
     _say(f"JSON: {path}")
     return EXIT[status]
+
+
+def _queue_types(vhost: str) -> dict[str, str] | None:
+    """Each queue's type, for the record; None when rabbitmqctl cannot tell."""
+    try:
+        return queue_types(vhost)
+    except Exception:
+        return None

@@ -7,6 +7,7 @@ from pathlib import Path
 from kombu import Connection
 
 from launcher.rabbitmqctl import (
+    queue_types,
     rabbitmqctl,
     rabbitmqctl_available,
     vhost_create,
@@ -59,3 +60,22 @@ def test_nothing_else_runs_rabbitmqctl_itself():
         if runs.search(path.read_text())
     ]
     assert found == ["launcher/rabbitmqctl.py"]
+
+
+def test_queue_types_lists_each_queue_of_the_vhost_by_type():
+    # given: a private vhost with one quorum queue
+    if not rabbitmqctl_available():
+        service_missing("needs rabbitmqctl to create a private RabbitMQ vhost")
+    name = f"test_types_{uuid.uuid4().hex[:8]}"
+    vhost_create(name)
+    try:
+        with Connection(f"amqp://guest:guest@127.0.0.1:5672/{name}") as connection:
+            connection.default_channel.queue_declare(
+                "q.quorum", durable=True, auto_delete=False,
+                arguments={"x-queue-type": "quorum"},
+            )  # fmt: skip
+
+        # when / then: its type, and no line of column headers
+        assert queue_types(name) == {"q.quorum": "quorum"}
+    finally:
+        vhost_delete(name)
