@@ -21,7 +21,12 @@ from django.utils import timezone
 from kombu import Connection
 
 from events.models import ConsumerState, DeliveryStatus, InboxEntry, OutboxMessage
-from events.topology import dead_letter_queue_name, partition_queue_name
+from events.topology import (
+    broker_delays_retries,
+    dead_letter_queue_name,
+    partition_queue_name,
+    retry_queue_name,
+)
 
 # A worker's PauseSwitch writes its heartbeat every second; ten missed beats
 # mean the process is gone (or stuck), not merely slow.
@@ -154,10 +159,15 @@ def consumer_overview() -> dict:
     say, and `broker_error` tells why.
     """
     consumers = list(settings.EVENT_CONSUMERS)
+    # On RabbitMQ a retry waits in the consumer's retry queue (ADR 0020); on the
+    # embedded broker it waits in the worker, so there is no such queue.
+    retry_queues = broker_delays_retries(settings.CELERY_BROKER_URL)
     names = []
     for consumer in consumers:
         names += [partition_queue_name(consumer, n) for n in _partitions()]
         names.append(dead_letter_queue_name(consumer))
+        if retry_queues:
+            names.append(retry_queue_name(consumer))
     depths = queue_depths(names)
     states = {
         s.consumer: s for s in ConsumerState.objects.filter(consumer__in=consumers)
@@ -196,11 +206,19 @@ def consumer_overview() -> dict:
                     "backlog": dead.backlog,
                     "note": dead.note,
                 },
+                "retry_queue": _queue(depths, retry_queue_name(consumer))
+                if retry_queues
+                else None,
                 "dead_lettered": dead_lettered.get(consumer, 0),
                 "parked": parked.get(consumer, 0),
             }
         )
     return {"scope": "global", "results": results, "broker_error": depths.broker_error}
+
+
+def _queue(depths: Depths, name: str) -> dict:
+    depth = depths.queues[name]
+    return {"name": name, "backlog": depth.backlog, "note": depth.note}
 
 
 def _partitions() -> range:

@@ -100,6 +100,7 @@ def organisation_consumer_overview(*, organisation_id) -> dict:
                     "backlog": None,
                     "note": SHARED,
                 },
+                "retry_queue": None,  # shared, like the dead-letter queue
                 "dead_lettered": mine["dead_lettered"],
                 "parked": mine["parked"],
             }

@@ -32,6 +32,10 @@ class DeadLetterQueueSerializer(serializers.Serializer):
     note = serializers.CharField(allow_null=True)
 
 
+class RetryQueueSerializer(DeadLetterQueueSerializer):
+    """The same three fields, for the queue where retries wait."""
+
+
 SCOPES = [
     ("global", "global: every organisation's (operators)"),
     ("organisation", "organisation: the caller's organisation only (members)"),
@@ -57,6 +61,12 @@ class ConsumerSerializer(serializers.Serializer):
     )
     dead_letter_queue = DeadLetterQueueSerializer(
         help_text="Its depth is null for a member (it is shared)."
+    )
+    retry_queue = RetryQueueSerializer(
+        allow_null=True,
+        help_text="Where failed events wait out their retry backoff on RabbitMQ "
+        "(`<consumer>.retry`); null on the embedded broker, where a retry waits "
+        "in the worker, and for a member (it is shared).",
     )
     dead_lettered = serializers.IntegerField(
         help_text="Events whose last delivery was dead-lettered (inbox rows; "

@@ -21,7 +21,7 @@ from events import monitoring
 from events.inbox import consume
 from events.models import ConsumerState, RelayState
 from events.topology import topology_declare
-from events.worker import consumer_app, dead_letter
+from events.worker import consumer_app, dead_letter, retry_in_broker
 from tests.assertions import assert_problem
 from tests.events.api.conftest import approved_payment, relay_all
 from tests.events.conftest import outbox_event, queue_of
@@ -176,6 +176,38 @@ def test_on_rabbitmq_backlog_comes_from_passive_declares(
     assert reconciliation["backlog"] == 0
     assert {q["note"] for q in reconciliation["queues"]} == {"not declared"}
     assert reconciliation["dead_letter_queue"]["note"] == "not declared"
+    assert consumers["ledger"]["retry_queue"] == {
+        "name": "ledger.retry",
+        "backlog": 0,
+        "note": None,
+    }
+
+
+def test_on_rabbitmq_a_retry_waiting_in_the_broker_is_counted(
+    rabbitmq, settings, alice, staff, acme_eur, client_for
+):
+    # given: one of ledger's events failed and waits out its backoff
+    settings.CONSUMER_RETRY_BACKOFF_SECONDS = 60
+    settings.CONSUMER_RETRY_BACKOFF_MAX_SECONDS = 60
+    with Connection(rabbitmq) as connection:
+        topology_declare(connection.default_channel, CONSUMERS)
+    envelope = payment_event(
+        "PaymentSubmitted", organisation=acme_eur.organisation, submitted_by=alice
+    ).envelope
+    retry_in_broker(consumer_app("ledger", {}), "ledger", envelope, retries=0)
+
+    # when
+    ledger = by_name(overview(client_for(staff)))["ledger"]
+
+    # then: it is in the retry queue, not in the partition queues
+    assert ledger["retry_queue"]["backlog"] == 1
+    assert ledger["backlog"] == 0
+
+
+def test_on_the_embedded_broker_there_is_no_retry_queue(broker, staff, client_for):
+    # retries wait in the worker there (a Celery countdown)
+    consumers = by_name(overview(client_for(staff)))
+    assert {c["retry_queue"] for c in consumers.values()} == {None}
 
 
 # --- who sees what --------------------------------------------------------------

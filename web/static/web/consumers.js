@@ -42,6 +42,7 @@
       set(card, "dead_lettered", consumer.dead_lettered);
       set(card, "parked", consumer.parked);
       const queues = [...consumer.queues, consumer.dead_letter_queue];
+      if (consumer.retry_queue) queues.push(consumer.retry_queue);
       for (const queue of queues) {
         const row = card.querySelector(`[data-queue="${queue.name}"]`);
         if (!row) continue;
