@@ -22,8 +22,8 @@ from kombu import Connection
 
 from events.models import ConsumerState, DeliveryStatus, InboxEntry, OutboxMessage
 from events.topology import (
-    broker_delays_retries,
     dead_letter_queue_name,
+    is_rabbitmq,
     partition_queue_name,
     retry_queue_name,
 )
@@ -161,7 +161,7 @@ def consumer_overview() -> dict:
     consumers = list(settings.EVENT_CONSUMERS)
     # On RabbitMQ a retry waits in the consumer's retry queue (ADR 0020); on the
     # embedded broker it waits in the worker, so there is no such queue.
-    retry_queues = broker_delays_retries(settings.CELERY_BROKER_URL)
+    retry_queues = is_rabbitmq(settings.CELERY_BROKER_URL)
     names = []
     for consumer in consumers:
         names += [partition_queue_name(consumer, n) for n in _partitions()]
@@ -192,7 +192,6 @@ def consumer_overview() -> dict:
                 }
             )
         known = [q["backlog"] for q in queues]
-        dead = depths.queues[dead_letter_queue_name(consumer)]
         results.append(
             {
                 "name": consumer,
@@ -201,11 +200,7 @@ def consumer_overview() -> dict:
                 "heartbeat_at": heartbeat_at,
                 "queues": queues,
                 "backlog": None if None in known else sum(known),
-                "dead_letter_queue": {
-                    "name": dead_letter_queue_name(consumer),
-                    "backlog": dead.backlog,
-                    "note": dead.note,
-                },
+                "dead_letter_queue": _queue(depths, dead_letter_queue_name(consumer)),
                 "retry_queue": _queue(depths, retry_queue_name(consumer))
                 if retry_queues
                 else None,

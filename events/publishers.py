@@ -15,7 +15,7 @@ import amqp
 from django.conf import settings
 from kombu import Connection, Producer
 
-from events.topology import topology_declare
+from events.topology import is_rabbitmq, topology_declare
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +183,6 @@ class KombuPublisher:
 
 def publisher_for(url: str):
     """Return the publisher that suits the broker URL."""
-    if url.split("://", 1)[0] in {"amqp", "pyamqp", "amqps"}:
+    if is_rabbitmq(url):
         return AmqpPublisher(url)
     return KombuPublisher(url)

@@ -192,7 +192,9 @@ def topology_declare(channel, consumers: list[str] | None = None) -> None:
     """
     EXCHANGE(channel).declare()
     DEAD_LETTER_EXCHANGE(channel).declare()
-    retries_wait_in_broker = broker_delays_retries(channel)
+    # kombu's virtual transports (the embedded broker) have no TTL and no
+    # dead-lettering: there a retry is a Celery countdown the worker holds.
+    retries_wait_in_broker = _on_rabbitmq(channel)
     for consumer in consumers if consumers is not None else settings.EVENT_CONSUMERS:
         for queue in consumer_queues(consumer):
             queue(channel).declare()
@@ -201,13 +203,13 @@ def topology_declare(channel, consumers: list[str] | None = None) -> None:
         partition_bindings_declare(channel, consumer)
 
 
-def broker_delays_retries(channel_or_url) -> bool:
-    """True on RabbitMQ, where a retry waits in a retry queue (message TTL).
+def is_rabbitmq(url: str) -> bool:
+    """True for a broker URL of kombu's AMQP transports, that is RabbitMQ."""
+    return url.split("://", 1)[0] in {"amqp", "pyamqp", "amqps"}
 
-    kombu's virtual transports (the embedded filesystem broker) have no TTL
-    or dead-lettering: there a retry is a Celery countdown the worker holds.
-    """
-    if isinstance(channel_or_url, str):
-        return channel_or_url.split("://", 1)[0] in {"amqp", "pyamqp", "amqps"}
-    client = getattr(channel_or_url.connection, "client", None)
+
+def _on_rabbitmq(channel) -> bool:
+    # The channel's own transport: a caller may declare on a broker other than
+    # CELERY_BROKER_URL's.
+    client = getattr(channel.connection, "client", None)
     return getattr(getattr(client, "transport", None), "driver_type", "") == "amqp"

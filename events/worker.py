@@ -43,8 +43,8 @@ from events.topology import (
     DEAD_LETTER_EXCHANGE,
     RETRY_EXCHANGE,
     STREAM,
-    broker_delays_retries,
     dead_letter_queue,
+    is_rabbitmq,
     partition_bindings_declare,
     partition_of,
     partition_queue_name,
@@ -405,7 +405,7 @@ def broker_options(url: str) -> dict:
     unconfirmed publish followed by the ack of the original could lose both.
     """
     options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
-    if url.split("://", 1)[0] in {"amqp", "pyamqp", "amqps"}:
+    if is_rabbitmq(url):
         options["confirm_publish"] = True
     return options
 
@@ -517,7 +517,9 @@ def consumer_app(
     # A CONSUMER span per event when tracing is on; consume_for itself if not.
     consume_for = apply_traced(name, consume_for)
 
-    retry_waits_in_broker = broker_delays_retries(settings.CELERY_BROKER_URL)
+    # On RabbitMQ a retry waits in the broker (ADR 0020); on the embedded broker,
+    # which has no message TTL, it is a Celery countdown.
+    retry_waits_in_broker = is_rabbitmq(settings.CELERY_BROKER_URL)
     burst = settings.CONSUMER_BURST_SIZE
     strategy = (
         partial(
@@ -566,7 +568,7 @@ def consumer_app(
                     final=False,
                 )
             )
-            if retry_waits_in_broker and isinstance(envelope, dict):
+            if retry_waits_in_broker:
                 # Confirmed before the original is acked (the task returns).
                 hold(
                     "publish the retry",
