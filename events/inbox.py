@@ -290,14 +290,11 @@ def consume(
             _record(consumer, event.id, DeliveryStatus.SKIPPED_DUPLICATE)
             consume_observed(consumer, event, DeliveryStatus.SKIPPED_DUPLICATE, started)
             return DeliveryStatus.SKIPPED_DUPLICATE
-        if not position.parked and event.sequence == position.last_sequence + 1:
+        if position.parked or event.sequence > position.last_sequence + 1:
+            entry, parked_after = _inbox_rows(consumer, event)
+        else:
             # The common case, in order with nothing parked: no lookup needed.
-            _apply(consumer, event, handlers, consumes, None)
-            consume_observed(consumer, event, DeliveryStatus.APPLIED, started)
-            position.last_sequence = event.sequence
-            _position_save(position, ["last_sequence"])
-            return DeliveryStatus.APPLIED
-        entry, parked_after = _inbox_rows(consumer, event)
+            entry, parked_after = None, []
         if event.sequence > position.last_sequence + 1:
             if not position.parked:
                 position.parked = True
