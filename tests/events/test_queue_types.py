@@ -12,24 +12,21 @@ import time
 import pytest
 from kombu import Connection
 
-from events.consumers import default_consumer_names
 from events.models import DeliveryStatus, InboxEntry
 from events.queues import taken
 from events.topology import (
-    consumer_queues,
     dead_letter_queue_name,
     partition_of,
     partition_queue_name,
-    retry_queue,
     retry_queue_name,
     topology_declare,
 )
-from events.worker import EventConsumer
+from events.worker import EventConsumer, consumer_app
 from launcher.rabbitmqctl import queue_types
 from ledger.handlers import HANDLERS as LEDGER_HANDLERS
-from tests.events.test_relay_rabbitmq import (
-    RABBITMQ,
-    rabbitmq_vhost,  # noqa: F401 - a session fixture shared with the relay's tests
+from tests.events.test_relay_rabbitmq import (  # noqa: F401 - fixtures shared
+    rabbitmq,
+    rabbitmq_vhost,
 )
 from tests.events.test_worker_failures import failing_app, run_as_worker
 
@@ -37,22 +34,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(params=["classic", "quorum"])
-def rabbit(request, rabbitmq_vhost, settings) -> str:  # noqa: F811 - the fixture above
-    """The private vhost, the consumers' queues declared afresh as `param` queues."""
+def rabbit(request, rabbitmq, settings) -> str:  # noqa: F811 - the fixture above
+    """The private vhost, ledger's queues declared afresh as `param` queues."""
     settings.EVENT_QUEUE_TYPE = request.param
     settings.CONSUMER_RETRY_BACKOFF_SECONDS = 0.2
     settings.CONSUMER_RETRY_BACKOFF_MAX_SECONDS = 0.2
-    url = f"{RABBITMQ}/{rabbitmq_vhost}"
-    settings.CELERY_BROKER_URL = url
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
-    with Connection(url) as connection:
-        channel = connection.default_channel
-        # A queue's type is fixed when it is first declared: start afresh.
-        for consumer in default_consumer_names():
-            for queue in [*consumer_queues(consumer), retry_queue(consumer)]:
-                channel.queue_delete(queue.name)
-        topology_declare(channel, ["ledger"])
-    return url
+    with Connection(rabbitmq) as connection:
+        topology_declare(connection.default_channel, ["ledger"])
+    return rabbitmq
 
 
 def test_the_queue_type_is_what_the_setting_says_and_retries_wait_in_quorum(
@@ -107,8 +96,6 @@ def test_a_failed_event_waits_in_the_retry_queue_then_returns_to_its_partition(
     assert back.message.headers["x-death"][0]["reason"] == "expired"
 
     # when: the handler works now and the retry is applied
-    from events.worker import consumer_app
-
     fixed = consumer_app("ledger", LEDGER_HANDLERS)
     assert run_as_worker(fixed, back.envelope, retries=1) == DeliveryStatus.APPLIED
     assert InboxEntry.objects.get(

@@ -25,6 +25,7 @@ from events.topology import (
     consumer_queues,
     partition_of,
     partition_queue_name,
+    retry_queue,
     routing_key,
     topology_declare,
 )
@@ -72,7 +73,7 @@ def rabbitmq(rabbitmq_vhost, settings) -> str:
     with Connection(url) as connection:
         channel = connection.default_channel
         for consumer in {*default_consumer_names(), *CONSUMERS, "audit"}:
-            for queue in consumer_queues(consumer):
+            for queue in [*consumer_queues(consumer), retry_queue(consumer)]:
                 channel.queue_delete(queue.name)
     return url
 
