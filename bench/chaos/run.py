@@ -256,7 +256,7 @@ def chaos_run(options: Options, say=_say) -> dict:
                 else None,
                 "per_queue": drain.depths,
                 # classic or quorum, as the compose file (or EVENT_QUEUE_TYPE) made them
-                "types": _queue_types(stack.name),
+                "types": _queue_types(stack.name, drain.depths or {}),
             },
             "drain": {
                 "drained": drain.drained,
@@ -338,9 +338,12 @@ def main(argv: list[str]) -> int:
     return EXIT[status]
 
 
-def _queue_types(vhost: str) -> dict[str, str] | None:
-    """Each queue's type, for the record; None when rabbitmqctl cannot tell."""
+def _queue_types(vhost: str, consumer_queues) -> dict[str, str] | None:
+    """The type of each of the consumers' queues, for the record (not the
+    harness's own, such as Celery's event queues); None when rabbitmqctl
+    cannot tell."""
     try:
-        return queue_types(vhost)
+        types = queue_types(vhost)
     except Exception:
         return None
+    return {name: kind for name, kind in types.items() if name in consumer_queues}
