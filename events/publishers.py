@@ -9,7 +9,7 @@ See docs/lessons/relay.md.
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import amqp
 from django.conf import settings
@@ -36,8 +36,42 @@ class Outgoing:
     body: bytes
 
 
+@dataclass
+class Sent:
+    """A batch written to the broker; `results` hold once it is settled.
+
+    Per message: None (confirmed) or the error. Until settled, `pending` maps
+    each outstanding delivery tag to its message's index.
+    """
+
+    messages: list[Outgoing]
+    results: list[str | None]
+    pending: dict[int, int] = field(default_factory=dict)
+    returned: set[str] = field(default_factory=set)
+
+
+class SettledOnSend:
+    """For transports where a write is the confirm: send() settles at once.
+
+    Subclasses implement publish_batch(messages) -> results; the relay's
+    pipeline calls send() then settle(), as it does with RabbitMQ.
+    """
+
+    def send(self, messages: list[Outgoing]) -> Sent:
+        return Sent(messages, self.publish_batch(messages))
+
+    def settle(self, sent: Sent) -> list[str | None]:
+        return sent.results
+
+
 class AmqpPublisher:
-    """Publish through py-amqp's channel with publisher confirms and basic.return."""
+    """Publish through py-amqp's channel with publisher confirms and basic.return.
+
+    send() writes a batch without waiting; settle() waits for its confirms.
+    Between the two the relay does its database work (events/relay.py), so
+    the broker's confirm round trip and the database's overlap. One batch is
+    outstanding at a time.
+    """
 
     def __init__(self, url: str):
         self.url = url
@@ -67,22 +101,21 @@ class AmqpPublisher:
         self._settle(tag, multiple, "nacked by the broker")
 
     def _settle(self, tag: int, multiple: bool, error: str | None) -> None:
-        tags = [t for t in self._pending if t <= tag] if multiple else [tag]
+        sent = self._sent
+        tags = [t for t in sent.pending if t <= tag] if multiple else [tag]
         for settled in tags:
-            if settled in self._pending:
-                self._results[self._pending.pop(settled)] = error
+            if settled in sent.pending:
+                sent.results[sent.pending.pop(settled)] = error
 
     def _on_return(self, exc, exchange, routing_key, message) -> None:
         # RabbitMQ sends basic.return before the ack of an unroutable message.
-        self._returned.add(message.properties.get("message_id"))
+        self._sent.returned.add(message.properties.get("message_id"))
 
-    def publish_batch(self, messages: list[Outgoing]) -> list[str | None]:
-        """Publish and await every confirm; return per message None (ok) or an error."""
+    def send(self, messages: list[Outgoing]) -> Sent:
+        """Write every message (mandatory, confirmed later); wait for nothing."""
         if self.connection is None:
             self.connect()
-        self._pending: dict[int, int] = {}
-        self._results: list[str | None] = ["no confirm"] * len(messages)
-        self._returned: set[str] = set()
+        sent = self._sent = Sent(messages, ["no confirm"] * len(messages))
         try:
             for index, out in enumerate(messages):
                 message = amqp.Message(
@@ -92,24 +125,38 @@ class AmqpPublisher:
                     message, exchange=out.exchange, routing_key=out.routing_key,
                     mandatory=True,
                 )  # fmt: skip
-                self._pending[self._next_tag] = index
+                sent.pending[self._next_tag] = index
                 self._next_tag += 1
-            deadline = time.monotonic() + settings.RELAY_CONFIRM_TIMEOUT_SECONDS
-            while self._pending:
+        except Exception as exc:
+            self._drop(exc)
+        return sent
+
+    def settle(self, sent: Sent) -> list[str | None]:
+        """Await every confirm of `sent`; return per message None (ok) or an error."""
+        deadline = time.monotonic() + settings.RELAY_CONFIRM_TIMEOUT_SECONDS
+        try:
+            while sent.pending:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("publisher confirms timed out")
                 self.connection.drain_events(timeout=remaining)
         except Exception as exc:
-            # The channel's state is unknown: drop it; unconfirmed rows stay pending.
-            self.close()
-            raise BrokerUnavailable(f"{exc.__class__.__name__}: {exc}") from exc
-        for index, out in enumerate(messages):
-            if out.properties.get("message_id") in self._returned:
-                self._results[index] = (
+            self._drop(exc)
+        for index, out in enumerate(sent.messages):
+            if out.properties.get("message_id") in sent.returned:
+                sent.results[index] = (
                     f"unroutable: no queue bound for {out.routing_key}"
                 )
-        return self._results
+        return sent.results
+
+    def publish_batch(self, messages: list[Outgoing]) -> list[str | None]:
+        """Publish and await every confirm; return per message None (ok) or an error."""
+        return self.settle(self.send(messages))
+
+    def _drop(self, exc: Exception):
+        # The channel's state is unknown: drop it; unconfirmed rows stay pending.
+        self.close()
+        raise BrokerUnavailable(f"{exc.__class__.__name__}: {exc}") from exc
 
     def close(self) -> None:
         if self.connection is not None:
@@ -118,7 +165,7 @@ class AmqpPublisher:
         self.connection = None
 
 
-class KombuPublisher:
+class KombuPublisher(SettledOnSend):
     """Any other kombu transport (the embedded filesystem one): a write confirms."""
 
     def __init__(self, url: str):

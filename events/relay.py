@@ -30,9 +30,9 @@ from events.outbox_claims import (
     outbox_release,
 )
 from events.outbox_failures import Blocker, outbox_blockers
-from events.publishers import BrokerUnavailable, Outgoing
+from events.publishers import BrokerUnavailable, Outgoing, Sent
 from events.topology import EXCHANGE, partition_of, routing_key
-from events.traces import relay_publish_traced
+from events.traces import relay_send_traced, relay_settle_traced
 
 logger = logging.getLogger("events.relay")
 
@@ -125,21 +125,33 @@ def _may_publish(claim: Claim, leadership) -> bool:
     return True
 
 
-def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) -> Cycle:
-    """Run one claim-publish-mark cycle; return how many rows it claimed, published.
+@dataclass
+class InFlight:
+    """A batch written to the broker, its confirms not yet read."""
 
-    No event of a partition goes out before an earlier one that is waiting,
-    failed, or refused in this batch; other partitions go on. Raises
-    BrokerUnavailable when the broker is away (the rows are released, their
-    attempts untouched) and LeadershipLost when `leadership` no longer holds.
-    """
-    blockers = outbox_blockers(now=timezone.now())
-    claim = outbox_claim(batch_size=batch_size or settings.RELAY_BATCH_SIZE)
-    if not claim.rows:
-        return Cycle()
+    claim: Claim
+    send: list[tuple[OutboxMessage, Outgoing]]
+    sent: Sent
+    spans: list
+    started: float
+
+
+@dataclass
+class Settled:
+    """A batch's answers: confirmed rows still to be marked, and refusals."""
+
+    claim: Claim
+    confirmed: list[int]
+    refused_before: list[int]
+    refused_in: dict[int, Blocker]  # partition -> the row refused first
+    confirm_seconds: float
+
+
+def _send(claim: Claim, blockers: dict[int, Blocker], publisher, leadership):
+    """Plan a claimed batch and write it to the broker; None if nothing went out."""
     plan = _plan(claim.rows, blockers)
     if not _may_publish(claim, leadership):
-        return Cycle(claimed=len(claim.rows))
+        return None
     with transaction.atomic():
         for row_id, error in plan.failed.items():
             outbox_fail(claim=claim, row_ids=[row_id], error=error)
@@ -147,28 +159,48 @@ def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) ->
             outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
     relay_errors_observed("unsendable", len(plan.failed))
     if not plan.send:
-        return Cycle(claimed=len(claim.rows))
+        return None
     started = time.perf_counter()
     try:
-        results = relay_publish_traced(publisher.publish_batch, plan.send)
+        sent, spans = relay_send_traced(publisher, plan.send)
     except BrokerUnavailable as exc:
-        relay_errors_observed("broker_unavailable", len(plan.send))
-        outbox_release(
-            claim=claim, row_ids=[row.id for row, _ in plan.send], error=str(exc)
-        )
+        _broker_lost(claim, [row.id for row, _ in plan.send], str(exc))
         raise
-    confirm_seconds = time.perf_counter() - started
-    confirmed: list[int] = []
-    refused_before = [row.id for row, _ in plan.send if row.refusals]
+    return InFlight(claim, plan.send, sent, spans, started)
+
+
+def _broker_lost(claim: Claim, row_ids: list[int], error: str) -> None:
+    relay_errors_observed("broker_unavailable", len(row_ids))
+    outbox_release(claim=claim, row_ids=row_ids, error=error)
+
+
+def _settle(flight: InFlight, publisher) -> Settled:
+    """Read a batch's confirms; record refusals and what waits behind them.
+
+    No later event of a partition may be marked before an earlier one the
+    broker refused: such rows are held behind it, to go again after it.
+    """
+    try:
+        results = relay_settle_traced(publisher, flight.sent, flight.spans)
+    except BrokerUnavailable as exc:
+        _broker_lost(flight.claim, [row.id for row, _ in flight.send], str(exc))
+        raise
+    claim = flight.claim
+    settled = Settled(
+        claim=claim,
+        confirmed=[],
+        refused_before=[row.id for row, _ in flight.send if row.refusals],
+        refused_in={},
+        confirm_seconds=time.perf_counter() - flight.started,
+    )
     stopped = Plan()
-    refused_in: dict[int, Blocker] = {}  # partition -> the row refused first
-    for (row, _), error in zip(plan.send, results, strict=True):
+    for (row, _), error in zip(flight.send, results, strict=True):
         partition = partition_of(row.partition_key)
-        if partition in refused_in:
+        if partition in settled.refused_in:
             # It may be in the queues already (sent before the refusal came
             # back); it goes again after the refused row, and consumers skip
             # the extra copy.
-            stopped.hold(refused_in[partition], row.id)
+            stopped.hold(settled.refused_in[partition], row.id)
         elif error is not None:
             failed = outbox_refuse(claim=claim, row=row, error=error)
             logger.error(
@@ -177,24 +209,162 @@ def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) ->
                 error,
                 " (attempts used up: failed)" if failed else "",
             )
-            refused_in[partition] = Blocker(row.id, str(row.event_id), partition)
+            settled.refused_in[partition] = Blocker(
+                row.id, str(row.event_id), partition
+            )
         else:
-            confirmed.append(row.id)
+            settled.confirmed.append(row.id)
     for blocker, row_ids in stopped.held.values():
         outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
+    return settled
+
+
+def _mark(settled: Settled) -> int:
     marked = outbox_mark_published(
-        claim=claim, row_ids=confirmed, refused_before=refused_before
+        claim=settled.claim,
+        row_ids=settled.confirmed,
+        refused_before=settled.refused_before,
     )
     relay_batch_observed(
-        confirm_seconds=confirm_seconds, published=marked, refused=len(refused_in)
+        confirm_seconds=settled.confirm_seconds,
+        published=marked,
+        refused=len(settled.refused_in),
     )
-    if marked < len(confirmed):
+    if marked < len(settled.confirmed):
         logger.warning(
             "%d confirmed rows were claimed by another relay meanwhile, or the "
             "claim's lease ran out; left to be published again",
-            len(confirmed) - marked,
+            len(settled.confirmed) - marked,
         )
-    return Cycle(claimed=len(claim.rows), published=marked)
+    return marked
+
+
+def _claim_next(batch_size: int, exclude) -> tuple[dict[int, Blocker], Claim]:
+    blockers = outbox_blockers(now=timezone.now())
+    return blockers, outbox_claim(batch_size=batch_size, exclude=exclude)
+
+
+@dataclass
+class Ahead:
+    """The next batch, claimed while the one before was on its way."""
+
+    blockers: dict[int, Blocker]
+    claim: Claim
+
+
+class RelayPipeline:
+    """Claim-publish-mark cycles where the database's work overlaps the broker's.
+
+    With a backlog (a full batch, and `ahead`), the relay writes batch N to the
+    broker and, while the broker stores and confirms it, marks batch N-1 and
+    claims N+1 (the claim skips N's rows by N's token). Then it reads N's
+    confirms and sends N+1. N+1 goes out only after N is settled, so a refusal
+    in N holds N+1's later rows of that partition exactly as it holds N's own.
+    A batch that is not full (no backlog) is settled and marked at once: the
+    overlap is for throughput and must not add latency.
+    See docs/lessons/relay.md#the-pipeline-the-database-works-while-the-broker-confirms.
+    """
+
+    def __init__(
+        self,
+        *,
+        publisher,
+        leadership=None,
+        batch_size: int | None = None,
+        ahead: bool = True,
+    ):
+        self.publisher = publisher
+        self.leadership = leadership
+        self.batch_size = batch_size or settings.RELAY_BATCH_SIZE
+        self.ahead = ahead
+        self.flight: InFlight | None = None
+        self.next: Ahead | None = None  # done while the flight's confirms come
+
+    def step(self) -> Cycle:
+        """Send one batch; settle and mark the one before it.
+
+        Returns how many rows this step claimed and how many it marked
+        published. Raises BrokerUnavailable when the broker is away (the rows
+        are released, their attempts untouched) and LeadershipLost when the
+        leader lock no longer holds; after any error nothing is in flight.
+        """
+        previous, self.flight = self.flight, None
+        ahead, self.next = self.next, None
+        try:
+            return self._step(previous, ahead)
+        except BaseException:
+            if self.flight is not None or previous is not None:
+                # Confirms may still come for what was written; without them
+                # the rows stay claimed and the next claim sends them again.
+                self.publisher.close()
+            self.flight = self.next = None
+            raise
+
+    def _step(self, previous: InFlight | None, ahead: Ahead | None) -> Cycle:
+        if ahead is None:
+            ahead = Ahead(*_claim_next(self.batch_size, None))
+        claim, blockers = ahead.claim, ahead.blockers
+        try:
+            settled = _settle(previous, self.publisher) if previous else None
+        except BrokerUnavailable as exc:
+            row_ids = [row.id for row in claim.rows]
+            outbox_release(claim=claim, row_ids=row_ids, error=str(exc))
+            raise
+        if settled is not None:
+            blockers = {**blockers, **settled.refused_in}
+        try:
+            flight = (
+                _send(claim, blockers, self.publisher, self.leadership)
+                if claim.rows
+                else None
+            )
+        except BaseException:
+            if settled is not None:
+                _mark(settled)  # confirmed before the failure: theirs to keep
+            raise
+        if self.ahead and flight is not None and len(claim.rows) >= self.batch_size:
+            self.flight = flight
+            marked = _mark(settled) if settled is not None else 0
+            self.next = Ahead(*_claim_next(self.batch_size, claim.token))
+            return Cycle(claimed=len(claim.rows), published=marked)
+        marked = _mark(settled) if settled is not None else 0
+        if flight is not None:
+            marked += _mark(_settle(flight, self.publisher))
+        return Cycle(claimed=len(claim.rows), published=marked)
+
+    def finish(self) -> int:
+        """Settle and mark the batch in flight, if any; return how many were marked.
+
+        The batch claimed beside it was never sent: its rows are given back.
+        """
+        flight, self.flight = self.flight, None
+        ahead, self.next = self.next, None
+        if flight is None:
+            return 0
+        try:
+            outbox_release(
+                claim=ahead.claim,
+                row_ids=[row.id for row in ahead.claim.rows],
+                error="",
+            )
+            return _mark(_settle(flight, self.publisher))
+        except BaseException:
+            self.publisher.close()
+            raise
+
+
+def relay_cycle(*, publisher, batch_size: int | None = None, leadership=None) -> Cycle:
+    """Run one claim-publish-mark cycle; return how many rows it claimed, published.
+
+    No event of a partition goes out before an earlier one that is waiting,
+    failed, or refused in this batch; other partitions go on. Nothing is left
+    in flight. Raises BrokerUnavailable when the broker is away (the rows are
+    released, their attempts untouched) and LeadershipLost when `leadership`
+    no longer holds.
+    """
+    return RelayPipeline(
+        publisher=publisher, leadership=leadership, batch_size=batch_size, ahead=False
+    ).step()
 
 
 def relay_once(*, publisher, batch_size: int | None = None, leadership=None) -> int:

@@ -7,6 +7,7 @@ when it is not. It wakes on LISTEN/NOTIFY and polls as well: a lost
 notification costs latency, never an event.
 """
 
+import contextlib
 import fcntl
 import logging
 import threading
@@ -22,7 +23,7 @@ from events.metrics_collectors import OutboxCollector
 from events.metrics_server import heartbeat_beat, metrics_serve
 from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
-from events.relay import LeadershipLost, relay_cycle
+from events.relay import LeadershipLost, RelayPipeline
 from events.relay_switch import RelaySwitch
 
 logger = logging.getLogger("events.relay")
@@ -160,6 +161,7 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
     poll = settings.RELAY_POLL_SECONDS
     backoff = Backoff(base=0.2, cap=settings.RELAY_BACKOFF_MAX_SECONDS)
     switch = RelaySwitch()
+    pipeline = RelayPipeline(publisher=publisher, leadership=leadership)
     standby_logged = broker_down = False
     logger.info("relay started (broker %s)", publisher.__class__.__name__)
     while not stop.is_set():
@@ -176,9 +178,10 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
                 standby_logged = False
             close_old_connections()
             if switch.paused():
+                pipeline.finish()
                 leadership.wait(poll)
                 continue
-            cycle = relay_cycle(publisher=publisher, leadership=leadership)
+            cycle = pipeline.step()
             if broker_down:
                 logger.info("broker is back; draining the outbox in order")
                 broker_down = False
@@ -209,6 +212,8 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
             delay = backoff.next_delay()
             logger.exception("relay cycle failed; retrying in %.1fs", delay)
             stop.wait(delay)
+    with contextlib.suppress(Exception):  # its rows are sent again on failure
+        pipeline.finish()
     publisher.close()
     leadership.release()
     logger.info("relay stopped")

@@ -39,15 +39,16 @@ def _event_attributes(envelope: dict) -> dict:
     }
 
 
-def relay_publish_traced(publish_batch: Callable, sends: list) -> list:
-    """publish_batch(messages) of `sends` [(row, Outgoing)], one PRODUCER span each.
+def relay_send_traced(publisher, sends: list):
+    """publisher.send(messages) of `sends` [(row, Outgoing)], one PRODUCER span each.
 
     Each span continues the trace in its row's envelope and travels in the
-    message's `traceparent` header; it ends with the broker's answer.
+    message's `traceparent` header; relay_settle_traced ends it with the
+    broker's answer. Returns (Sent, spans).
     """
     messages = [message for _, message in sends]
     if state.tracer is None:
-        return publish_batch(messages)
+        return publisher.send(messages), []
     spans = []
     for row, message in sends:
         envelope = row.envelope
@@ -66,18 +67,31 @@ def relay_publish_traced(publish_batch: Callable, sends: list) -> list:
         message.headers.update(context_fields(span))
         spans.append(span)
     try:
-        results = publish_batch(messages)
+        return publisher.send(messages), spans
     except Exception as exc:
-        for span in spans:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, str(exc)))
-            span.end()
+        _spans_fail(spans, exc)
         raise
-    for span, error in zip(spans, results, strict=True):
+
+
+def relay_settle_traced(publisher, sent, spans: list) -> list:
+    """publisher.settle(sent), ending each span of relay_send_traced with its answer."""
+    try:
+        results = publisher.settle(sent)
+    except Exception as exc:
+        _spans_fail(spans, exc)
+        raise
+    for span, error in zip(spans, results, strict=False):
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error))
         span.end()
     return results
+
+
+def _spans_fail(spans: list, exc: Exception) -> None:
+    for span in spans:
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, str(exc)))
+        span.end()
 
 
 def apply_traced(consumer: str, apply: Callable[..., str]) -> Callable[..., str]:

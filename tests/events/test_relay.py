@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import OutboxMessage
-from events.publishers import BrokerUnavailable, KombuPublisher
+from events.publishers import BrokerUnavailable, KombuPublisher, SettledOnSend
 from events.relay import (
     LeadershipLost,
     outbox_claim,
@@ -68,14 +68,14 @@ class Recording(KombuPublisher):
         return super().publish_batch(messages)
 
 
-class BrokerAway:
+class BrokerAway(SettledOnSend):
     """A publisher whose broker cannot be reached."""
 
     def publish_batch(self, messages):
         raise BrokerUnavailable("[Errno 111] Connection refused")
 
 
-class SecondOfThreeRefused:
+class SecondOfThreeRefused(SettledOnSend):
     """A publisher whose broker confirms the 1st and 3rd message but not the 2nd."""
 
     def __init__(self):
@@ -104,7 +104,7 @@ class SlowLockCheck:
         return True
 
 
-class TakenOverMidBatch:
+class TakenOverMidBatch(SettledOnSend):
     """A real publisher; while it publishes, another relay claims the same rows."""
 
     def __init__(self, inner):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from events.models import OutboxMessage
 from events.outbox_failures import row_backoff
-from events.publishers import BrokerUnavailable, KombuPublisher
+from events.publishers import BrokerUnavailable, KombuPublisher, SettledOnSend
 from events.relay import relay_once
 from events.topology import partition_of
 from tests.events.conftest import outbox_event, queue_of
@@ -74,7 +74,7 @@ class Recording(KombuPublisher):
         return sum(batch.count(row.id) for batch in self.batches)
 
 
-class BrokerAway:
+class BrokerAway(SettledOnSend):
     def publish_batch(self, messages):
         raise BrokerUnavailable("[Errno 111] Connection refused")
 

@@ -19,7 +19,7 @@ from kombu import Connection
 from events.consumers import default_consumer_names
 from events.models import OutboxMessage
 from events.publishers import AmqpPublisher, BrokerUnavailable, Outgoing
-from events.relay import outgoing, relay_once
+from events.relay import RelayPipeline, outgoing, relay_once
 from events.topology import (
     EXCHANGE,
     consumer_queues,
@@ -332,3 +332,39 @@ def test_declaring_the_topology_drops_the_old_catch_all_binding(rabbitmq):
         # to it; the approval is
         delivered = [json.loads(m.body)["type"] for m in drain(connection, queue)]
     assert delivered == ["PaymentApproved"]
+
+
+def test_the_pipeline_drains_a_backlog_once_and_in_order_through_rabbitmq(
+    rabbitmq, publisher, acme, alice
+):
+    # given: a backlog of 23 events of three accounts, relayed in batches of 5,
+    # so each batch is sent while the next is claimed
+    accounts = [uuid.uuid4() for _ in range(3)]
+    rows = [
+        outbox_event(
+            organisation=acme, submitted_by=alice, debtor_account_id=accounts[n % 3]
+        )
+        for n in range(23)
+    ]
+    pipeline = RelayPipeline(publisher=publisher, batch_size=5)
+
+    # when
+    cycles = []
+    while not cycles or cycles[-1].claimed:
+        cycles.append(pipeline.step())
+
+    # then: every event is marked, each claimed once, each batch confirmed
+    assert sum(c.published for c in cycles) == 23
+    assert [c.claimed for c in cycles] == [5, 5, 5, 5, 3, 0]
+    assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
+    assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+    # and: each consumer's queues hold each event once, in outbox order
+    for consumer in CONSUMERS:
+        expected: dict[str, list[str]] = {}
+        for row in rows:
+            expected.setdefault(queue_of(consumer, row), []).append(str(row.event_id))
+        received = {
+            queue: [m.envelope["id"] for m in drain(Connection(rabbitmq), queue)]
+            for queue in expected
+        }
+        assert received == expected
