@@ -2,8 +2,9 @@
 
 - raw PostgreSQL: single-row INSERT + commit per statement, N connections;
 - raw AMQP publishing with publisher confirms, in batches and one at a time,
-  through py-amqp (kombu's channel) to a topic exchange fanned out to three
-  durable queues, like the relay's;
+  through py-amqp (kombu's channel) to a topic exchange fanned out to as many
+  durable queues, of the same type, as the stack routes a PaymentApproved to
+  (`Shape`), so the broker does the relay's work per message;
 - a raw relay loop: claim a batch with one UPDATE ... RETURNING, publish it
   with batched confirms, mark it; on a scratch table;
 - a no-op Celery task: tasks/s through one prefork worker, and round trips.
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import amqp
@@ -26,7 +28,22 @@ import psycopg
 from bench.procfs import self_cpu_seconds
 
 FLOOR_EXCHANGE = "bench.floor"
-FLOOR_QUEUES = [f"bench.floor.q{n}" for n in range(3)]  # three consumers' worth
+FLOOR_QUEUE = "bench.floor.q{}"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The floors' queues: the stack's queue type, and how many queues one
+    PaymentApproved reaches in the stack (one per consuming service)."""
+
+    queue_type: str = "classic"
+    fanout: int = 3
+
+    @property
+    def queues(self) -> list[str]:
+        return [FLOOR_QUEUE.format(n) for n in range(self.fanout)]
+
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -85,23 +102,23 @@ def _amqp_connect(vhost: str) -> amqp.Connection:
     return conn
 
 
-def floor_topology_declare(channel, queue_type: str = "classic") -> None:
-    """A topic exchange with three durable queues bound to everything, of the
-    stack's queue type (EVENT_QUEUE_TYPE), so the floors publish as the relay does."""
+def floor_topology_declare(channel, shape: Shape) -> None:
+    """A topic exchange with the shape's durable queues bound to everything, so
+    the floors publish as the relay does."""
     channel.exchange_declare(FLOOR_EXCHANGE, "topic", durable=True, auto_delete=False)
-    arguments = {"x-queue-type": queue_type}
-    for name in FLOOR_QUEUES:
+    arguments = {"x-queue-type": shape.queue_type}
+    for name in shape.queues:
         channel.queue_declare(
             name, durable=True, auto_delete=False, arguments=arguments
         )
         channel.queue_bind(name, FLOOR_EXCHANGE, routing_key="#")
 
 
-def floor_queues_purge(vhost: str) -> None:
+def floor_queues_purge(vhost: str, shape: Shape) -> None:
     conn = _amqp_connect(vhost)
     try:
         channel = conn.channel()
-        for name in FLOOR_QUEUES:
+        for name in shape.queues:
             channel.queue_purge(name)
     finally:
         conn.close()
@@ -110,10 +127,10 @@ def floor_queues_purge(vhost: str) -> None:
 class ConfirmingChannel:
     """A py-amqp channel in confirm mode that counts the broker's acks."""
 
-    def __init__(self, conn: amqp.Connection, queue_type: str = "classic"):
+    def __init__(self, conn: amqp.Connection, shape: Shape):
         self.conn = conn
         self.channel = conn.channel()
-        floor_topology_declare(self.channel, queue_type)
+        floor_topology_declare(self.channel, shape)
         self.channel.confirm_select()
         self.acked = 0
         self.nacked = 0
@@ -157,14 +174,12 @@ def _sample_message() -> tuple[bytes, dict, dict, str]:
     return body, headers, properties, "payments.PaymentApproved.0"
 
 
-def amqp_publish_rate(
-    vhost: str, messages: int, batch: int, queue_type: str = "classic"
-) -> dict:
+def amqp_publish_rate(vhost: str, messages: int, batch: int, shape: Shape) -> dict:
     """Messages/s published and confirmed, `batch` messages per confirm wait."""
     sample = _sample_message()
     conn = _amqp_connect(vhost)
     try:
-        channel = ConfirmingChannel(conn, queue_type)
+        channel = ConfirmingChannel(conn, shape)
         cpu, start = self_cpu_seconds(), time.perf_counter()
         for offset in range(0, messages, batch):
             channel.publish_batch([sample] * min(batch, messages - offset))
@@ -172,7 +187,7 @@ def amqp_publish_rate(
         client_cpu = self_cpu_seconds() - cpu
     finally:
         conn.close()
-    floor_queues_purge(vhost)
+    floor_queues_purge(vhost, shape)
     return {
         "msgs_per_s": messages / elapsed,
         "batch": batch,
@@ -181,7 +196,7 @@ def amqp_publish_rate(
 
 
 def raw_relay_loop(
-    conninfo: dict, vhost: str, rows: int, batch: int, queue_type: str = "classic"
+    conninfo: dict, vhost: str, rows: int, batch: int, shape: Shape
 ) -> dict:
     """Claim (one UPDATE ... RETURNING), publish with batched confirms, mark."""
     from events.messages import task_message
@@ -211,7 +226,7 @@ def raw_relay_loop(
     amqp_conn = _amqp_connect(vhost)
     marks: list[tuple[float, int]] = []
     try:
-        channel = ConfirmingChannel(amqp_conn, queue_type)
+        channel = ConfirmingChannel(amqp_conn, shape)
         with psycopg.connect(**conninfo, autocommit=True) as conn:
             cpu, start = self_cpu_seconds(), time.perf_counter()
             while True:
@@ -242,7 +257,7 @@ def raw_relay_loop(
             conn.execute("DROP TABLE bench_floor_outbox")
     finally:
         amqp_conn.close()
-    floor_queues_purge(vhost)
+    floor_queues_purge(vhost, shape)
     # Counted like the relay drain: rows marked after the first mark, over the
     # time between the first and the last mark.
     steady = (
@@ -325,7 +340,7 @@ def celery_noop(app, tasks: int, round_trips: int) -> dict:
 
 
 def floors_measure(
-    plan, dbname: str, vhost: str, broker_url: str, meter, queue_type: str = "classic"
+    plan, dbname: str, vhost: str, broker_url: str, meter, shape: Shape
 ) -> dict:
     """Every floor, `plan.repeats` times each, on the run's own database and vhost."""
     from bench.stats import merge_runs
@@ -344,21 +359,19 @@ def floors_measure(
         conn.execute("DROP TABLE IF EXISTS bench_floor_insert")
     batched = merge_runs(
         [
-            amqp_publish_rate(vhost, plan.amqp_batched, plan.relay_batch, queue_type)
+            amqp_publish_rate(vhost, plan.amqp_batched, plan.relay_batch, shape)
             for _ in range(plan.repeats)
         ]
     )
     single = merge_runs(
         [
-            amqp_publish_rate(vhost, plan.amqp_single, 1, queue_type)
+            amqp_publish_rate(vhost, plan.amqp_single, 1, shape)
             for _ in range(plan.repeats)
         ]
     )
     loop = merge_runs(
         [
-            raw_relay_loop(
-                conninfo, vhost, plan.relay_backlog, plan.relay_batch, queue_type
-            )
+            raw_relay_loop(conninfo, vhost, plan.relay_backlog, plan.relay_batch, shape)
             for _ in range(plan.repeats)
         ]
     )
@@ -383,7 +396,7 @@ def floors_measure(
     finally:
         worker.stop()
         meter.groups.pop("celery no-op worker", None)
-    _floor_topology_delete(vhost)
+    _floor_topology_delete(vhost, shape)
     return {
         "pg_insert_commit": pg,
         "amqp_publish_batched_confirms": batched,
@@ -393,11 +406,11 @@ def floors_measure(
     }
 
 
-def _floor_topology_delete(vhost: str) -> None:
+def _floor_topology_delete(vhost: str, shape: Shape) -> None:
     conn = _amqp_connect(vhost)
     try:
         channel = conn.channel()
-        for name in FLOOR_QUEUES:
+        for name in shape.queues:
             channel.queue_delete(name)
         channel.queue_delete("bench.noop")
         channel.exchange_delete(FLOOR_EXCHANGE)

@@ -8,7 +8,7 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.floors import floors_measure
+from bench.floors import Shape, floors_measure
 from bench.http_clients import closed_loop
 from bench.machine import commit_info, machine_info
 from bench.meter import Meter
@@ -27,7 +27,9 @@ from bench.profiling import Recording, py_spy, summarize
 from bench.stats import merge_runs
 from bench.summary import figures_derive
 from bench.targets import targets_check
+from events.topology import EXCHANGE, routing_key
 from launcher.local import PG, RABBIT, stack_down, stack_up
+from launcher.rabbitmqctl import bound_queues
 from launcher.runner import service_env
 
 
@@ -158,6 +160,13 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
     results["run"]["queue_type"] = service_env(
         stack.services["relay"], stack.overrides
     ).get("EVENT_QUEUE_TYPE", "classic")
+    # How many queues one PaymentApproved reaches (the relay has declared the
+    # topology by now): the AMQP floors fan out alike, so the broker does the
+    # same work per message as for the relay.
+    approved = routing_key("PaymentApproved", 0)
+    fanout = len(bound_queues(stack.name, EXCHANGE.name, approved))
+    results["run"]["event_fanout"] = fanout
+    shape = Shape(queue_type=results["run"]["queue_type"], fanout=fanout)
     ctx = Context(stack=stack, meter=Meter(), probe=Probe(stack))
     ctx.track_all()
     for name, key in server_groups(stack.name).items():
@@ -173,7 +182,7 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
                 stack.name,
                 f"{RABBIT}:5672/{stack.name}",
                 ctx.meter,
-                results["run"]["queue_type"],
+                shape,
             ),
         )
         stack.manage(
