@@ -88,7 +88,9 @@ def outbox_claim(*, batch_size: int, exclude: uuid.UUID | None = None) -> Claim:
         in_flight = "AND (claim_token IS NULL OR claim_token <> %s) "
         params.append(token_field.get_db_prep_value(exclude, connection))
     params.append(batch_size)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # savepoint=False: inside the relay's own transaction (events/relay.py) a
+    # savepoint would cost two statements and protect nothing.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET claim_token = %s, claimed_until = %s, "  # noqa: S608
             "attempts = attempts + 1 WHERE id IN ("
