@@ -21,15 +21,14 @@ from bench.pipeline import (
     relay_drain,
     throughput_run,
 )
-from bench.probe import WORKERS, Probe, consumer_queues_purge
+from bench.probe import CONSUMERS, WORKERS, Probe, consumer_queues_purge
 from bench.procfs import server_groups
 from bench.profiling import Recording, py_spy, summarize
 from bench.stats import merge_runs
 from bench.summary import figures_derive
 from bench.targets import targets_check
-from events.topology import EXCHANGE, routing_key
+from events.topology import receivers
 from launcher.local import PG, RABBIT, stack_down, stack_up
-from launcher.rabbitmqctl import bound_queues
 from launcher.runner import service_env
 
 
@@ -160,11 +159,10 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
     results["run"]["queue_type"] = service_env(
         stack.services["relay"], stack.overrides
     ).get("EVENT_QUEUE_TYPE", "classic")
-    # How many queues one PaymentApproved reaches (the relay has declared the
-    # topology by now): the AMQP floors fan out alike, so the broker does the
-    # same work per message as for the relay.
-    approved = routing_key("PaymentApproved", 0)
-    fanout = len(bound_queues(stack.name, EXCHANGE.name, approved))
+    # How many queues one PaymentApproved reaches (one per consumer bound to
+    # it): the AMQP floors fan out alike, so the broker does the same work per
+    # message as for the relay.
+    fanout = len(receivers(["PaymentApproved"], CONSUMERS))
     results["run"]["event_fanout"] = fanout
     shape = Shape(queue_type=results["run"]["queue_type"], fanout=fanout)
     ctx = Context(stack=stack, meter=Meter(), probe=Probe(stack))

@@ -52,16 +52,3 @@ def queue_types(vhost: str) -> dict[str, str]:
     rows = dict(line.split("\t") for line in listed.splitlines() if "\t" in line)
     rows.pop("name", None)  # the column headers, which -q leaves in
     return rows
-
-
-def bound_queues(vhost: str, exchange: str, routing_key: str) -> list[str]:
-    """The queues `exchange` routes `routing_key` to by an exact binding."""
-    listed = rabbitmqctl(
-        "list_bindings", "-p", vhost, "source_name", "destination_name", "routing_key"
-    ).stdout
-    rows = (line.split("\t") for line in listed.splitlines())
-    return sorted(
-        row[1]
-        for row in rows
-        if len(row) == 3 and row[0] == exchange and row[2] == routing_key
-    )

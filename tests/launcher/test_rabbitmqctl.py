@@ -7,7 +7,6 @@ from pathlib import Path
 from kombu import Connection
 
 from launcher.rabbitmqctl import (
-    bound_queues,
     queue_types,
     rabbitmqctl,
     rabbitmqctl_available,
@@ -78,27 +77,5 @@ def test_queue_types_lists_each_queue_of_the_vhost_by_type():
 
         # when / then: its type, and no line of column headers
         assert queue_types(name) == {"q.quorum": "quorum"}
-    finally:
-        vhost_delete(name)
-
-
-def test_bound_queues_lists_the_queues_one_routing_key_reaches():
-    # given: the stack's topology in a private vhost (what the bench's floors
-    # copy: one queue per consuming service of a PaymentApproved)
-    if not rabbitmqctl_available():
-        service_missing("needs rabbitmqctl to create a private RabbitMQ vhost")
-    name = f"test_bound_{uuid.uuid4().hex[:8]}"
-    vhost_create(name)
-    try:
-        with Connection(f"amqp://guest:guest@127.0.0.1:5672/{name}") as connection:
-            channel = connection.default_channel
-            channel.exchange_declare("ex", "topic", durable=True)
-            for queue, key in [("a", "k.0"), ("b", "k.0"), ("c", "k.1")]:
-                channel.queue_declare(queue, durable=True, auto_delete=False)
-                channel.queue_bind(queue, "ex", routing_key=key)
-
-        # when / then: exact bindings of that key only
-        assert bound_queues(name, "ex", "k.0") == ["a", "b"]
-        assert bound_queues(name, "ex", "k.2") == []
     finally:
         vhost_delete(name)
