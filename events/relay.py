@@ -348,7 +348,7 @@ class RelayPipeline:
             outbox_release(
                 claim=ahead.claim,
                 row_ids=[row.id for row in ahead.claim.rows],
-                error="",
+                error="claimed ahead; the relay stopped before sending it",
             )
             return _mark(_settle(flight, self.publisher))
         except BaseException:

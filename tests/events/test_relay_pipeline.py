@@ -135,6 +135,9 @@ def test_finish_settles_the_flight_and_gives_back_the_batch_claimed_ahead(
     assert all(state[row.id].published_at is not None for row in rows[:2])
     assert all(state[row.id].published_at is None for row in rows[2:])
     assert all(state[row.id].claim_token is None for row in rows)
+    assert {state[row.id].last_error for row in rows[2:4]} == {
+        "claimed ahead; the relay stopped before sending it"
+    }
 
 
 def test_a_broker_lost_at_the_confirms_releases_both_batches_and_loses_nothing(
