@@ -10,6 +10,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import amqp
 from django.conf import settings
@@ -153,7 +154,7 @@ class AmqpPublisher:
         """Publish and await every confirm; return per message None (ok) or an error."""
         return self.settle(self.send(messages))
 
-    def _drop(self, exc: Exception):
+    def _drop(self, exc: Exception) -> NoReturn:
         # The channel's state is unknown: drop it; unconfirmed rows stay pending.
         self.close()
         raise BrokerUnavailable(f"{exc.__class__.__name__}: {exc}") from exc

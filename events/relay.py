@@ -5,8 +5,9 @@ partition's events are never reordered. Each cycle: claim a batch in a short
 transaction (FOR UPDATE SKIP LOCKED) under a lease, check the leader lock is
 still ours, publish with no transaction open, then mark the confirmed rows,
 fenced by the claim token and the lease. A row that cannot be published holds
-back its partition, never the relay (events/outbox_failures.py).
-See docs/lessons/relay.md.
+back its partition, never the relay (events/outbox_failures.py). With a
+backlog, RelayPipeline claims the next batch and marks the previous one while
+a batch's confirms are on their way. See docs/lessons/relay.md.
 """
 
 import logging
@@ -19,9 +20,9 @@ from django.utils import timezone
 
 from events.messages import task_message
 from events.metrics import relay_batch_observed, relay_errors_observed
-from events.models import OutboxMessage
 from events.outbox_claims import (
     Claim,
+    ClaimedRow,
     outbox_claim,
     outbox_fail,
     outbox_hold,
@@ -45,7 +46,7 @@ class CorruptEnvelope(ValueError):
     """The stored envelope cannot be carried as a message."""
 
 
-def outgoing(row: OutboxMessage) -> Outgoing:
+def outgoing(row: ClaimedRow) -> Outgoing:
     """Return the message that carries this row; CorruptEnvelope if none can."""
     envelope = row.envelope
     if not isinstance(envelope, dict):
@@ -72,7 +73,7 @@ def outgoing(row: OutboxMessage) -> Outgoing:
 class Plan:
     """What one cycle does with its claimed rows, decided before publishing."""
 
-    send: list[tuple[OutboxMessage, Outgoing]] = field(default_factory=list)
+    send: list[tuple[ClaimedRow, Outgoing]] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)  # row id -> error
     held: dict[int, tuple[Blocker, list[int]]] = field(default_factory=dict)
 
@@ -80,7 +81,7 @@ class Plan:
         self.held.setdefault(blocker.row_id, (blocker, []))[1].append(row_id)
 
 
-def _plan(rows: list[OutboxMessage], blockers: dict[int, Blocker]) -> Plan:
+def _plan(rows: list[ClaimedRow], blockers: dict[int, Blocker]) -> Plan:
     """Hold rows behind earlier blocking rows; fail rows no message can carry."""
     plan, blockers = Plan(), dict(blockers)
     for row in rows:
@@ -130,7 +131,7 @@ class InFlight:
     """A batch written to the broker, its confirms not yet read."""
 
     claim: Claim
-    send: list[tuple[OutboxMessage, Outgoing]]
+    send: list[tuple[ClaimedRow, Outgoing]]
     sent: Sent
     spans: list
     started: float
@@ -321,17 +322,14 @@ class RelayPipeline:
                 if claim.rows
                 else None
             )
-        except BaseException:
-            if settled is not None:
-                _mark(settled)  # confirmed before the failure: theirs to keep
-            raise
+        finally:
+            # After the send, so it overlaps the confirms; on a failure too:
+            # these rows were confirmed before it.
+            marked = _mark(settled) if settled is not None else 0
         if self.ahead and flight is not None and len(claim.rows) >= self.batch_size:
             self.flight = flight
-            marked = _mark(settled) if settled is not None else 0
             self.next = Ahead(*_claim_next(self.batch_size, claim.token))
-            return Cycle(claimed=len(claim.rows), published=marked)
-        marked = _mark(settled) if settled is not None else 0
-        if flight is not None:
+        elif flight is not None:
             marked += _mark(_settle(flight, self.publisher))
         return Cycle(claimed=len(claim.rows), published=marked)
 

@@ -80,7 +80,9 @@ def relay_settle_traced(publisher, sent, spans: list) -> list:
     except Exception as exc:
         _spans_fail(spans, exc)
         raise
-    for span, error in zip(spans, results, strict=False):
+    if not spans:  # untraced
+        return results
+    for span, error in zip(spans, results, strict=True):
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error))
         span.end()

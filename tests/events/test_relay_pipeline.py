@@ -71,7 +71,8 @@ def test_with_a_backlog_the_next_batch_is_claimed_while_one_is_in_flight(
     assert (first.claimed, first.published) == (3, 0)
     in_flight = {state[row.id].claim_token for row in rows[:3]}
     ahead = {state[row.id].claim_token for row in rows[3:6]}
-    assert len(in_flight) == len(ahead) == 1 and in_flight != ahead != {None}
+    assert len(in_flight) == len(ahead) == 1
+    assert in_flight != ahead and None not in in_flight | ahead
     assert all(state[row.id].published_at is None for row in rows)
     assert state[rows[6].id].claim_token is None
 
