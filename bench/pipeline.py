@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from bench.commits import commits_per_unit, commits_read
 from bench.http_clients import closed_loop, open_loop, token_get
 from bench.meter import CLIENT, OTHERS, Meter, per_unit_ms
 from bench.probe import (
@@ -103,17 +104,25 @@ def _cpu_ms(ctx: Context, before: dict, after: dict, units: int) -> dict:
 
 
 def _db_snapshot(ctx: Context) -> dict:
-    return {"db": ctx.probe.db_stats(), "tables": ctx.probe.table_stats()}
+    return {
+        "db": ctx.probe.db_stats(),
+        "tables": ctx.probe.table_stats(),
+        "commits": commits_read(ctx.stack.metrics_urls),
+    }
 
 
 def _db_per_unit(ctx: Context, before: dict, units: int) -> dict:
     """PostgreSQL counters per unit of work (backends flush them within ~1 s):
-    the database's, and the tables read most (rows read by sequential scans
-    and fetched through indexes), system catalogs summed as one."""
+    the database's, its commits split by the process that made them, and the
+    tables read most (rows read by sequential scans and fetched through
+    indexes), system catalogs summed as one."""
     time.sleep(1.2)
     after = _db_snapshot(ctx)
     units = max(1, units)
     per = {k: (v - before["db"][k]) / units for k, v in after["db"].items()}
+    per["commits_by_process"] = commits_per_unit(
+        before["commits"], after["commits"], per["xact_commit"], units
+    )
     tables = {}
     for name, stats in after["tables"].items():
         earlier = before["tables"].get(name, {})

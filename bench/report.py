@@ -171,7 +171,18 @@ def table(results: dict) -> str:
     per_db = _get(results, "throughput", "32", "db_per_approval") or {}
     add(
         "  PostgreSQL per approval (32 clients): "
-        + ", ".join(f"{k} {_spread(v)}" for k, v in per_db.items() if k != "tables")
+        + ", ".join(
+            f"{k} {_spread(v)}"
+            for k, v in per_db.items()
+            if k not in ("tables", "commits_by_process")
+        )
+    )
+    add(
+        "  commits per approval by process (32 clients): "
+        + ", ".join(
+            f"{k} {_spread(v, 2)}"
+            for k, v in (per_db.get("commits_by_process") or {}).items()
+        )
     )
     for name, stats in (per_db.get("tables") or {}).items():
         add(
@@ -194,7 +205,7 @@ def table(results: dict) -> str:
         f"PER APPROVAL, all processes together, at "
         f"{figures.get('cost_measured_at_clients')} clients: "
         f"{_num(figures.get('cpu_ms_per_approval_total'), 1)} ms CPU, "
-        f"{_num(figures.get('db_commits_per_approval'), 1)} database commits"
+        f"{_num(figures.get('db_commits_per_approval_total'), 1)} database commits"
     )
     add("")
     add("TARGETS (issue 12)")

@@ -138,7 +138,7 @@ def statement_bytes(line_kinds: list[str], end_to_end_ids: list[str]) -> bytes:
 def database_create() -> None:
     """Create the (new, never existing) PostgreSQL database DATABASE_URL names."""
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if not database["ENGINE"].endswith(".postgresql"):
         return
     server = {
         key.lower(): database[key]

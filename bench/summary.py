@@ -19,15 +19,17 @@ NOT_THE_STACK = ("postgresql backends (this db)", "bench client", "other process
 
 
 def _per_approval(run: dict) -> dict:
-    """CPU ms by process group, their total, and the commits of one approval."""
+    """CPU ms by process group, their total; commits by process, their total."""
     cpu = {
         group: _median(run, "cpu_ms_per_approval", "per_unit", group)
         for group in (run.get("cpu_ms_per_approval") or {}).get("per_unit", {})
     }
     stack = [v for g, v in cpu.items() if g not in NOT_THE_STACK and v is not None]
+    commits = (run.get("db_per_approval") or {}).get("commits_by_process") or {}
     return {
         "cpu_ms_by_process": cpu,
         "cpu_ms_total": sum(stack) if stack else None,
+        "db_commits_by_process": {name: _median(commits, name) for name in commits},
         "db_commits": _median(run, "db_per_approval", "xact_commit"),
     }
 
@@ -79,7 +81,8 @@ def figures_derive(results: dict) -> dict:
         "cost_measured_at_clients": fastest,
         "cpu_ms_per_approval": costs.get("cpu_ms_by_process"),
         "cpu_ms_per_approval_total": costs.get("cpu_ms_total"),
-        "db_commits_per_approval": costs.get("db_commits"),
+        "db_commits_per_approval": costs.get("db_commits_by_process"),
+        "db_commits_per_approval_total": costs.get("db_commits"),
     }
     figures["ratios_to_floors"] = {
         "rest_approvals_per_s_to_pg_insert_commit": {

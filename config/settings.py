@@ -160,6 +160,16 @@ elif _test_suffix:
         "NAME": f"test_{DATABASES['default']['NAME']}_{_test_suffix}"
     }
 
+# Django's own backends, each counting this process's commits for /metrics:
+# the server counts them only per database (observability/db_commits.py).
+_COUNTED_ENGINES = {
+    "django.db.backends.postgresql": "config.db.postgresql",
+    "django.db.backends.sqlite3": "config.db.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = _COUNTED_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -25,6 +25,7 @@ from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
 from events.relay import LeadershipLost, RelayPipeline
 from events.relay_switch import RelaySwitch
+from observability.db_commits import autocommit_statements_counted
 
 logger = logging.getLogger("events.relay")
 LOCK_KEY = zlib.crc32(b"payments.outbox.relay")
@@ -74,12 +75,13 @@ class PostgresLeadership:
             **self.conninfo, **KEEPALIVE, autocommit=True, connect_timeout=5
         )
         conn.execute(SERVER_KEEPALIVE)
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[
-            0
-        ]:
+        locked = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+        autocommit_statements_counted(2)
+        if not locked.fetchone()[0]:
             conn.close()
             return False
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        autocommit_statements_counted()
         self.conn = conn
         return True
 
@@ -91,6 +93,7 @@ class PostgresLeadership:
             # Notifications that arrive meanwhile are kept for wait() (psycopg
             # 3.2+ keeps a backlog), so the check costs no wake-up.
             self.conn.execute("SELECT 1")
+            autocommit_statements_counted()
         except psycopg.Error:
             self.release()
             return False

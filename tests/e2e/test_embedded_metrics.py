@@ -3,7 +3,8 @@
 Starts `manage.py demo` (web under gunicorn in multiprocess mode, the relay and
 a worker per consumer, each with its own metrics port), approves payments
 through REST, and reads web's /metrics, the relay's and each worker's: the
-counters moved, the relay leads, and every loop says it is alive.
+counters moved (commits counted by each process too), the relay leads, and
+every loop says it is alive.
 """
 
 import json
@@ -79,6 +80,15 @@ def test_every_process_serves_metrics_that_move_and_says_it_is_alive(tmp_path):
         web = metric_samples(demo.base + "/metrics")
         replayed = {"outcome": "replayed"}
         assert metric_total(web, "payments_idempotency_requests_total", **replayed) == 1
+
+        # and: each process counted its own commits (PostgreSQL counts them
+        # only per database): web's submissions and approvals, the relay's
+        # claims and marks, each consumer's applies
+        assert metric_total(web, "payments_db_commits_total") >= 4
+        assert metric_total(relay_samples, "payments_db_commits_total") >= 2
+        for name in approvers:
+            samples = metric_samples(f"http://127.0.0.1:{workers[name]}/metrics")
+            assert metric_total(samples, "payments_db_commits_total") >= 2, name
 
         # and: a worker reports its lag and held events, and every loop is alive
         ledger = metric_samples(f"http://127.0.0.1:{workers['ledger']}/metrics")
