@@ -7,7 +7,9 @@
   (`Shape`), so the broker does the relay's work per message;
 - a raw relay loop: claim a batch with one UPDATE ... RETURNING, publish it
   with batched confirms, mark it; on a scratch table;
-- a no-op Celery task: tasks/s through one prefork worker, and round trips.
+- a no-op Celery task: tasks/s through one prefork worker, and round trips;
+  and as many no-op workers as the stack has consumers, run like them, side by
+  side on a backlog (bench/noop_side_by_side.py): the consumer drain's floor.
 """
 
 import json
@@ -276,14 +278,26 @@ def raw_relay_loop(
 class NoopWorker:
     """The no-op Celery worker, in its own process group."""
 
-    def __init__(self, broker_url: str):
-        env = {**os.environ, "BENCH_BROKER_URL": broker_url, "PYTHONUNBUFFERED": "1"}
+    def __init__(
+        self,
+        broker_url: str,
+        queue: str = "bench.noop",
+        pool: tuple[str, ...] = ("--concurrency", "1"),
+        env: dict | None = None,
+    ):
+        env = {
+            **os.environ,
+            **(env or {}),
+            "BENCH_BROKER_URL": broker_url,
+            "BENCH_NOOP_QUEUE": queue,
+            "PYTHONUNBUFFERED": "1",
+        }
         celery = Path(sys.executable).with_name("celery")
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(  # noqa: S603
             [
-                str(celery), "-A", "bench.noop_app", "worker", "--concurrency", "1",
-                "--loglevel", "WARNING", "--hostname", "noop@%h", "-Q", "bench.noop",
+                str(celery), "-A", "bench.noop_app", "worker", *pool,
+                "--loglevel", "WARNING", "--hostname", f"{queue}@%h", "-Q", queue,
             ],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -376,7 +390,10 @@ def floors_measure(
         ]
     )
     os.environ["BENCH_BROKER_URL"] = broker_url
+    from django.conf import settings
+
     from bench.noop_app import app
+    from bench.noop_side_by_side import celery_noop_side_by_side
 
     worker = NoopWorker(broker_url)
     meter.track("celery no-op worker", worker.pid)
@@ -396,6 +413,21 @@ def floors_measure(
     finally:
         worker.stop()
         meter.groups.pop("celery no-op worker", None)
+    side_by_side = merge_runs(
+        [
+            celery_noop_side_by_side(
+                app,
+                broker_url,
+                vhost,
+                shape.fanout,
+                plan.celery_side_tasks,
+                shape.queue_type,
+                settings.CONSUMER_BURST_SIZE,
+                meter,
+            )
+            for _ in range(plan.repeats)
+        ]
+    )
     _floor_topology_delete(vhost, shape)
     return {
         "pg_insert_commit": pg,
@@ -403,6 +435,7 @@ def floors_measure(
         "amqp_publish_confirm_each": single,
         "raw_relay_loop": loop,
         "celery_noop": noop,
+        "celery_noop_side_by_side": side_by_side,
     }
 
 

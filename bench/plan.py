@@ -24,6 +24,9 @@ class Plan:
     amqp_single: int = 2_000
     celery_tasks: int = 1_000
     celery_round_trips: int = 200
+    # Per no-op worker, side by side: enough that none drains its queue while
+    # the last of them is still starting (Celery takes a second or two).
+    celery_side_tasks: int = 5_000
     profile_approvals: int = 400
     profile: bool = True
 
@@ -58,6 +61,7 @@ QUICK = Plan(
     amqp_single=500,
     celery_tasks=500,
     celery_round_trips=100,
+    celery_side_tasks=3_000,
     profile_approvals=150,
     profile=False,
 )

@@ -94,6 +94,13 @@ def table(results: dict) -> str:
         f"{_spread(noop.get('tasks_per_s'))} tasks/s; round trip p50/p95/p99/max "
         f"{_lat(noop, ('round_trip_ms',))} ms"
     )
+    side = floors.get("celery_noop_side_by_side", {})
+    add(
+        f"  Celery no-op, {_num(_get(side, 'workers', 'median'))} workers side by "
+        "side like the consumers (solo, a burst's prefetch, the stack's queue "
+        f"type), on a backlog: {_spread(side.get('tasks_per_s_mean'))} tasks/s "
+        f"each on average, {_spread(side.get('tasks_per_s_total'))} in all"
+    )
     figures = results.get("figures") or {}
     ratios = figures.get("ratios_to_floors", {})
     add("")
@@ -151,9 +158,13 @@ def table(results: dict) -> str:
         windows = _get(drain, "events_per_s_windows", consumer)
         costs = _get(drain, "service_ms_by_type", consumer) or {}
         ratio = _get(ratios, "consumer_drain_to_celery_noop", consumer)
+        side_ratio = _get(
+            ratios, "consumer_drain_to_celery_noop_side_by_side", consumer
+        )
         add(
             f"  {consumer:<15} {_num(rate)} events/s (windows {_spread(windows)}); "
-            f"{_num(ratio, 3)} of the Celery no-op; ms per event: "
+            f"{_num(ratio, 3)} of the Celery no-op, {_num(side_ratio, 3)} of the "
+            "side-by-side no-op; ms per event: "
             + ", ".join(f"{t} {_num(v['mean_ms'], 2)}" for t, v in costs.items())
         )
     add("")

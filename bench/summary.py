@@ -50,6 +50,7 @@ def figures_derive(results: dict) -> dict:
     batched = _median(floors, "amqp_publish_batched_confirms", "msgs_per_s")
     noop = _median(floors, "celery_noop", "tasks_per_s")
     noop_rtt = _median(floors, "celery_noop", "round_trip_ms", "p50")
+    side_by_side = _median(floors, "celery_noop_side_by_side", "tasks_per_s_mean")
     moderate = latency.get("moderate", {})
     # Costs per approval where the stack ran fastest: at saturation, so idle
     # work (timers, heartbeats) weighs least.
@@ -74,6 +75,7 @@ def figures_derive(results: dict) -> dict:
         "raw_relay_loop_events_per_s": raw_loop,
         "relay_drain_share_of_raw_loop": _ratio(relay, raw_loop),
         "consumer_drain_events_per_s": consumer_rates,
+        "celery_noop_side_by_side_tasks_per_s": side_by_side,
         "consumer_drain_events_per_s_min": min(
             (v for v in consumer_rates.values() if v is not None), default=None
         ),
@@ -93,6 +95,9 @@ def figures_derive(results: dict) -> dict:
         "relay_drain_to_amqp_batched_publish": _ratio(relay, batched),
         "consumer_drain_to_celery_noop": {
             c: _ratio(v, noop) for c, v in consumer_rates.items()
+        },
+        "consumer_drain_to_celery_noop_side_by_side": {
+            c: _ratio(v, side_by_side) for c, v in consumer_rates.items()
         },
         "e2e_p50_at_moderate_rate_to_celery_round_trip_p50": _ratio(
             figures["e2e_p50_ms_at_moderate_rate"], noop_rtt
