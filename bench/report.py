@@ -96,7 +96,7 @@ def table(results: dict) -> str:
     )
     side = floors.get("celery_noop_side_by_side", {})
     add(
-        f"  Celery no-op, {_num(_get(side, 'workers', 'median'))} workers side by "
+        f"  Celery no-op, {_num(_get(side, 'workers', 'median'), 0)} workers side by "
         "side like the consumers (solo, a burst's prefetch, the stack's queue "
         f"type), on a backlog: {_spread(side.get('tasks_per_s_mean'))} tasks/s "
         f"each on average, {_spread(side.get('tasks_per_s_total'))} in all"
