@@ -15,6 +15,7 @@ from events.tenancy import organisation_of
 from events.traces import envelope_trace_add
 from observability.cause import cause_current
 
+# The trigger of events/migrations/0010 notifies on this channel.
 NOTIFY_CHANNEL = "outbox"
 
 
@@ -68,11 +69,9 @@ def publish(
     )
     envelope_trace_add(envelope)
     validate(envelope)
-    if connection.vendor == "postgresql":
-        # Delivered only if and when this transaction commits: a wake-up call for
-        # the relay, never needed for correctness (it polls as well).
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    # On PostgreSQL the insert wakes the relay: a trigger NOTIFYs, delivered only
+    # if and when this transaction commits (events/migrations/0010); a wake-up
+    # call, never needed for correctness (the relay polls as well).
     return OutboxMessage.objects.create(
         event_id=envelope["id"],
         event_type=event_type,

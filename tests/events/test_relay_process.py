@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from events.models import OutboxMessage
 from events.publishers import BrokerUnavailable, KombuPublisher
@@ -256,6 +257,24 @@ def test_a_committed_publish_wakes_the_waiting_relay(broker, acme, alice):
     finally:
         if not waiter.is_alive():
             leadership.release()
+
+
+@pytest.mark.postgres
+def test_a_publish_sends_no_statement_of_its_own_to_wake_the_relay(acme, alice):
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        outbox_event(organisation=acme, submitted_by=alice)
+
+    # then: the outbox's insert trigger notifies (events/migrations/0010)
+    statements = [q["sql"].lower() for q in queries.captured_queries]
+    assert any("insert into" in sql for sql in statements)
+    assert not [sql for sql in statements if "notify" in sql]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = "
+            "'events_outboxmessage'::regclass AND NOT tgisinternal"
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["events_outbox_notify"]
 
 
 @pytest.mark.postgres
