@@ -3,7 +3,15 @@
 import time
 from pathlib import Path
 
-from bench.procfs import TICKS, cpu_snapshot, peak_rss_mib, self_cpu_seconds
+from bench.procfs import (
+    PG_PARTS_NAMES,
+    PG_REAPED,
+    PG_REAPED_BY,
+    TICKS,
+    cpu_snapshot,
+    peak_rss_mib,
+    self_cpu_seconds,
+)
 
 CLIENT = "bench client"
 OTHERS = "other processes"
@@ -44,8 +52,22 @@ class Meter:
             earlier = before.get(name, {})
             # Per process: a process started within the phase counts from zero.
             used[name] = sum(t - earlier.get(pid, 0.0) for pid, t in pids.items())
+        # A PostgreSQL process that exited within the phase (a backend whose
+        # connection was closed: CONN_MAX_AGE, a worker's reuse limit) hands its
+        # whole life's CPU to the postmaster, which reaps it. What it had used
+        # before the phase is not the phase's: without this, one long-lived
+        # backend closing in a phase added seconds to it.
+        server = PG_REAPED_BY
+        vanished = sum(
+            t
+            for pid, t in before.get(server, {}).items()
+            if pid not in after.get(server, {})
+        )
+        for name in (server, PG_REAPED):
+            if name in used:
+                used[name] -= vanished
         machine = after["_machine"] - before["_machine"]
-        ours = sum(v for k, v in used.items() if k != "postgresql backends (this db)")
+        ours = sum(v for k, v in used.items() if k not in PG_PARTS_NAMES)
         used[OTHERS] = max(0.0, machine - ours)
         used["_wall"] = after["_wall"] - before["_wall"]
         used["_machine"] = machine

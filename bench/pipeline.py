@@ -29,6 +29,7 @@ from bench.probe import (
     Probe,
     consumer_queues_purge,
 )
+from bench.procfs import PG_PARTS_NAMES
 from bench.stats import latency_summary, over_repeats, percentile
 from events.topology import receivers
 from launcher.local import PG
@@ -319,7 +320,7 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
         "db_per_event": db,
         "cpu_ms_per_event_servers": {
             name: cpu[name] * 1000 / (events * len(drained))
-            for name in ("postgresql", "postgresql backends (this db)", "rabbitmq")
+            for name in ("postgresql", *PG_PARTS_NAMES, "rabbitmq")
             if name in cpu
         },
     }
@@ -383,7 +384,6 @@ def relay_drain(ctx: Context, rows: int, tag: str, partitions: int = 4) -> dict:
         "cpu_ms_per_event": {
             name: seconds * 1000 / counted
             for name, seconds in cpu.items()
-            if name
-            in ("relay", "postgresql", "postgresql backends (this db)", "rabbitmq")
+            if name in ("relay", "postgresql", *PG_PARTS_NAMES, "rabbitmq")
         },
     }

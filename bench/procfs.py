@@ -22,6 +22,7 @@ class ProcStat:
     uid: int
     name: str
     cpu_ticks: int
+    reaped_ticks: int  # the times of its exited, reaped children alone
 
 
 def _stat(pid: int) -> ProcStat | None:
@@ -42,6 +43,7 @@ def _stat(pid: int) -> ProcStat | None:
         uid=uid,
         name=name,
         cpu_ticks=utime + stime + cutime + cstime,
+        reaped_ticks=cutime + cstime,
     )
 
 
@@ -70,7 +72,7 @@ def _cmdline(pid: int) -> str:
 def _member(proc: ProcStat, key) -> bool:
     if isinstance(key, int):
         return proc.pgrp == key
-    _, uid, needles = key  # ("uid", uid, substrings or None)
+    _, uid, needles = key  # ("uid" or "reaped", uid, substrings or None)
     if proc.uid != uid:
         return False
     if not needles:
@@ -109,8 +111,30 @@ def server_groups(database: str) -> dict:
         if uid:
             groups[name] = ("uid", uid, None)
     if uid := _uid("postgres"):
-        groups["postgresql backends (this db)"] = ("uid", uid, (f" {database} ",))
+        groups[PG_BACKENDS] = ("uid", uid, (f" {database} ",))
+        # The rest of the server, by kind (parts of "postgresql", like the
+        # backends): what runs between the statements, and the processes that
+        # exited within the phase, whose times the postmaster reaped (autovacuum
+        # workers, short sessions of any database).
+        groups.update(pg_parts(uid))
     return groups
+
+
+PG_BACKENDS = "postgresql backends (this db)"
+PG_AUTOVACUUM = "postgresql autovacuum workers (live)"
+PG_WRITERS = "postgresql checkpointer and writers"
+PG_REAPED = "postgresql exited processes (reaped)"
+PG_REAPED_BY = "postgresql"  # the whole server's group: the postmaster and its children
+# Groups that are parts of the "postgresql" group, never added to it.
+PG_PARTS_NAMES = (PG_BACKENDS, PG_AUTOVACUUM, PG_WRITERS, PG_REAPED)
+
+
+def pg_parts(uid: int) -> dict:
+    return {
+        PG_AUTOVACUUM: ("uid", uid, ("autovacuum worker",)),
+        PG_WRITERS: ("uid", uid, ("checkpointer", "background writer", "walwriter")),
+        PG_REAPED: ("reaped", uid, ("postgres -D",)),
+    }
 
 
 def cpu_snapshot(groups: dict) -> dict[str, dict[int, float]]:
@@ -120,8 +144,13 @@ def cpu_snapshot(groups: dict) -> dict[str, dict[int, float]]:
     """
     processes = all_processes()
     by_pid = {p.pid: p for p in processes}
+
+    def ticks(name: str, pid: int) -> int:
+        reaped = isinstance(groups[name], tuple) and groups[name][0] == "reaped"
+        return by_pid[pid].reaped_ticks if reaped else by_pid[pid].cpu_ticks
+
     return {
-        name: {pid: by_pid[pid].cpu_ticks / TICKS for pid in members}
+        name: {pid: ticks(name, pid) / TICKS for pid in members}
         for name, members in group_pids(groups, processes).items()
     }
 

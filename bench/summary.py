@@ -1,5 +1,7 @@
 """The headline figures of a run, and each pipeline figure's ratio to its floor."""
 
+from bench.procfs import PG_PARTS_NAMES
+
 
 def _median(node, *path):
     for key in path:
@@ -14,8 +16,9 @@ def _ratio(a, b):
 
 
 # Process groups the meter reports that are no part of the stack, or a part of
-# another group (this database's backends are inside the PostgreSQL server).
-NOT_THE_STACK = ("postgresql backends (this db)", "bench client", "other processes")
+# another group (this database's backends and the server's other parts by kind
+# are inside the PostgreSQL server's figure).
+NOT_THE_STACK = (*PG_PARTS_NAMES, "bench client", "other processes")
 
 
 def _per_approval(run: dict) -> dict:
