@@ -115,8 +115,8 @@ def _db_snapshot(ctx: Context) -> dict:
 def _db_per_unit(ctx: Context, before: dict, units: int) -> dict:
     """PostgreSQL counters per unit of work (backends flush them within ~1 s):
     the database's, its commits split by the process that made them, and the
-    tables read most (rows read by sequential scans and fetched through
-    indexes), system catalogs summed as one."""
+    tables read most (rows read by sequential scans, index entries read),
+    system catalogs summed as one."""
     time.sleep(1.2)
     after = _db_snapshot(ctx)
     units = max(1, units)
@@ -130,7 +130,7 @@ def _db_per_unit(ctx: Context, before: dict, units: int) -> dict:
         tables[name] = {k: (v - earlier.get(k, 0.0)) / units for k, v in stats.items()}
     busiest = sorted(
         tables,
-        key=lambda t: -(tables[t]["seq_tup_read"] + tables[t]["idx_tup_fetch"]),
+        key=lambda t: -(tables[t]["seq_tup_read"] + tables[t]["idx_tup_read"]),
     )[:8]
     per["tables"] = {name: tables[name] for name in busiest}
     return per

@@ -67,15 +67,23 @@ class Probe:
         return dict(zip(keys, (float(v) for v in row), strict=True))
 
     def table_stats(self) -> dict:
-        """Scans per table of this database; the system catalogs summed as one."""
+        """Scans per table of this database; the system catalogs summed as one.
+
+        Index entries read (`idx_tup_read`) beside the live rows they led to
+        (`idx_tup_fetch`): entries of dead row versions are read and not
+        fetched, so a gap between the two is bloat an index scan walks through.
+        """
         rows = self.sql(
-            "SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0),"
-            " coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables "
+            "SELECT t.relname, t.seq_scan, t.seq_tup_read, coalesce(t.idx_scan, 0),"
+            " coalesce(t.idx_tup_fetch, 0), (SELECT coalesce(sum(i.idx_tup_read), 0)"
+            "  FROM pg_stat_user_indexes i WHERE i.relid = t.relid)"
+            " FROM pg_stat_user_tables t "
             "UNION ALL SELECT '(system catalogs)', sum(seq_scan), sum(seq_tup_read),"
-            " sum(coalesce(idx_scan, 0)), sum(coalesce(idx_tup_fetch, 0))"
+            " sum(coalesce(idx_scan, 0)), sum(coalesce(idx_tup_fetch, 0)),"
+            " (SELECT sum(idx_tup_read) FROM pg_stat_sys_indexes)"
             " FROM pg_stat_sys_tables"
         )
-        keys = ("seq_scan", "seq_tup_read", "idx_scan", "idx_tup_fetch")
+        keys = ("seq_scan", "seq_tup_read", "idx_scan", "idx_tup_fetch", "idx_tup_read")
         return {
             name: dict(zip(keys, (float(v or 0) for v in values), strict=True))
             for name, *values in rows

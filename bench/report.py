@@ -199,7 +199,8 @@ def table(results: dict) -> str:
         add(
             f"    {name:<32} seq scans {_spread(stats.get('seq_scan'), 2)}, rows "
             f"read by them {_spread(stats.get('seq_tup_read'))}, index scans "
-            f"{_spread(stats.get('idx_scan'), 2)}, rows fetched "
+            f"{_spread(stats.get('idx_scan'), 2)}, index entries read "
+            f"{_spread(stats.get('idx_tup_read'))}, rows fetched "
             f"{_spread(stats.get('idx_tup_fetch'))}"
         )
     add("")
