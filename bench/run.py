@@ -37,7 +37,17 @@ def _log(message: str) -> None:
 
 
 def _profile_approvals(ctx: Context, plan, out: Path) -> dict:
-    """32 clients while py-spy records web, relay and every worker."""
+    """32 clients while py-spy records web, relay and every worker.
+
+    The workers were just started: a few approvals first, applied by every
+    consumer, so that the profile shows their steady state, not their imports.
+    """
+    warm = ctx.take(20)
+    base = ctx.probe.inbox_max_id()
+    warmed = closed_loop("127.0.0.1", ctx.stack.port, ctx.token, warm, 4)
+    ctx.probe.wait_applied(
+        base, len(warmed.ok), timeout=180, event_types=("PaymentApproved",)
+    )
     ids = ctx.take(plan.profile_approvals)
     base = ctx.probe.inbox_max_id()
     names = ["web", "relay", *WORKERS]
