@@ -1,10 +1,11 @@
-"""Commits per process: each process's own count, read from its /metrics.
+"""Commits and statements per process: each process's own counts, from its /metrics.
 
 PostgreSQL counts commits per database; each process of the stack counts its
-own (observability/db_commits.py) and serves `payments_db_commits_total`. What
-the server counted beyond their sum is `ELSEWHERE`: the bench's probe polling,
-and the processes that serve no /metrics (housekeeping, the settlement
-receiver, the demo bank).
+own, and the statements it sends (observability/db_commits.py), and serves
+`payments_db_commits_total` and `payments_db_statements_total`. What the
+server counted beyond the processes' commits is `ELSEWHERE`: the bench's
+probe polling, and the processes that serve no /metrics (housekeeping, the
+settlement receiver, the demo bank). The server counts no statements.
 """
 
 import urllib.error
@@ -12,13 +13,13 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-METRIC = "payments_db_commits"
+METRICS = {"payments_db_commits": "commits", "payments_db_statements": "statements"}
 ELSEWHERE = "elsewhere (bench probe, processes without /metrics)"
 
 
-def commits_read(urls: dict[str, str]) -> dict[str, float]:
-    """Each answering process's count; one that does not answer is left out."""
-    counts = {}
+def counts_read(urls: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Each answering process's counts; one that does not answer is left out."""
+    counts: dict[str, dict[str, float]] = {}
     for name, url in urls.items():
         try:
             with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the stack's own loopback URLs
@@ -26,23 +27,31 @@ def commits_read(urls: dict[str, str]) -> dict[str, float]:
         except (OSError, urllib.error.URLError):
             continue
         for family in text_string_to_metric_families(text):
-            if family.name == METRIC:
-                counts[name] = sum(
-                    s.value for s in family.samples if s.name == f"{METRIC}_total"
+            if family.name in METRICS:
+                counts.setdefault(name, {})[METRICS[family.name]] = sum(
+                    s.value for s in family.samples if s.name == f"{family.name}_total"
                 )
     return counts
 
 
-def commits_per_unit(
-    before: dict[str, float], after: dict[str, float], server: float, units: int
+def per_unit(
+    before: dict[str, dict[str, float]],
+    after: dict[str, dict[str, float]],
+    kind: str,
+    units: int,
 ) -> dict[str, float]:
+    """Each process's count of this kind ("commits", "statements") per unit."""
+    units = max(1, units)
+    return {
+        name: (counts[kind] - before[name].get(kind, 0.0)) / units
+        for name, counts in after.items()
+        if name in before and kind in counts
+    }
+
+
+def commits_per_unit(before, after, server: float, units: int) -> dict[str, float]:
     """Each process's commits per unit, and the rest of what the server counted
     (`server` is its xact_commit per unit over the same span)."""
-    units = max(1, units)
-    per = {
-        name: (count - before.get(name, 0.0)) / units
-        for name, count in after.items()
-        if name in before
-    }
+    per = per_unit(before, after, "commits", units)
     per[ELSEWHERE] = server - sum(per.values())
     return per

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from bench.commits import commits_per_unit, commits_read
+from bench.commits import commits_per_unit, counts_read, per_unit
 from bench.http_clients import closed_loop, open_loop, token_get
 from bench.meter import CLIENT, OTHERS, Meter, per_unit_ms
 from bench.probe import (
@@ -118,7 +118,7 @@ def _db_snapshot(ctx: Context) -> dict:
     return {
         "db": ctx.probe.db_stats(),
         "tables": ctx.probe.table_stats(),
-        "commits": commits_read(ctx.stack.metrics_urls),
+        "counts": counts_read(ctx.stack.metrics_urls),
     }
 
 
@@ -132,7 +132,10 @@ def _db_per_unit(ctx: Context, before: dict, units: int) -> dict:
     units = max(1, units)
     per = {k: (v - before["db"][k]) / units for k, v in after["db"].items()}
     per["commits_by_process"] = commits_per_unit(
-        before["commits"], after["commits"], per["xact_commit"], units
+        before["counts"], after["counts"], per["xact_commit"], units
+    )
+    per["statements_by_process"] = per_unit(
+        before["counts"], after["counts"], "statements", units
     )
     tables = {}
     for name, stats in after["tables"].items():

@@ -185,7 +185,7 @@ def table(results: dict) -> str:
         + ", ".join(
             f"{k} {_spread(v)}"
             for k, v in per_db.items()
-            if k not in ("tables", "commits_by_process")
+            if k not in ("tables", "commits_by_process", "statements_by_process")
         )
     )
     add(
@@ -193,6 +193,13 @@ def table(results: dict) -> str:
         + ", ".join(
             f"{k} {_spread(v, 2)}"
             for k, v in (per_db.get("commits_by_process") or {}).items()
+        )
+    )
+    add(
+        "  statements per approval by process (32 clients): "
+        + ", ".join(
+            f"{k} {_spread(v, 1)}"
+            for k, v in (per_db.get("statements_by_process") or {}).items()
         )
     )
     for name, stats in (per_db.get("tables") or {}).items():

@@ -29,10 +29,14 @@ def _per_approval(run: dict) -> dict:
     }
     stack = [v for g, v in cpu.items() if g not in NOT_THE_STACK and v is not None]
     commits = (run.get("db_per_approval") or {}).get("commits_by_process") or {}
+    statements = (run.get("db_per_approval") or {}).get("statements_by_process") or {}
     return {
         "cpu_ms_by_process": cpu,
         "cpu_ms_total": sum(stack) if stack else None,
         "db_commits_by_process": {name: _median(commits, name) for name in commits},
+        "db_statements_by_process": {
+            name: _median(statements, name) for name in statements
+        },
         "db_commits": _median(run, "db_per_approval", "xact_commit"),
     }
 
@@ -87,6 +91,7 @@ def figures_derive(results: dict) -> dict:
         "cpu_ms_per_approval": costs.get("cpu_ms_by_process"),
         "cpu_ms_per_approval_total": costs.get("cpu_ms_total"),
         "db_commits_per_approval": costs.get("db_commits_by_process"),
+        "db_statements_per_approval": costs.get("db_statements_by_process"),
         "db_commits_per_approval_total": costs.get("db_commits"),
     }
     figures["ratios_to_floors"] = {

@@ -1,4 +1,4 @@
-"""Commits per process: the transactions this process committed on the database.
+"""Commits and statements per process: what this process asked of the database.
 
 PostgreSQL counts commits per database (`pg_stat_database.xact_commit`), not
 per session, so it cannot say which process paid for them. Each process counts
@@ -8,10 +8,11 @@ transaction of its own (autocommit). A rolled-back block is no commit.
 
 The database backends of config/db count through the mixin below;
 a raw psycopg connection (the relay's leader lock) calls
-`autocommit_statements_counted`. `payments_db_commits` is served on each
-process's /metrics (the web's summed across its gunicorn workers); the
-benchmark reads it per process to split commits per approval
-(bench/commits.py, docs/benchmark.md). See docs/operations.md#metrics-and-alerts.
+`autocommit_statements_counted`. `payments_db_commits` and
+`payments_db_statements` are served on each process's /metrics (the web's
+summed across its gunicorn workers); the benchmark reads them per process to
+split commits and statements per approval (bench/commits.py,
+docs/benchmark.md). See docs/operations.md#metrics-and-alerts.
 """
 
 from prometheus_client import Counter
@@ -23,9 +24,18 @@ DB_COMMITS = Counter(
 )
 
 
+DB_STATEMENTS = Counter(
+    "payments_db_statements",
+    "Statements this process sent through Django's cursors (queries and "
+    "savepoints; not BEGIN and COMMIT, which the driver sends), and through "
+    "the relay's leader-lock connection: each a round trip.",
+)
+
+
 def autocommit_statements_counted(statements: int = 1) -> None:
     """Count statements a raw autocommit connection ran: each one committed."""
     DB_COMMITS.inc(statements)
+    DB_STATEMENTS.inc(statements)
 
 
 class CommitsCounted:
@@ -48,6 +58,7 @@ class CommitsCounted:
         return self._in_transaction()
 
     def _autocommit_counted(self, execute, sql, params, many, context):
+        DB_STATEMENTS.inc()  # sent, whether or not the server accepts it
         result = execute(sql, params, many, context)
         if not self._in_transaction():
             DB_COMMITS.inc()

@@ -2,9 +2,10 @@
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from events.relay_process import PostgresLeadership
-from observability.db_commits import DB_COMMITS
+from observability.db_commits import DB_COMMITS, DB_STATEMENTS
 from organisations.models import Organisation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -12,6 +13,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _counted() -> float:
     return DB_COMMITS._value.get()
+
+
+def _statements() -> float:
+    return DB_STATEMENTS._value.get()
+
+
+DRIVER_SENT = {"BEGIN", "COMMIT", "ROLLBACK"}
 
 
 class _Rollback(Exception):
@@ -54,13 +62,18 @@ def _workload() -> int:
 def test_blocks_and_autocommit_statements_count_as_the_database_counts():
     # given
     connection.ensure_connection()
-    before = _counted()
+    before, statements_before = _counted(), _statements()
 
     # when
-    expected = _workload()
+    with CaptureQueriesContext(connection) as queries:
+        expected = _workload()
 
-    # then
+    # then: the commits as the server counts them; every statement sent
+    # through a cursor, the failed ones too (not the driver's BEGIN and
+    # COMMIT, which Django's log lists without running them through a cursor)
     assert _counted() - before == expected
+    sent = [q for q in queries.captured_queries if q["sql"] not in DRIVER_SENT]
+    assert _statements() - statements_before == len(sent) > expected
     assert sorted(Organisation.objects.values_list("slug", flat=True)) == [
         "five",
         "one",
@@ -103,7 +116,7 @@ def test_the_count_matches_what_postgresql_counted():
 def test_the_relay_leader_lock_counts_its_own_connection():
     # given
     lock = PostgresLeadership()
-    before = _counted()
+    before, statements_before = _counted(), _statements()
 
     # when: the keepalive setting, the lock, LISTEN; then one liveness check
     try:
@@ -114,3 +127,4 @@ def test_the_relay_leader_lock_counts_its_own_connection():
 
     # then
     assert _counted() - before == 4
+    assert _statements() - statements_before == 4
