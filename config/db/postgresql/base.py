@@ -45,5 +45,16 @@ class DatabaseWrapper(CommitsCounted, base.DatabaseWrapper):
         pgconn = self.connection.pgconn
         if self.connection.closed or pgconn.status != ConnStatus.OK:
             return True
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        return bool(readable)
+        return _readable(pgconn.socket)
+
+
+def _readable(fd: int) -> bool:
+    """Whether the socket has something to read (or hung up), without waiting."""
+    if hasattr(select, "poll"):
+        # poll, not select: select refuses descriptors above 1023, which a
+        # busy process may hand out. A hang-up or an error is reported too.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)  # Windows has no poll
+    return bool(readable)
