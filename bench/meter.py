@@ -6,7 +6,7 @@ from pathlib import Path
 from bench.procfs import (
     PG_PARTS_NAMES,
     PG_REAPED,
-    PG_REAPED_BY,
+    PG_SERVER,
     TICKS,
     cpu_snapshot,
     peak_rss_mib,
@@ -57,13 +57,12 @@ class Meter:
         # whole life's CPU to the postmaster, which reaps it. What it had used
         # before the phase is not the phase's: without this, one long-lived
         # backend closing in a phase added seconds to it.
-        server = PG_REAPED_BY
         vanished = sum(
             t
-            for pid, t in before.get(server, {}).items()
-            if pid not in after.get(server, {})
+            for pid, t in before.get(PG_SERVER, {}).items()
+            if pid not in after.get(PG_SERVER, {})
         )
-        for name in (server, PG_REAPED):
+        for name in (PG_SERVER, PG_REAPED):
             if name in used:
                 used[name] -= vanished
         machine = after["_machine"] - before["_machine"]

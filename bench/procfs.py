@@ -106,7 +106,7 @@ def server_groups(database: str) -> dict:
     lower bound, exact when connections persist.
     """
     groups = {}
-    for name, user in (("postgresql", "postgres"), ("rabbitmq", "rabbitmq")):
+    for name, user in ((PG_SERVER, "postgres"), ("rabbitmq", "rabbitmq")):
         uid = _uid(user)
         if uid:
             groups[name] = ("uid", uid, None)
@@ -124,7 +124,7 @@ PG_BACKENDS = "postgresql backends (this db)"
 PG_AUTOVACUUM = "postgresql autovacuum workers (live)"
 PG_WRITERS = "postgresql checkpointer and writers"
 PG_REAPED = "postgresql exited processes (reaped)"
-PG_REAPED_BY = "postgresql"  # the whole server's group: the postmaster and its children
+PG_SERVER = "postgresql"  # the whole server's group: the postmaster and its children
 # Groups that are parts of the "postgresql" group, never added to it.
 PG_PARTS_NAMES = (PG_BACKENDS, PG_AUTOVACUUM, PG_WRITERS, PG_REAPED)
 
