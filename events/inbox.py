@@ -25,6 +25,7 @@ from django.utils import timezone
 from contracts.registry import validate
 from contracts.upcasters import upcast_once, upcast_path
 from events.envelope import Event
+from events.inbox_flush import inbox_applied_upsert, rows_write
 from events.metrics import consume_observed
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.tenancy import organisation_of
@@ -113,8 +114,9 @@ _writes: ContextVar[_Writes | None] = ContextVar("writes", default=None)
 
 @contextmanager
 def writes_deferred():
-    """Write the block's applied inbox rows, positions and delivery records in
-    one statement each at its end, and lock each position once.
+    """Write the block's applied inbox rows, positions and delivery records at
+    its end (one statement on PostgreSQL: events/inbox_flush.py), and lock each
+    position once.
 
     Only for a block that is rolled back whole when any event in it fails (a
     burst's fast pass: no savepoint around an event): a position or row kept
@@ -122,29 +124,18 @@ def writes_deferred():
     run inside the transaction that applies the events.
     """
     writes = _Writes()
-    token = _writes.set(writes)
+    records: list[Delivery] = []
+    token, records_token = _writes.set(writes), _deferred.set(records)
     try:
-        with deliveries_deferred():
-            yield
-            if writes.applied:
-                _inbox_applied_upsert(writes.applied)
-            if writes.dirty:
-                ConsumerPosition.objects.bulk_update(
-                    list(writes.dirty.values()), ["last_sequence", "parked"]
-                )
+        yield
+        rows_write(
+            applied=writes.applied,
+            positions=list(writes.dirty.values()),
+            deliveries=records,
+        )
     finally:
+        _deferred.reset(records_token)
         _writes.reset(token)
-
-
-def _inbox_applied_upsert(rows: list[InboxEntry]) -> None:
-    # A row an earlier attempt left (dead-lettered, now redriven) becomes the
-    # applied one.
-    InboxEntry.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["consumer", "event_id"],
-        update_fields=["status", "applied_at", "error"],
-    )
 
 
 # While a burst runs, its delivery records are kept here and written in one
@@ -243,7 +234,7 @@ def _apply(
         )
         writes = _writes.get()
         if writes is None:
-            _inbox_applied_upsert([row])
+            inbox_applied_upsert([row])
         else:
             writes.applied.append(row)
     else:

@@ -1,0 +1,143 @@
+"""A burst's inbox rows, positions and delivery records: one statement on
+PostgreSQL, the same rows as the ORM writes (events/inbox_flush.py)."""
+
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from events.inbox_flush import _rows_write_orm, rows_write
+from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+APPLIED = DeliveryStatus.APPLIED
+IGNORED = ("id", "consumer", "received_at", "applied_at", "at")
+
+
+def burst_rows(consumer: str, events: list[dict]):
+    """What a burst of `events` (one already dead-lettered) leaves to write."""
+    now = timezone.now()
+    redriven = events[0]
+    InboxEntry.objects.create(
+        consumer=consumer,
+        status=DeliveryStatus.DEAD_LETTERED,
+        error="KeyError: 'x'",
+        **{k: v for k, v in redriven.items() if k != "id"},
+        event_id=redriven["id"],
+    )
+    applied = [
+        InboxEntry(
+            consumer=consumer,
+            status=APPLIED,
+            applied_at=now,
+            **{k: v for k, v in event.items() if k != "id"},
+            event_id=event["id"],
+        )
+        for event in events
+    ]
+    positions = [
+        ConsumerPosition.objects.create(consumer=consumer, subject=subject)
+        for subject in ("payment-a", "payment-b")
+    ]
+    positions[0].last_sequence, positions[1].last_sequence = 2, 1
+    positions[1].parked = True
+    deliveries = [
+        Delivery(consumer=consumer, event_id=event["id"], status=APPLIED)
+        for event in events
+    ] + [
+        Delivery(
+            consumer=consumer,
+            event_id=events[0]["id"],
+            status=DeliveryStatus.SKIPPED_DUPLICATE,
+        )
+    ]
+    return applied, positions, deliveries
+
+
+def events() -> list[dict]:
+    def event(subject: str, sequence: int, organisation) -> dict:
+        return {
+            "id": uuid.uuid4(),
+            "event_type": "PaymentApproved",
+            "subject": subject,
+            "sequence": sequence,
+            "partition_key": "account-1",
+            "envelope": {"data": {"reference": "Zahlung für März ✓", "n": [1, None]}},
+            "organisation_id": organisation,
+        }
+
+    return [
+        event("payment-a", 1, uuid.uuid4()),
+        event("payment-a", 2, uuid.uuid4()),
+        event("payment-b", 1, None),  # an event with no organisation
+    ]
+
+
+def written(consumer: str) -> dict:
+    def rows(model, *order: str) -> list[dict]:
+        return [
+            {k: v for k, v in row.items() if k not in IGNORED}
+            for row in model.objects.filter(consumer=consumer).order_by(*order).values()
+        ]
+
+    return {
+        "inbox": rows(InboxEntry, "subject", "sequence"),
+        "positions": rows(ConsumerPosition, "subject"),
+        "deliveries": rows(Delivery, "id"),
+    }
+
+
+def test_a_burst_writes_its_rows_in_one_statement_as_the_orm_would():
+    # given: the same burst for two consumers
+    batch = events()
+    ours = burst_rows("flushed", batch)
+    theirs = burst_rows("orm", [{**event, "id": uuid.uuid4()} for event in batch])
+
+    # when
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        rows_write(applied=ours[0], positions=ours[1], deliveries=ours[2])
+    with transaction.atomic():
+        _rows_write_orm(*theirs)
+
+    # then: one statement wrote all three kinds, and what it wrote is the
+    # ORM's rows (the dead-lettered row now applied, its error cleared)
+    assert len(queries.captured_queries) == 1
+    flushed, orm = written("flushed"), written("orm")
+    for kind in ("inbox", "deliveries"):
+        for row in flushed[kind] + orm[kind]:
+            row.pop("event_id")
+    assert flushed == orm
+    assert [row["status"] for row in flushed["inbox"]] == [APPLIED] * 3
+    assert {row["error"] for row in flushed["inbox"]} == {""}
+    assert [(r["last_sequence"], r["parked"]) for r in flushed["positions"]] == [
+        (2, False),
+        (1, True),
+    ]
+    assert len(flushed["deliveries"]) == 4
+    timestamps = InboxEntry.objects.filter(consumer="flushed").values_list(
+        "received_at", "applied_at"
+    )
+    assert all(received and applied for received, applied in timestamps)
+
+
+def test_a_burst_with_only_delivery_records_writes_them_alone():
+    # given: a burst of duplicates only (no inbox row, no position moved)
+    deliveries = [
+        Delivery(
+            consumer="flushed",
+            event_id=uuid.uuid4(),
+            status=DeliveryStatus.SKIPPED_DUPLICATE,
+        )
+    ]
+
+    # when
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        rows_write(applied=[], positions=[], deliveries=deliveries)
+
+    # then
+    assert len(queries.captured_queries) == 1
+    assert not queries.captured_queries[0]["sql"].startswith("WITH")
+    assert Delivery.objects.filter(consumer="flushed").count() == 1
