@@ -17,6 +17,9 @@ from notifications.emails import notification_emails_send, notification_emails_s
 
 logger = logging.getLogger(__name__)
 
+# An idle sender's thread lets its database connection go after this long.
+IDLE_CLOSE_SECONDS = 5.0
+
 
 class EmailSender:
     """Send e-mails on a background thread once `enable()`d; inline until then."""
@@ -78,27 +81,48 @@ class EmailSender:
         self._condition.notify()
 
     def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not (self._ids or self._sweep or self._stopping):
-                    self._condition.wait()
-                if self._stopping:
-                    return
-                ids, self._ids = self._ids, []
-                sweep, self._sweep = self._sweep, False
-            try:
-                if ids:
-                    notification_emails_send(notification_ids=ids)
-                # A full pass with the server answering: more may be due now.
-                if sweep and notification_emails_send_due().more:
-                    with self._condition:
-                        self._sweep = True
-            except Exception:
-                logger.exception("sending notification e-mails failed; will retry")
-            finally:
-                # This thread's own connection; closed so that an idle worker
-                # holds none, and a test database can be dropped.
-                connection.close()
+        try:
+            while self._pass():
+                pass
+        finally:
+            # So that a stopped sender holds no connection, and a test
+            # database can be dropped.
+            connection.close()
+
+    def _pass(self) -> bool:
+        """Send what is queued; False once stopping.
+
+        The thread keeps its database connection from one pass to the next,
+        as a request or a consumer does: one per pass cost a PostgreSQL session
+        (a process started and ended) for every batch of e-mails. It lets the
+        connection go once idle for IDLE_CLOSE_SECONDS.
+        """
+        with self._condition:
+            busy = self._condition.wait_for(
+                lambda: self._ids or self._sweep or self._stopping,
+                timeout=IDLE_CLOSE_SECONDS,
+            )
+            if self._stopping:
+                return False
+            ids, self._ids = self._ids, []
+            sweep, self._sweep = self._sweep, False
+        if not busy:
+            connection.close()
+            return True
+        # As Django does before a request: replace a connection that broke or
+        # outlived CONN_MAX_AGE.
+        connection.close_if_unusable_or_obsolete()
+        try:
+            if ids:
+                notification_emails_send(notification_ids=ids)
+            # A full pass with the server answering: more may be due now.
+            if sweep and notification_emails_send_due().more:
+                with self._condition:
+                    self._sweep = True
+        except Exception:
+            logger.exception("sending notification e-mails failed; will retry")
+            connection.close()  # whatever failed, the next pass starts afresh
+        return True
 
 
 email_sender = EmailSender()
