@@ -228,6 +228,11 @@ NOTIFICATION_EMAIL_CLAIM_SECONDS = float(
 NOTIFICATION_EMAIL_BATCH_SIZE = int(
     os.environ.get("NOTIFICATION_EMAIL_BATCH_SIZE", "50")
 )
+# The worker's sender waits this long after a commit for more e-mails to send
+# in the same pass (a claim and a mark per pass, not per e-mail).
+NOTIFICATION_EMAIL_LINGER_SECONDS = float(
+    os.environ.get("NOTIFICATION_EMAIL_LINGER_SECONDS", "0.1")
+)
 NOTIFICATION_EMAIL_SWEEP_SECONDS = float(
     os.environ.get("NOTIFICATION_EMAIL_SWEEP_SECONDS", "10")
 )

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 
+from django.conf import settings
 from django.db import connection
 
 from notifications.emails import notification_emails_send, notification_emails_send_due
@@ -104,6 +105,17 @@ class EmailSender:
             )
             if self._stopping:
                 return False
+            if self._ids and not self._sweep:
+                # A claim and a mark per pass: let a few more commits join it.
+                self._condition.wait_for(
+                    lambda: (
+                        self._stopping
+                        or len(self._ids) >= settings.NOTIFICATION_EMAIL_BATCH_SIZE
+                    ),
+                    timeout=settings.NOTIFICATION_EMAIL_LINGER_SECONDS,
+                )
+                if self._stopping:
+                    return False
             ids, self._ids = self._ids, []
             sweep, self._sweep = self._sweep, False
         if not busy:

@@ -1,8 +1,10 @@
-"""The sender's thread keeps one database session while it is busy.
+"""The sender's thread: one database session while it is busy, and one pass
+for the e-mails of commits that come close together (notifications/sender.py).
 
 A session per pass cost PostgreSQL a backend process started and ended for
-every batch of e-mails (notifications/sender.py). Real commits, the real
-background sender, a real SMTP server; the sessions are PostgreSQL's own view.
+every batch of e-mails; a pass per commit cost a claim and a mark per e-mail.
+Real commits, the real background sender, a real SMTP server; the sessions are
+PostgreSQL's own view.
 """
 
 import pytest
@@ -17,7 +19,6 @@ from tests.notifications.smtp_server import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.postgres,
     pytest.mark.usefixtures("with_emails"),
 ]
 
@@ -36,6 +37,7 @@ def sent() -> int:
     return Notification.objects.filter(email_status=EmailStatus.SENT).count()
 
 
+@pytest.mark.postgres
 def test_one_session_serves_every_pass_and_goes_when_idle_or_stopped(
     monkeypatch, smtp_server, background_sender, acme, alice
 ):
@@ -61,3 +63,28 @@ def test_one_session_serves_every_pass_and_goes_when_idle_or_stopped(
     wait_until(lambda: sent() >= 8)
     background_sender.stop()
     assert not other_sessions()
+
+
+def test_commits_close_together_share_one_pass(
+    monkeypatch, settings, smtp_server, background_sender, acme, alice
+):
+    # given: the sender lingers half a second for more commits
+    settings.NOTIFICATION_EMAIL_LINGER_SECONDS = 0.5
+    passes = []
+    send = notifications.sender.notification_emails_send
+
+    def counted(*, notification_ids):
+        passes.append(list(notification_ids))
+        return send(notification_ids=notification_ids)
+
+    monkeypatch.setattr(notifications.sender, "notification_emails_send", counted)
+
+    # when: three submissions commit one after another
+    for _ in range(3):
+        event = payment_event("PaymentSubmitted", organisation=acme, submitted_by=alice)
+        consume(consumer="notifications", envelope=event.envelope, handlers=HANDLERS)
+
+    # then: their six e-mails (to bob and carol) went in one pass, all sent
+    wait_until(lambda: sent() >= 6)
+    assert [len(ids) for ids in passes] == [6]
+    assert len(smtp_server.received) == 6
