@@ -67,9 +67,9 @@ def line_match(line: StatementLine, organisation_id) -> None:
         settlement_mismatch_publish(line=line, expected=expected)
 
 
-def waiting_lines_match(expected: ExpectedPayment) -> None:
-    """Match lines that arrived before the expectation (the statement landed first)."""
-    waiting = StatementLine.objects.filter(
+def waiting_lines(expected: ExpectedPayment):
+    """The organisation's lines still waiting that name or describe `expected`."""
+    return StatementLine.objects.filter(
         file__organisation_id=expected.organisation_id,
         outcome=LineOutcome.UNKNOWN_PAYMENT,
     ).filter(
@@ -82,6 +82,11 @@ def waiting_lines_match(expected: ExpectedPayment) -> None:
             remittance=expected.reference,
         )
     )
+
+
+def waiting_lines_match(expected: ExpectedPayment) -> None:
+    """Match lines that arrived before the expectation (the statement landed first)."""
+    waiting = waiting_lines(expected)
     touched = set()
     for line in waiting.select_related("file").order_by("file__received_at", "index"):
         line_match(line, expected.organisation_id)

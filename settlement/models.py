@@ -135,6 +135,21 @@ class StatementLine(models.Model):
             # A payment's lines before they are matched, and the lines waiting
             # for an expectation, are found by the EndToEndId.
             models.Index(fields=["end_to_end_id"], name="statement_line_end_to_end"),
+            # The lines still waiting for their expectation, which every
+            # PaymentApproved looks for (settlement.matching.waiting_lines_match):
+            # few, so the look-up stays cheap whatever the statistics say. On
+            # tables never analysed, the planner had walked every line of the
+            # organisation for each approval.
+            models.Index(
+                fields=["end_to_end_id"],
+                name="statement_line_waiting",
+                condition=models.Q(outcome="unknown_payment"),
+            ),
+            models.Index(
+                fields=["amount"],
+                name="statement_line_waiting_no_id",
+                condition=models.Q(outcome="unknown_payment", end_to_end_id=None),
+            ),
         ]
 
     def __str__(self) -> str:

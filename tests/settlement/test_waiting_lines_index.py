@@ -1,0 +1,76 @@
+"""A new expectation finds its waiting statement lines through the partial
+indexes of waiting lines, not by walking the organisation's matched ones, even
+on a table PostgreSQL has never analysed (settlement/models.py)."""
+
+import datetime
+import uuid
+
+import pytest
+from django.db import connection
+
+from settlement.matching import waiting_lines
+from settlement.models import (
+    ExpectedPayment,
+    LineDirection,
+    LineOutcome,
+    SettlementFile,
+    StatementLine,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def lines(settlement_file, outcome: str, count: int, start: int = 0) -> list:
+    return [
+        StatementLine(
+            file=settlement_file,
+            index=start + n,
+            end_to_end_id=uuid.uuid4().hex,
+            amount=100 + n,
+            currency="EUR",
+            direction=LineDirection.DEBIT,
+            booking_date=datetime.date(2026, 12, 1),
+            creditor_iban="DE89370400440532013000",
+            outcome=outcome,
+        )
+        for n in range(count)
+    ]
+
+
+def test_the_waiting_lines_of_a_new_expectation_are_read_by_their_index(acme):
+    # given: an organisation with 5,000 matched lines and two waiting, one of
+    # them the new expectation's; the table never analysed
+    settlement_file = SettlementFile.objects.create(
+        organisation=acme,
+        sha256="0" * 64,
+        size=1,
+        content_type="application/xml",
+        source="upload",
+    )
+    StatementLine.objects.bulk_create(
+        lines(settlement_file, LineOutcome.MATCHED, 5000)
+        + lines(settlement_file, LineOutcome.UNKNOWN_PAYMENT, 2, start=5000)
+    )
+    waiting = StatementLine.objects.filter(outcome=LineOutcome.UNKNOWN_PAYMENT)
+    line = waiting.first()
+    expected = ExpectedPayment(
+        organisation=acme,
+        end_to_end_id=line.end_to_end_id,
+        amount=line.amount,
+        currency="EUR",
+        creditor_iban=line.creditor_iban,
+        reference="",
+    )
+
+    # when
+    query = waiting_lines(expected)
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        plan = str(cursor.fetchone()[0])
+
+    # then: the waiting line is found through the partial indexes, and no scan
+    # reads the matched lines
+    assert list(query) == [line]
+    assert "statement_line_waiting" in plan
+    assert "Seq Scan on settlement_statementline" not in plan.replace("'", "")
