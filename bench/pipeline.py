@@ -133,18 +133,32 @@ def _db_snapshot(ctx: Context, settle: bool = False) -> dict:
     }
 
 
+def _commits_total(counts: dict) -> float:
+    return sum(c.get("commits", 0.0) for c in counts.values())
+
+
 def _db_per_unit(ctx: Context, before: dict, units: int, settle: bool) -> dict:
     """PostgreSQL counters per unit of work: the database's, its commits split
     by the process that made them, and the tables read most (rows read by
     sequential scans, index entries read), system catalogs summed as one.
 
-    Without `settle` (a phase whose start was read while the stack was busy),
-    it waits only for the busy sessions' next flush (~1 s)."""
+    With `settle` (a phase read from a settled start), the processes' counts
+    are read when the phase ends and the server's once its sessions flushed,
+    less what the processes committed while it waited (their idle timers).
+    Without it (a phase whose start was read while the stack was busy), it
+    waits only for the busy sessions' next flush (~1 s)."""
     if not settle:
         time.sleep(1.2)
-    after = _db_snapshot(ctx, settle=settle)
+    after = _db_snapshot(ctx)
+    server = after["db"]
+    if settle:
+        settled = _db_snapshot(ctx, settle=True)
+        server = dict(settled["db"])
+        server["xact_commit"] -= _commits_total(settled["counts"]) - _commits_total(
+            after["counts"]
+        )
     units = max(1, units)
-    per = {k: (v - before["db"][k]) / units for k, v in after["db"].items()}
+    per = {k: (v - before["db"][k]) / units for k, v in server.items()}
     per["commits_by_process"] = commits_per_unit(
         before["counts"], after["counts"], per["xact_commit"], units
     )
