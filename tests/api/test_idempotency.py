@@ -5,11 +5,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import api.idempotency
 import payments.services
-from api.idempotency import idempotency_prune
+from api.errors import IdempotencyKeyInProgress
+from api.idempotency import idempotency_claim, idempotency_prune
 from api.models import IdempotencyKey
 from events.models import OutboxMessage
 from payments.models import Payment
@@ -397,3 +400,23 @@ def test_a_pruned_key_no_longer_replays(client_for, alice, acme_eur):
     assert again.status_code == 201
     assert "Idempotent-Replayed" not in again
     assert Payment.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_claim_is_one_statement_and_a_duplicate_is_409(
+    alice,
+):
+    # given: no transaction open, as in a request
+    assert not connection.in_atomic_block
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        claim = idempotency_claim(user=alice, key="key-1", fingerprint="f")
+
+    # then: the INSERT committed itself (no BEGIN, no COMMIT round trips) and
+    # a second claim of the key finds it, in progress, from a fresh read
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert IdempotencyKey.objects.get().claim_token == claim.token
+    with pytest.raises(IdempotencyKeyInProgress):
+        idempotency_claim(user=alice, key="key-1", fingerprint="f")
+    assert IdempotencyKey.objects.count() == 1
