@@ -61,8 +61,8 @@ def test_a_probe_refuses_a_write(path):
 
 @pytest.mark.django_db(transaction=True)
 def test_readyz_is_a_503_while_a_migration_is_not_applied(broker):  # noqa: F811
-    # given: the newest settlement migration (an index) rolled back
-    call_command("migrate", "settlement", "0004", verbosity=0)
+    # given: the newest settlement migration (two indexes) rolled back
+    call_command("migrate", "settlement", "0005", verbosity=0)
     try:
         # when
         response = Client().get("/readyz")
