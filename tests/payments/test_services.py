@@ -1,6 +1,8 @@
 """Commands on payments: what each one changes and emits, and what it refuses."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from contracts.registry import validate
 from domain.errors import Invalid
@@ -185,6 +187,33 @@ def test_cancel_by_the_submitter_emits_payment_cancelled(alice, acme_eur):
     assert (cancelled.event_type, cancelled.sequence) == ("PaymentCancelled", 2)
     assert validate(cancelled.envelope) == ("PaymentCancelled", 1)
     assert cancelled.envelope["data"]["actor"] == _user(alice)
+
+
+@pytest.mark.parametrize(
+    ("command", "actor", "columns"),
+    [
+        ("approve", "bob", {"status", "approved_by_id"}),
+        ("reject", "bob", {"status", "rejected_by_id", "rejection_reason"}),
+        ("cancel", "alice", {"status"}),
+    ],
+)
+def test_a_decision_writes_only_the_columns_it_changes(
+    request, alice, acme_eur, command, actor, columns
+):
+    # given
+    payment = payment_submitted(by=alice, account=acme_eur)
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        COMMANDS[command](payment, request.getfixturevalue(actor))
+
+    # then: one UPDATE of the payment, setting the change, its version and time
+    [update] = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")
+    ]
+    assigned = update.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+    written = {part.split("=")[0].strip().strip('"') for part in assigned.split(", ")}
+    assert written == columns | {"version", "updated_at"}
 
 
 @pytest.mark.parametrize(
