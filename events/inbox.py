@@ -124,23 +124,22 @@ def writes_deferred():
     run inside the transaction that applies the events.
     """
     writes = _Writes()
-    records: list[Delivery] = []
-    token, records_token = _writes.set(writes), _deferred.set(records)
+    token = _writes.set(writes)
     try:
-        yield
-        rows_write(
-            applied=writes.applied,
-            positions=list(writes.dirty.values()),
-            deliveries=records,
-        )
+        with _deliveries_kept() as records:
+            yield
+            rows_write(
+                applied=writes.applied,
+                positions=list(writes.dirty.values()),
+                deliveries=records,
+            )
     finally:
-        _deferred.reset(records_token)
         _writes.reset(token)
 
 
 # While a burst runs, its delivery records are kept here and written in one
-# statement before its commit (deliveries_deferred); otherwise each is written
-# at once.
+# statement before its commit (deliveries_deferred, writes_deferred);
+# otherwise each is written at once.
 _deferred: ContextVar[list[Delivery] | None] = ContextVar("deferred", default=None)
 
 
@@ -161,12 +160,19 @@ def deliveries_deferred():
     end. Must run inside the transaction that applies the events: the records
     commit with them. Yields the list, so a caller that rolls an event back can
     drop that event's records from it."""
+    with _deliveries_kept() as pending:
+        yield pending
+        if pending:
+            Delivery.objects.bulk_create(pending)
+
+
+@contextmanager
+def _deliveries_kept():
+    """Keep the block's delivery records in a list instead of writing them."""
     pending: list[Delivery] = []
     token = _deferred.set(pending)
     try:
         yield pending
-        if pending:
-            Delivery.objects.bulk_create(pending)
     finally:
         _deferred.reset(token)
 
