@@ -143,22 +143,21 @@ def _db_per_unit(ctx: Context, before: dict, units: int, settle: bool) -> dict:
     sequential scans, index entries read), system catalogs summed as one.
 
     With `settle` (a phase read from a settled start), the processes' counts
-    are read when the phase ends and the server's once its sessions flushed,
-    less what the processes committed while it waited (their idle timers).
+    are read when the phase ends and the server's (its commits and its tables)
+    once its sessions flushed, the commits less what the processes committed
+    while it waited (their idle timers).
     Without it (a phase whose start was read while the stack was busy), it
     waits only for the busy sessions' next flush (~1 s)."""
     if not settle:
         time.sleep(1.2)
-    after = _db_snapshot(ctx)
-    server = after["db"]
+    after = _db_snapshot(ctx)  # the processes' counts as the phase ends
+    server = after  # what the server counted: its database and its tables
     if settle:
-        settled = _db_snapshot(ctx, settle=True)
-        server = dict(settled["db"])
-        server["xact_commit"] -= _commits_total(settled["counts"]) - _commits_total(
-            after["counts"]
-        )
+        server = _db_snapshot(ctx, settle=True)
+        waited = _commits_total(server["counts"]) - _commits_total(after["counts"])
+        server["db"]["xact_commit"] -= waited
     units = max(1, units)
-    per = {k: (v - before["db"][k]) / units for k, v in server.items()}
+    per = {k: (v - before["db"][k]) / units for k, v in server["db"].items()}
     per["commits_by_process"] = commits_per_unit(
         before["counts"], after["counts"], per["xact_commit"], units
     )
@@ -166,7 +165,7 @@ def _db_per_unit(ctx: Context, before: dict, units: int, settle: bool) -> dict:
         before["counts"], after["counts"], "statements", units
     )
     tables = {}
-    for name, stats in after["tables"].items():
+    for name, stats in server["tables"].items():
         earlier = before["tables"].get(name, {})
         tables[name] = {k: (v - earlier.get(k, 0.0)) / units for k, v in stats.items()}
     busiest = sorted(
