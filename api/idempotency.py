@@ -1,20 +1,20 @@
 """Idempotency-Key on every POST: a retry replays the first answer, no second effect.
 
-The key's completion commits in the same transaction as the command's effect and
-outbox row, so "effect done, key not recorded" cannot happen. See
-docs/lessons/idempotency-keys.md and docs/adr/0004-idempotency-keys.md.
+The key's claim, the command's effect, its outbox row and the key's answer
+commit in one transaction, so "effect done, key not recorded" cannot happen,
+and neither can a claim that outlives its request. See
+docs/lessons/idempotency-keys.md, docs/adr/0004-idempotency-keys.md and
+docs/adr/0024-idempotency-claim-in-the-effect-transaction.md.
 """
 
 import hashlib
 import json
 import uuid
-from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -31,16 +31,6 @@ from api.parsers import json_loads
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-class ClaimLost(Exception):
-    """Our in-progress claim was taken over (it outlived its lease); roll back."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    row_id: int
-    token: uuid.UUID
 
 
 def _fingerprint(request) -> str:
@@ -68,35 +58,69 @@ def _key_from(request) -> str | None:
     return key
 
 
-def idempotency_claim(*, user, key: str, fingerprint: str) -> Claim | IdempotencyKey:
-    """Claim the key for this request, or return the completed row to replay.
+class _KeyTaken(Exception):
+    """The key already has a row: replay it, refuse, or clear a dead claim."""
 
-    Runs in its own short transaction, so a concurrent request with the same key
-    sees the claim at once and gets 409 instead of running the command twice.
+
+class _NotRecorded(Exception):
+    """A non-2xx answer: roll the claim back with everything else, then give it."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _claim_insert(*, user, key: str, fingerprint: str) -> int:
+    """Insert the key as this request's claim (return its row id), or raise _KeyTaken.
+
+    The first statement of the request's transaction, so a duplicate key
+    aborts nothing but the claim itself. A concurrent request with the same
+    key waits here, on the unique index, until this transaction ends: then it
+    finds the answer to replay, or, if this one rolled back, claims the key.
     """
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
-    token = uuid.uuid4()
-    # Alone, the INSERT commits itself: one round trip instead of BEGIN,
-    # INSERT and COMMIT. Inside a caller's transaction, a savepoint keeps a
-    # duplicate's IntegrityError from breaking it.
-    block = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with block:
-            row = IdempotencyKey.objects.create(
-                user=user,
-                key=key,
-                fingerprint=fingerprint,
-                state=IdempotencyKey.State.IN_PROGRESS,
-                claim_token=token,
-                locked_until=lease,
-            )
-        return Claim(row.id, token)
+        row = IdempotencyKey.objects.create(
+            user=user,
+            key=key,
+            fingerprint=fingerprint,
+            state=IdempotencyKey.State.IN_PROGRESS,
+            claim_token=uuid.uuid4(),
+            locked_until=timezone.now()
+            + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS),
+        )
     except IntegrityError:
-        pass
+        raise _KeyTaken from None
+    return row.id
+
+
+def _answered(run, claim) -> Response:
+    """Claim the key and run the handler in one transaction; record a 2xx answer.
+
+    The claim, the effect, its outbox row and the stored answer commit together,
+    or none of them does: a request that fails or dies leaves no claim behind.
+    """
+    try:
+        with transaction.atomic():
+            claimed = claim()
+            response = run()
+            if not 200 <= response.status_code < 300:
+                raise _NotRecorded(response)
+            _complete(claimed, response)
+    except _NotRecorded as refused:
+        return refused.response
+    return response
+
+
+def idempotency_existing(*, user, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """The key's row to replay; None once a dead claim of it has been cleared.
+
+    Raises IdempotencyKeyMismatch for another request under the key, and
+    IdempotencyKeyInProgress while a claim that an earlier release committed on
+    its own (before docs/adr/0024-idempotency-claim-in-the-effect-transaction.md)
+    is within its lease.
+    """
     existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-    if existing is None:  # released between our insert and this read: a fresh race
-        raise IdempotencyKeyInProgress("Retry the request.")
+    if existing is None:  # its claim rolled back after our insert failed
+        return None
     if existing.fingerprint != fingerprint:
         raise IdempotencyKeyMismatch(
             "Use a new key for a different request; this one was used for another "
@@ -104,50 +128,35 @@ def idempotency_claim(*, user, key: str, fingerprint: str) -> Claim | Idempotenc
         )
     if existing.state == IdempotencyKey.State.COMPLETED:
         return existing
-    if existing.locked_until > now:
+    if existing.locked_until > timezone.now():
         raise IdempotencyKeyInProgress(
             "Wait for the first request to finish, then retry."
         )
-    # The first request died before committing (its effect rolled back with it):
-    # take the claim over, fenced by the old token so only one retry wins.
-    taken = IdempotencyKey.objects.filter(
+    # That request died; fenced by its token, so its late completion, if it
+    # ever comes, matches nothing and rolls back (the old release's ClaimLost).
+    IdempotencyKey.objects.filter(
         id=existing.id,
         claim_token=existing.claim_token,
         state=IdempotencyKey.State.IN_PROGRESS,
-    ).update(claim_token=token, locked_until=lease)
-    if not taken:
-        raise IdempotencyKeyInProgress(
-            "Wait for the first request to finish, then retry."
-        )
-    return Claim(existing.id, token)
+    ).delete()
+    return None
 
 
-def _complete(claim: Claim, response: Response) -> None:
+def _complete(row_id: int, response: Response) -> None:
     body = json.loads(JSONRenderer().render(response.data) or b"null")
-    done = IdempotencyKey.objects.filter(
-        id=claim.row_id, claim_token=claim.token
-    ).update(
+    IdempotencyKey.objects.filter(id=row_id).update(
         state=IdempotencyKey.State.COMPLETED,
         response_status=response.status_code,
         response_body=body,
     )
-    if not done:
-        raise ClaimLost()
-
-
-def _release(claim: Claim) -> None:
-    IdempotencyKey.objects.filter(
-        id=claim.row_id,
-        claim_token=claim.token,
-        state=IdempotencyKey.State.IN_PROGRESS,
-    ).delete()
 
 
 def idempotent(handler):
     """Wrap a DRF POST handler with Idempotency-Key semantics.
 
-    Only a 2xx answer is recorded. An error changed nothing, so the key is
-    released and the client may retry with it once the cause is fixed.
+    Only a 2xx answer is recorded. An error changed nothing, and its claim
+    rolled back with it, so the client may retry with the key once the cause
+    is fixed.
     """
 
     @wraps(handler)
@@ -155,38 +164,37 @@ def idempotent(handler):
         key = _key_from(request)
         if key is None:
             return handler(view, request, *args, **kwargs)
-        try:
-            claimed = idempotency_claim(
-                user=request.user, key=key, fingerprint=_fingerprint(request)
-            )
-        except IdempotencyKeyMismatch:
-            idempotency_observed("mismatch")
-            raise
-        except IdempotencyKeyInProgress:
-            idempotency_observed("in_progress")
-            raise
-        if isinstance(claimed, IdempotencyKey):
-            idempotency_observed("replayed")
-            return Response(
-                claimed.response_body,
-                status=claimed.response_status,
-                headers={REPLAYED_HEADER: "true"},
-            )
-        try:
-            with transaction.atomic():
-                response = handler(view, request, *args, **kwargs)
-                if 200 <= response.status_code < 300:
-                    _complete(claimed, response)
-        except ClaimLost:
-            raise IdempotencyKeyInProgress(
-                "This request outlived its claim and was rolled back; retry it."
-            ) from None
-        except BaseException:
-            _release(claimed)
-            raise
-        if not 200 <= response.status_code < 300:
-            _release(claimed)
-        return response
+        fingerprint = _fingerprint(request)
+        claim = partial(
+            _claim_insert, user=request.user, key=key, fingerprint=fingerprint
+        )
+        run = partial(handler, view, request, *args, **kwargs)
+        # Twice at most: the second time only after the key's row went away
+        # (its request rolled back, or its dead claim was cleared).
+        for _ in range(2):
+            try:
+                return _answered(run, claim)
+            except _KeyTaken:
+                pass
+            try:
+                existing = idempotency_existing(
+                    user=request.user, key=key, fingerprint=fingerprint
+                )
+            except IdempotencyKeyMismatch:
+                idempotency_observed("mismatch")
+                raise
+            except IdempotencyKeyInProgress:
+                idempotency_observed("in_progress")
+                raise
+            if existing is not None:
+                idempotency_observed("replayed")
+                return Response(
+                    existing.response_body,
+                    status=existing.response_status,
+                    headers={REPLAYED_HEADER: "true"},
+                )
+        idempotency_observed("in_progress")
+        raise IdempotencyKeyInProgress("Another request is using this key; retry.")
 
     return wrapper
 

@@ -339,12 +339,12 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# How long a completed Idempotency-Key is kept (at least 24 hours, as promised),
-# and how long an in-progress claim blocks a retry before it may be taken over.
+# How long a completed Idempotency-Key is kept (at least 24 hours, as promised).
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
-# Short is safe: a request that outlives its lease cannot commit (the completion
-# is fenced by the claim token and shares the effect's transaction), and a lease
-# left by a request that died with the database blocks retries only this long.
+# How long a claim that a release before ADR 0024 committed on its own blocks a
+# retry (during a rolling upgrade); this release's claims commit with their
+# effect, so none outlives its request. Short is safe: an old request that
+# outlives it cannot commit (its completion is fenced by the claim token).
 IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
 
 # The largest request body read, API or form post; larger is a 413 before any of

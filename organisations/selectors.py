@@ -36,11 +36,18 @@ def operator_check(*, user) -> None:
         )
 
 
+# What a query that reads a user joins so that membership_get needs no query
+# of its own (api/auth_tokens.py: every token request).
+MEMBERSHIP_JOIN = "membership__organisation"
+
+
 def membership_get(*, user) -> Membership | None:
     """Return the user's membership, or None for a user outside every organisation."""
     if not user or not user.is_authenticated:
         return None
     try:
+        if get_user_model().membership.is_cached(user):  # joined by MEMBERSHIP_JOIN
+            return user.membership
         return Membership.objects.select_related("organisation").get(user=user)
     except Membership.DoesNotExist:
         return None

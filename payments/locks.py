@@ -2,12 +2,11 @@
 
 from django.core.exceptions import ValidationError
 
-from payments.errors import PaymentNotFound
 from payments.models import Payment
 
 
-def payment_lock(*, payment_id, organisation_id) -> Payment:
-    """Lock and return the organisation's payment, or raise PaymentNotFound.
+def payment_lock(*, payment_id, organisation_id) -> Payment | None:
+    """Lock and return the organisation's payment; None if it has none by that id.
 
     Must run inside `transaction.atomic()`. On PostgreSQL a second approver waits
     here until the first commits, then sees the new status and is refused: that is
@@ -22,5 +21,6 @@ def payment_lock(*, payment_id, organisation_id) -> Payment:
         )
     except (Payment.DoesNotExist, ValueError, ValidationError):
         # Another tenant's payment is "not found", never "forbidden"; so is an id
-        # that is no UUID at all (Django raises ValidationError for it).
-        raise PaymentNotFound() from None
+        # that is no UUID at all (Django raises ValidationError for it). Returned,
+        # not raised: the caller's block has no savepoint (payments/services.py).
+        return None

@@ -6,9 +6,10 @@ payments/rules.py's. See docs/lessons/commands-vs-events.md.
 
 The transaction each command opens is the outermost one only when the caller
 sent no Idempotency-Key. With a key, `@idempotent` (api/idempotency.py) wraps
-the whole handler in its own `atomic()`, so a command's block is a savepoint
-inside it and the payment, its outbox row and the key's stored answer commit
-together (docs/adr/0004-idempotency-keys.md).
+the whole handler in its own `atomic()`, so the key's claim, the payment, its
+outbox row and the key's stored answer commit together
+(docs/adr/0024-idempotency-claim-in-the-effect-transaction.md). Submitting's
+block is a savepoint inside it; a decision's joins it without one.
 """
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from contracts.currencies import minor_units
 from domain.errors import Invalid
 from organisations.errors import NoOrganisation
 from organisations.selectors import membership_get
-from payments.errors import AccountNotFound, InvalidAmount
+from payments.errors import AccountNotFound, InvalidAmount, PaymentNotFound
 from payments.events import payment_event_publish
 from payments.free_text import free_text_error
 from payments.iban import iban_error, iban_normalise
@@ -134,18 +135,26 @@ def _decide(*, payment_id, actor, refusal_of, apply) -> Payment:
     it changed: only those (and the version) are written.
     """
     membership = _membership(actor)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the Idempotency-Key's): that
+    # would be two more round trips, SAVEPOINT and RELEASE, on every decision.
+    # An exception leaving a block without one spoils the caller's transaction,
+    # so a refusal leaves the block first and is raised after it.
+    with transaction.atomic(savepoint=False):
         payment = payment_lock(
             payment_id=payment_id, organisation_id=membership.organisation_id
         )
-        if refusal := refusal_of(payment=payment, membership=membership):
-            raise refusal.exception()
-        changed = apply(payment)
-        payment.version += 1
-        # Only what the command changed: a smaller UPDATE, and no column
-        # written back as it was read.
-        payment.save(update_fields=[*changed, "version", "updated_at"])
-        payment_event_publish(payment=payment, actor=actor)
+        refusal = payment and refusal_of(payment=payment, membership=membership)
+        if payment is not None and refusal is None:
+            changed = apply(payment)
+            payment.version += 1
+            # Only what the command changed: a smaller UPDATE, and no column
+            # written back as it was read.
+            payment.save(update_fields=[*changed, "version", "updated_at"])
+            payment_event_publish(payment=payment, actor=actor)
+    if payment is None:
+        raise PaymentNotFound()
+    if refusal is not None:
+        raise refusal.exception()
     return payment
 
 

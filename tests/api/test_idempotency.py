@@ -3,6 +3,7 @@
 import json
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -11,8 +12,7 @@ from django.utils import timezone
 
 import api.idempotency
 import payments.services
-from api.errors import IdempotencyKeyInProgress
-from api.idempotency import idempotency_claim, idempotency_prune
+from api.idempotency import idempotency_prune
 from api.models import IdempotencyKey
 from events.models import OutboxMessage
 from payments.models import Payment
@@ -220,58 +220,63 @@ def test_a_refused_command_keeps_no_key(client_for, alice, bob, acme_eur):
     assert not IdempotencyKey.objects.exists()
 
 
-def test_a_key_still_in_progress_is_409(monkeypatch, client_for, alice, acme_eur):
-    # given: while the first request runs its command, the client retries
+def test_a_request_that_dies_leaves_no_claim_so_a_retry_runs_at_once(
+    monkeypatch, client_for, alice, acme_eur
+):
+    # given: the process dies mid-command (no answer, no except clause runs)
     client = client_for(alice)
     body = payment_request_body(acme_eur)
-    submit = payments.services.payment_submit
-    retries = []
-
-    def submit_while_a_retry_arrives(**kwargs):
-        retries.append(_post(client, body, "key-1"))
-        return submit(**kwargs)
-
-    monkeypatch.setattr(
-        payments.services, "payment_submit", submit_while_a_retry_arrives
-    )
-
-    # when
-    first = _post(client, body, "key-1")
-
-    # then
-    [retry] = retries
-    assert_problem(retry, 409, "idempotency-key-in-progress")
-    assert first.status_code == 201
-    assert Payment.objects.count() == 1
-    assert OutboxMessage.objects.count() == 1
-
-
-def _crash_mid_request(monkeypatch, client, body, key):
-    """Leave an in-progress claim behind, as a process that died mid-request would."""
 
     def crash(**kwargs):
         raise SystemExit("worker killed")
 
     with monkeypatch.context() as patch:
         patch.setattr(payments.services, "payment_submit", crash)
-        patch.setattr(api.idempotency, "_release", lambda claim: None)
         with pytest.raises(SystemExit):
-            _post(client, body, key)
-    return IdempotencyKey.objects.get()
+            _post(client, body, "key-1")
+
+    # then: the claim rolled back with the request's transaction
+    assert not IdempotencyKey.objects.exists()
+
+    # when: the client retries at once
+    retry = _post(client, body, "key-1")
+
+    # then
+    assert retry.status_code == 201, retry.content
+    assert "Idempotent-Replayed" not in retry
+    assert Payment.objects.count() == 1
+    assert IdempotencyKey.objects.get().state == "completed"
 
 
-def test_a_claim_within_its_lease_blocks_a_retry(
-    monkeypatch, client_for, alice, acme_eur
+def _claim_of_an_older_release(user, body, key, *, lease_left: timedelta):
+    """A claim committed on its own, as releases before ADR 0024 did, whose
+    request is still running (lease left) or died (lease over)."""
+    request = SimpleNamespace(
+        _request=SimpleNamespace(body=json.dumps(body).encode()),
+        method="POST",
+        path=PAYMENTS,
+    )
+    return IdempotencyKey.objects.create(
+        user=user,
+        key=key,
+        fingerprint=api.idempotency._fingerprint(request),
+        state="in_progress",
+        claim_token=uuid.uuid4(),
+        locked_until=timezone.now() + lease_left,
+    )
+
+
+def test_an_older_release_claim_within_its_lease_blocks_a_retry(
+    client_for, alice, acme_eur
 ):
     # given
-    client = client_for(alice)
     body = payment_request_body(acme_eur)
-    claim = _crash_mid_request(monkeypatch, client, body, "key-1")
-    assert claim.state == "in_progress"
-    assert claim.locked_until > timezone.now()
+    claim = _claim_of_an_older_release(
+        alice, body, "key-1", lease_left=timedelta(seconds=10)
+    )
 
     # when
-    response = _post(client, body, "key-1")
+    response = _post(client_for(alice), body, "key-1")
 
     # then
     assert_problem(response, 409, "idempotency-key-in-progress")
@@ -279,17 +284,17 @@ def test_a_claim_within_its_lease_blocks_a_retry(
     assert IdempotencyKey.objects.get().claim_token == claim.claim_token
 
 
-def test_a_stale_claim_past_its_lease_is_taken_over(
-    monkeypatch, client_for, alice, acme_eur
+def test_an_older_release_claim_past_its_lease_is_cleared_and_the_retry_runs(
+    client_for, alice, acme_eur
 ):
     # given
-    client = client_for(alice)
     body = payment_request_body(acme_eur)
-    claim = _crash_mid_request(monkeypatch, client, body, "key-1")
-    IdempotencyKey.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    claim = _claim_of_an_older_release(
+        alice, body, "key-1", lease_left=timedelta(seconds=-1)
+    )
 
     # when
-    response = _post(client, body, "key-1")
+    response = _post(client_for(alice), body, "key-1")
 
     # then
     assert response.status_code == 201, response.content
@@ -301,42 +306,23 @@ def test_a_stale_claim_past_its_lease_is_taken_over(
     assert stored.response_body == response.json()
 
 
-def test_a_stale_claim_is_still_refused_for_a_different_body(
-    monkeypatch, client_for, alice, acme_eur
+def test_an_older_release_stale_claim_is_still_refused_for_a_different_body(
+    client_for, alice, acme_eur
 ):
     # given
-    client = client_for(alice)
-    _crash_mid_request(monkeypatch, client, payment_request_body(acme_eur), "key-1")
-    IdempotencyKey.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    _claim_of_an_older_release(
+        alice, payment_request_body(acme_eur), "key-1", lease_left=timedelta(0)
+    )
 
     # when
-    response = _post(client, payment_request_body(acme_eur, amount=1), "key-1")
+    response = _post(
+        client_for(alice), payment_request_body(acme_eur, amount=1), "key-1"
+    )
 
     # then
     assert_problem(response, 422, "idempotency-key-mismatch")
     assert not Payment.objects.exists()
-
-
-def test_a_request_whose_claim_was_taken_over_rolls_back(
-    monkeypatch, client_for, alice, acme_eur
-):
-    # given: while the command runs, another retry takes its claim over
-    submit = payments.services.payment_submit
-
-    def submit_then_lose_the_claim(**kwargs):
-        payment = submit(**kwargs)
-        IdempotencyKey.objects.update(claim_token=uuid.uuid4())
-        return payment
-
-    monkeypatch.setattr(payments.services, "payment_submit", submit_then_lose_the_claim)
-
-    # when
-    response = _post(client_for(alice), payment_request_body(acme_eur), "key-1")
-
-    # then: the new owner's answer wins; this one's effect is rolled back
-    assert_problem(response, 409, "idempotency-key-in-progress")
-    assert not Payment.objects.exists()
-    assert not OutboxMessage.objects.exists()
+    assert IdempotencyKey.objects.get().state == "in_progress"
 
 
 @pytest.mark.parametrize("key", ["k" * 256, "", "tab\there", "new\x7fline"])
@@ -402,21 +388,35 @@ def test_a_pruned_key_no_longer_replays(client_for, alice, acme_eur):
     assert Payment.objects.count() == 2
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_claim_is_one_statement_and_a_duplicate_is_409(
-    alice,
+def test_a_keyed_approval_is_one_transaction_that_claims_the_key_first(
+    client_for, alice, bob, acme_eur
 ):
     # given: no transaction open, as in a request
-    assert not connection.in_atomic_block
+    payment = payment_submitted(by=alice, account=acme_eur)
+    client = client_for(bob)
 
     # when
     with CaptureQueriesContext(connection) as queries:
-        claim = idempotency_claim(user=alice, key="key-1", fingerprint="f")
+        response = _post(client, None, "key-1", f"{PAYMENTS}/{payment.id}/approve")
 
-    # then: the INSERT committed itself (no BEGIN, no COMMIT round trips) and
-    # a second claim of the key finds it, in progress, from a fresh read
-    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
-    assert IdempotencyKey.objects.get().claim_token == claim.token
-    with pytest.raises(IdempotencyKeyInProgress):
-        idempotency_claim(user=alice, key="key-1", fingerprint="f")
-    assert IdempotencyKey.objects.count() == 1
+    # then: the token's query brings the membership; then one transaction
+    # whose first statement is the claim, with no savepoint in it
+    assert response.status_code == 200, response.content
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert [s.split()[0] for s in sql] == [
+        "SELECT",  # token, user and membership
+        "BEGIN",
+        "INSERT",  # the key's claim
+        "SELECT",  # the payment, locked
+        "UPDATE",  # the payment
+        "INSERT",  # its outbox row
+        "UPDATE",  # the key's answer
+        "COMMIT",
+    ]
+    assert '"organisations_membership"' in sql[0]
+    assert '"api_idempotencykey"' in sql[2]
+    stored = IdempotencyKey.objects.get()
+    assert (stored.state, stored.response_body) == ("completed", response.json())
+    assert OutboxMessage.objects.filter(event_type="PaymentApproved").count() == 1

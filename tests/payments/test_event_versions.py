@@ -100,6 +100,9 @@ def test_a_v2_approval_keeps_the_books_a_v1_approval_keeps(
     assert results[0][1]  # and reconciliation expects it
 
 
+# Run as a request runs, with no transaction around the command: a decision's
+# block has no savepoint, so a failure inside it rolls back the caller's.
+@pytest.mark.django_db(transaction=True)
 def test_a_version_payments_cannot_build_refuses_the_command(
     settings, alice, bob, acme_eur
 ):
