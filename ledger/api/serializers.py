@@ -2,10 +2,11 @@
 
 from rest_framework import serializers
 
+from api.model_serializers import ModelSerializer
 from ledger.models import Account, Direction, JournalEntry, JournalLine
 
 
-class LedgerAccountSerializer(serializers.ModelSerializer):
+class LedgerAccountSerializer(ModelSerializer):
     debtor_account = serializers.UUIDField(
         source="debtor_account_id", allow_null=True, read_only=True
     )
@@ -46,13 +47,13 @@ class LedgerAccountSerializer(serializers.ModelSerializer):
         ]
 
 
-class LineAccountSerializer(serializers.ModelSerializer):
+class LineAccountSerializer(ModelSerializer):
     class Meta:
         model = Account
         fields = ["id", "name"]
 
 
-class JournalLineSerializer(serializers.ModelSerializer):
+class JournalLineSerializer(ModelSerializer):
     account = LineAccountSerializer(read_only=True)
     direction = serializers.ChoiceField(choices=Direction.choices, read_only=True)
     amount = serializers.IntegerField(read_only=True, help_text="Minor units.")
@@ -62,7 +63,7 @@ class JournalLineSerializer(serializers.ModelSerializer):
         fields = ["account", "direction", "amount", "currency"]
 
 
-class JournalEntrySerializer(serializers.ModelSerializer):
+class JournalEntrySerializer(ModelSerializer):
     payment = serializers.UUIDField(source="payment_id", read_only=True)
     lines = JournalLineSerializer(many=True, read_only=True)
 

@@ -2,10 +2,11 @@
 
 from rest_framework import serializers
 
+from api.model_serializers import ModelSerializer
 from notifications.models import Notification
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     payment = serializers.UUIDField(source="payment_id", read_only=True)
 
     class Meta:

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from api.model_serializers import ModelSerializer
 from contracts.currencies import MINOR_UNITS
 from events.api.serializers import DeliverySerializer
 from observability.tracing import trace_id_of
@@ -94,13 +95,13 @@ class EventVersionFilterSerializer(serializers.Serializer):
     )
 
 
-class DebtorAccountSerializer(serializers.ModelSerializer):
+class DebtorAccountSerializer(ModelSerializer):
     class Meta:
         model = DebtorAccount
         fields = ["id", "name", "iban", "currency"]
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ModelSerializer):
     debtor_account = serializers.UUIDField(source="debtor_account_id")
     creditor = serializers.SerializerMethodField()
     submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)

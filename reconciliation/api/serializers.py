@@ -2,10 +2,11 @@
 
 from rest_framework import serializers
 
+from api.model_serializers import ModelSerializer
 from reconciliation.models import Expectation
 
 
-class ExpectationSerializer(serializers.ModelSerializer):
+class ExpectationSerializer(ModelSerializer):
     payment = serializers.UUIDField(source="payment_id", read_only=True)
     debtor_account = serializers.UUIDField(source="debtor_account_id", read_only=True)
     amount = serializers.IntegerField(read_only=True, help_text="Minor units.")

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from api.model_serializers import ModelSerializer
 from settlement.models import LineOutcome, SettlementFile, StatementLine
 
 
@@ -17,7 +18,7 @@ class OutcomeCountsSerializer(serializers.Serializer):
     not_a_payment = serializers.IntegerField()
 
 
-class SettlementFileSerializer(serializers.ModelSerializer):
+class SettlementFileSerializer(ModelSerializer):
     original_name = serializers.SerializerMethodField()
     outcome_counts = serializers.SerializerMethodField()
 
@@ -47,7 +48,7 @@ class SettlementFileSerializer(serializers.ModelSerializer):
         return {outcome: int(counts.get(outcome, 0)) for outcome in LineOutcome.values}
 
 
-class StatementLineSerializer(serializers.ModelSerializer):
+class StatementLineSerializer(ModelSerializer):
     file = serializers.UUIDField(source="file_id", help_text="The statement it is in.")
     payment = serializers.UUIDField(source="payment_id", allow_null=True)
 
