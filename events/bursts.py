@@ -68,7 +68,9 @@ def first_delivery_envelope(message) -> dict | None:
     return args[0]
 
 
-def burst_strategy(task, app, consumer, *, size: int, apply, hold, **kwargs):
+def burst_strategy(
+    task, app, consumer, *, size: int, apply, hold, lock_ahead=None, **kwargs
+):
     """The task's Strategy (Celery builds one per worker consumer)."""
     return BurstStrategy(
         consumer,
@@ -76,6 +78,7 @@ def burst_strategy(task, app, consumer, *, size: int, apply, hold, **kwargs):
         size=size,
         apply=apply,
         hold=hold,
+        lock_ahead=lock_ahead,
     )
 
 
@@ -86,15 +89,18 @@ class BurstStrategy:
     is Celery's own strategy, for what the burst does not take; `apply(envelope)`
     applies one event (events.worker's consume_for); `hold(call)` runs a call,
     holding the messages through a database outage
-    (events.worker.consume_waiting_for_database).
+    (events.worker.consume_waiting_for_database); `lock_ahead(subjects)`, if
+    given, locks the burst's positions in one statement before its events run
+    (events.inbox.positions_lock).
     """
 
-    def __init__(self, consumer, *, fallback, size: int, apply, hold):
+    def __init__(self, consumer, *, fallback, size: int, apply, hold, lock_ahead=None):
         self.fallback = fallback
         self.consumer = consumer
         self.size = size
         self.apply_one = apply
         self.hold = hold
+        self.lock_ahead = lock_ahead
         self.buffer: list[Delivered] = []
         self.scheduled = False
         self.flushing = False
@@ -173,6 +179,8 @@ class BurstStrategy:
         """
         outcomes: dict[int, str | None] = {}
         with transaction.atomic(), writes_deferred():
+            if self.lock_ahead is not None:
+                self.lock_ahead([item.envelope.get("subject") for item in runnable])
             for item in runnable:
                 try:
                     outcomes[id(item)] = self.apply_one(

@@ -68,28 +68,58 @@ def _position_lock(consumer: str, subject: str) -> ConsumerPosition:
     writes = _writes.get()
     if writes is not None and (consumer, subject) in writes.positions:
         return writes.positions[consumer, subject]  # locked by this transaction
-    table = connection.ops.quote_name(ConsumerPosition._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (consumer, subject, last_sequence, parked) "  # noqa: S608
-            "VALUES (%s, %s, 0, %s) ON CONFLICT (consumer, subject) "
-            f"DO UPDATE SET last_sequence = {table}.last_sequence "
-            "RETURNING id, last_sequence, parked",
-            [consumer, subject, False],
-        )
-        position_id, last_sequence, parked = cursor.fetchone()
-    # The row as it is once locked, a concurrent writer's commit included: a
-    # delivery that waited for the lock sees what the other one parked.
-    position = ConsumerPosition(
-        id=position_id,
-        consumer=consumer,
-        subject=subject,
-        last_sequence=last_sequence,
-        parked=bool(parked),
-    )
+    [position] = _positions_upsert(consumer, [subject])
     if writes is not None:
         writes.positions[consumer, subject] = position
     return position
+
+
+def positions_lock(consumer: str, subjects) -> None:
+    """Lock the positions of a burst's subjects at once, before its events run.
+
+    One statement for the burst instead of one per event. Only inside
+    writes_deferred, which keeps them for the events' own _position_lock.
+    Subjects in sorted order: two bursts that share subjects lock them in the
+    same order, so they wait for each other rather than deadlock.
+    """
+    writes = _writes.get()
+    wanted = sorted(
+        {
+            s
+            for s in subjects
+            if isinstance(s, str) and (consumer, s) not in writes.positions
+        }
+    )
+    if len(wanted) > 1:  # one is no cheaper here than in its event's turn
+        for position in _positions_upsert(consumer, wanted):
+            writes.positions[consumer, position.subject] = position
+
+
+def _positions_upsert(consumer: str, subjects: list[str]) -> list[ConsumerPosition]:
+    """Create each missing position and lock them all; return them as locked."""
+    table = connection.ops.quote_name(ConsumerPosition._meta.db_table)
+    rows = ", ".join(["(%s, %s, 0, %s)"] * len(subjects))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (consumer, subject, last_sequence, parked) "  # noqa: S608
+            f"VALUES {rows} ON CONFLICT (consumer, subject) "
+            f"DO UPDATE SET last_sequence = {table}.last_sequence "
+            "RETURNING id, subject, last_sequence, parked",
+            [value for subject in subjects for value in (consumer, subject, False)],
+        )
+        locked = cursor.fetchall()
+    # Each row as it is once locked, a concurrent writer's commit included: a
+    # delivery that waited for the lock sees what the other one parked.
+    return [
+        ConsumerPosition(
+            id=position_id,
+            consumer=consumer,
+            subject=subject,
+            last_sequence=last_sequence,
+            parked=bool(parked),
+        )
+        for position_id, subject, last_sequence, parked in locked
+    ]
 
 
 def _position_save(position: ConsumerPosition, fields: list[str]) -> None:

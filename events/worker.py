@@ -35,6 +35,7 @@ from events.inbox import (
     failed_attempts,
     failure_record,
     parked_ready,
+    positions_lock,
 )
 from events.messages import task_message
 from events.metrics_server import heartbeat_beat
@@ -527,6 +528,7 @@ def consumer_app(
             size=burst,
             apply=consume_for,
             hold=consume_waiting_for_database,
+            lock_ahead=partial(positions_lock, name),
         )
         if burst > 1
         else "celery.worker.strategy:default"

@@ -8,6 +8,7 @@ task's business, proved in test_worker.py and test_worker_process.py.
 """
 
 import uuid
+from functools import partial
 
 import pytest
 from django.db import OperationalError, connection
@@ -15,10 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from kombu import Connection, Queue
 
 from events.bursts import BurstStrategy
-from events.inbox import consume
+from events.inbox import consume, positions_lock
 from events.messages import task_message
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.worker import consume_waiting_for_database
+from tests.events_builders import payment_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +82,9 @@ def publish(kombu: Connection, queue: Queue, envelope: dict, **headers) -> None:
         )
 
 
-def strategy_on(worker: Worker, recorder: Recorder, *, size: int = 50, hold=None):
+def strategy_on(
+    worker: Worker, recorder: Recorder, *, size: int = 50, hold=None, lock_ahead=None
+):
     def handle(event) -> None:
         recorder.handle(event)  # looked up per call: a test may swap it
 
@@ -95,6 +99,7 @@ def strategy_on(worker: Worker, recorder: Recorder, *, size: int = 50, hold=None
             consumer=CONSUMER, envelope=envelope, handlers=handlers, savepoint=savepoint
         ),
         hold=hold or consume_waiting_for_database,
+        lock_ahead=lock_ahead,
     )
 
     def on_message(message):
@@ -315,3 +320,49 @@ def test_a_copy_and_a_gap_filled_within_one_burst(kombu, queue, stream):
         .values_list("status", flat=True)
     ) == [DeliveryStatus.APPLIED, DeliveryStatus.SKIPPED_DUPLICATE]
     assert worker.fell_back == []
+
+
+def test_a_burst_of_several_payments_locks_their_positions_in_one_statement(
+    kombu, queue, acme, alice
+):
+    # given: the first events of five payments, and one position already there
+    envelopes = [
+        payment_event(
+            "PaymentSubmitted", organisation=acme, submitted_by=alice
+        ).envelope
+        for _ in range(5)
+    ]
+    ConsumerPosition.objects.create(
+        consumer=CONSUMER, subject=envelopes[2]["subject"], last_sequence=0
+    )
+    for envelope in envelopes:
+        publish(kombu, queue, envelope)
+    worker, recorder = Worker(kombu), Recorder()
+    on_message = strategy_on(
+        worker, recorder, lock_ahead=partial(positions_lock, CONSUMER)
+    )
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        consume_queue(kombu, queue, on_message, worker)
+
+    # then: one statement created or locked all five positions, and each event
+    # was applied against its own
+    upserts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'INTO "events_consumerposition"' in q["sql"]
+    ]
+    assert len(upserts) == 1
+    assert worker.acked == [e["id"] for e in envelopes]
+    positions = ConsumerPosition.objects.filter(consumer=CONSUMER)
+    assert sorted(positions.values_list("subject", flat=True)) == sorted(
+        e["subject"] for e in envelopes
+    )
+    assert set(positions.values_list("last_sequence", flat=True)) == {1}
+    assert (
+        InboxEntry.objects.filter(
+            consumer=CONSUMER, status=DeliveryStatus.APPLIED
+        ).count()
+        == 5
+    )
