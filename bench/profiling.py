@@ -1,9 +1,13 @@
-"""Wall-clock profiles of the stack's processes with py-spy, and their summaries.
+"""Profiles of the stack's processes with py-spy, and their summaries.
 
 py-spy is optional (`pip install py-spy`): without it the benchmark still runs
-and says that profiles were skipped. Profiles include idle frames (--idle), so
-a process that waits (on PostgreSQL, on the broker, on its pool's pipe) shows
-where it waits, not only where it computes.
+and says that profiles were skipped. Two kinds, recorded side by side:
+- wall clock (--idle): a process that waits (on PostgreSQL, on the broker, on
+  its pool's pipe) shows where it waits, not only where it computes. A thread
+  waiting for the GIL counts as busy where it waits, so with two threads
+  (a worker and its e-mail sender, gunicorn's threads) busy shares blur;
+- CPU (--gil): only the thread holding the GIL is sampled, so the shares are
+  of the Python CPU the process spent, wherever it was spent.
 """
 
 import contextlib
@@ -47,13 +51,13 @@ def py_spy() -> str | None:
 class Recording:
     """py-spy recording one process (and its children) until stopped."""
 
-    def __init__(self, pid: int, out: Path, rate: int = 200):
+    def __init__(self, pid: int, out: Path, rate: int = 200, *, gil: bool = False):
         self.out = out
         self.process = subprocess.Popen(  # noqa: S603
             [
                 py_spy() or "py-spy", "record", "--pid", str(pid), "--subprocesses",
-                "--idle", "--nonblocking", "--rate", str(rate), "--format", "raw",
-                "--output", str(out),
+                "--gil" if gil else "--idle", "--nonblocking", "--rate", str(rate),
+                "--format", "raw", "--output", str(out),
             ],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

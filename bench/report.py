@@ -236,7 +236,12 @@ def table(results: dict) -> str:
         )
     for name, profile in (results.get("profiles") or {}).items():
         add("")
-        add(f"PROFILE {name} (py-spy, wall clock incl. idle): top frames by self time")
+        kind = (
+            "CPU: only the thread holding the GIL"
+            if name.endswith("_cpu")
+            else "wall clock incl. idle"
+        )
+        add(f"PROFILE {name} (py-spy, {kind}): top frames by self time")
         for process, summary in profile.items():
             if not summary.get("samples"):
                 continue

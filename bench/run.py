@@ -36,8 +36,9 @@ def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def _profile_approvals(ctx: Context, plan, out: Path) -> dict:
-    """32 clients while py-spy records web, relay and every worker.
+def _profile_approvals(ctx: Context, plan, out: Path) -> tuple[dict, dict]:
+    """32 clients while py-spy records web, relay and every worker: the wall
+    clock profiles, and the CPU (GIL-holding) profiles of the same seconds.
 
     The workers were just started: a few approvals first, applied by every
     consumer, so that the profile shows their steady state, not their imports.
@@ -52,20 +53,24 @@ def _profile_approvals(ctx: Context, plan, out: Path) -> dict:
     base = ctx.probe.inbox_max_id()
     names = ["web", "relay", *WORKERS]
     recordings = {
-        name: Recording(
-            ctx.stack.running[name].process.pid, out / f"approvals-{name}.txt"
+        (name, gil): Recording(
+            ctx.stack.running[name].process.pid,
+            out / f"approvals-{name}{'-gil' if gil else ''}.txt",
+            gil=gil,
         )
         for name in names
+        for gil in (False, True)
     }
     time.sleep(1)  # py-spy attaches
     result = closed_loop("127.0.0.1", ctx.stack.port, ctx.token, ids, 32)
     ctx.probe.wait_applied(
         base, len(result.ok), timeout=120 + len(ids), event_types=("PaymentApproved",)
     )
-    return {
-        name: summarize(path) if (path := rec.stop()) else {"samples": 0}
-        for name, rec in recordings.items()
-    }
+    summaries: tuple[dict, dict] = ({}, {})
+    for (name, gil), recording in recordings.items():
+        path = recording.stop()
+        summaries[gil][name] = summarize(path) if path else {"samples": 0}
+    return summaries
 
 
 def _profile_relay(ctx: Context, plan, out: Path) -> dict:
@@ -130,7 +135,9 @@ def _profiles(ctx: Context, plan, results: dict, out: Path) -> dict:
         profiles["relay_drain"] = _profile_relay(ctx, plan, out)
     ctx.start(*WORKERS)
     _log("profile: 32 clients under py-spy (web, relay, workers)")
-    profiles["approvals_32_clients"] = _profile_approvals(ctx, plan, out)
+    wall, cpu = _profile_approvals(ctx, plan, out)
+    profiles["approvals_32_clients"] = wall
+    profiles["approvals_32_clients_cpu"] = cpu
     return profiles
 
 
