@@ -86,14 +86,30 @@ def _inserted_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     )
 
 
-def _values(field: models.Field, rows: list, now) -> list:
+def _values(field: models.Field, rows: list, now) -> list | str:
     if isinstance(field, models.DateTimeField) and field.auto_now_add:
         return [now] * len(rows)  # as the ORM's pre_save sets it on insert
     values = [getattr(row, field.attname) for row in rows]
     if isinstance(field, models.JSONField):
-        # Sent as text, cast by the array's type: the same JSON the ORM writes.
-        return [json.dumps(value, cls=field.encoder) for value in values]
+        # The column's values as one JSON document (see _array_sql): the same
+        # JSON the ORM writes, one string to quote instead of an array of them.
+        return json.dumps(values, cls=field.encoder)
     return [field.get_db_prep_save(value, connection) for value in values]
+
+
+def _array_sql(field: models.Field) -> str:
+    """The placeholder of one column's values, as an array for unnest()."""
+    if isinstance(field, models.JSONField):
+        # Not a text[] of JSON: psycopg quotes each element of a text array
+        # with a regular expression, and in JSON every '"' is a match. For the
+        # inbox's envelopes that was about a quarter of a consumer's CPU per
+        # event (in-process profile, docs/benchmark.md). One jsonb document,
+        # its elements in their order, costs one quoting of one string.
+        return (
+            "ARRAY(SELECT e FROM jsonb_array_elements(%s::jsonb) "
+            "WITH ORDINALITY AS t(e, n) ORDER BY n)"
+        )
+    return f"%s::{field.cast_db_type(connection)}[]"
 
 
 def _insert(model: type[models.Model], rows: list, now) -> tuple[str, list]:
@@ -106,7 +122,7 @@ def _insert_sql(model: type[models.Model]) -> str:
     fields = _inserted_fields(model)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
+    arrays = ", ".join(_array_sql(field) for field in fields)
     return (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
         f"SELECT * FROM unnest({arrays})"

@@ -65,7 +65,15 @@ def events() -> list[dict]:
             "subject": subject,
             "sequence": sequence,
             "partition_key": "account-1",
-            "envelope": {"data": {"reference": "Zahlung für März ✓", "n": [1, None]}},
+            # Each its own, so a row given another's envelope would show; with
+            # the characters JSON and SQL escape.
+            "envelope": {
+                "data": {
+                    "reference": 'Zahlung "für" März ✓ \\ it\'s',
+                    "n": [1, None],
+                    "of": f"{subject}#{sequence}",
+                }
+            },
             "organisation_id": organisation,
         }
 
