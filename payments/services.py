@@ -143,7 +143,11 @@ def _decide(*, payment_id, actor, refusal_of, apply) -> Payment:
         payment = payment_lock(
             payment_id=payment_id, organisation_id=membership.organisation_id
         )
-        refusal = payment and refusal_of(payment=payment, membership=membership)
+        refusal = (
+            None
+            if payment is None
+            else refusal_of(payment=payment, membership=membership)
+        )
         if payment is not None and refusal is None:
             changed = apply(payment)
             payment.version += 1
