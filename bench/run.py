@@ -66,11 +66,12 @@ def _profile_approvals(ctx: Context, plan, out: Path) -> tuple[dict, dict]:
     ctx.probe.wait_applied(
         base, len(result.ok), timeout=120 + len(ids), event_types=("PaymentApproved",)
     )
-    summaries: tuple[dict, dict] = ({}, {})
+    wall: dict = {}
+    cpu: dict = {}
     for (name, gil), recording in recordings.items():
         path = recording.stop()
-        summaries[gil][name] = summarize(path) if path else {"samples": 0}
-    return summaries
+        (cpu if gil else wall)[name] = summarize(path) if path else {"samples": 0}
+    return wall, cpu
 
 
 def _profile_relay(ctx: Context, plan, out: Path) -> dict:
