@@ -24,11 +24,13 @@ def on_payment_submitted(event: Event) -> None:
 
 
 def on_payment_approved(event: Event) -> None:
-    """Expect the approved payment in a statement; match a line already waiting."""
+    """Expect the approved payment in a statement; match a line already waiting.
+
+    The debtor account is known already: PaymentSubmitted comes first in the
+    payment's own stream, and this consumer applies a payment's events in their
+    order (a PaymentApproved that arrives first waits, parked, for it).
+    """
     data = event.data
-    KnownAccount.objects.get_or_create(
-        organisation_id=data["organisation_id"], iban=data["debtor_iban"]
-    )
     expected = ExpectedPayment.objects.create(
         organisation_id=data["organisation_id"],
         payment_id=data["payment_id"],

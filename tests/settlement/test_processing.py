@@ -9,6 +9,8 @@ the same transaction, everything else gets its outcome, and a bad file ends
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events.inbox import consume
 from events.models import OutboxMessage
@@ -20,7 +22,12 @@ from iso20022.camt053_build import (
 )
 from payments.services import payment_approve
 from settlement.consumer import CONSUMER
-from settlement.models import SettlementFile, StatementLine
+from settlement.models import (
+    ExpectedPayment,
+    KnownAccount,
+    SettlementFile,
+    StatementLine,
+)
 from settlement.receiving import settlement_file_receive
 from tests.factories import VALID_CREDITOR_IBAN, payment_submitted
 
@@ -228,6 +235,37 @@ def test_a_statement_before_the_approval_waits_and_matches_when_it_arrives(
     assert settlement_file.outcome_counts["matched"] == 1
     assert settlement_file.outcome_counts["unknown_payment"] == 0
     assert settled_events().get().envelope["data"]["payment_id"] == str(late.id)
+
+
+def test_the_account_is_learned_from_the_submission_even_when_the_approval_comes_first(
+    alice, bob, acme_eur
+):
+    # The approval's handler reads no account: the payment's own stream orders
+    # PaymentSubmitted first, and an approval delivered before it waits parked.
+    payment = payment_submitted(by=alice, account=acme_eur)
+    payment_approve(payment_id=payment.id, actor=bob)
+    submitted, approval = OutboxMessage.objects.filter(
+        subject=str(payment.id)
+    ).order_by("id")
+    assert deliver(approval.envelope) == "parked"
+    assert not KnownAccount.objects.exists()
+    assert not ExpectedPayment.objects.exists()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver(submitted.envelope) == "applied"
+
+    known = KnownAccount.objects.get()
+    assert (known.organisation_id, known.iban) == (
+        acme_eur.organisation_id,
+        acme_eur.iban,
+    )
+    assert ExpectedPayment.objects.get().payment_id == payment.id
+    account_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "settlement_knownaccount" in q["sql"]
+    ]
+    assert len(account_reads) == 2  # PaymentSubmitted's get_or_create: read, insert
 
 
 def test_a_second_line_for_a_settled_payment_is_a_duplicate(alice, bob, acme_eur):
