@@ -6,8 +6,9 @@ records. Through the ORM that was three statements, and building them was
 most of a consumer's CPU per event at low load: `bulk_update`'s CASE
 expressions alone took about 40 % of the ledger's time in a profile, more than
 its handler. On PostgreSQL the three go as one statement of data-modifying
-CTEs over `unnest()` arrays, built from plain lists, so neither Django's
-expression machinery nor two more round trips are paid per burst (see
+CTEs, each reading its rows from one JSON document (one parameter per kind of
+row), so neither Django's expression machinery, nor two more round trips, nor
+psycopg's quoting of an array per column are paid per burst (see
 docs/adr/0023-burst-rows-in-one-statement.md). Other databases keep the ORM.
 
 The columns come from the models, so a field added to a model is written here
@@ -15,6 +16,8 @@ too (tests/events/test_inbox_flush.py proves the rows equal the ORM's).
 """
 
 import json
+import uuid
+from datetime import datetime
 from functools import cache
 
 from django.db import connection, models
@@ -86,35 +89,65 @@ def _inserted_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     )
 
 
-def _values(field: models.Field, rows: list, now) -> list | str:
+def _plain(value):
+    # What the fields' get_db_prep_save leaves that JSON has no type for; each
+    # goes as the text PostgreSQL reads back into the column's type.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()  # every microsecond, unlike DjangoJSONEncoder
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
+
+
+def _value(field: models.Field, row, now):
     if isinstance(field, models.DateTimeField) and field.auto_now_add:
-        return [now] * len(rows)  # as the ORM's pre_save sets it on insert
-    values = [getattr(row, field.attname) for row in rows]
+        return now  # as the ORM's pre_save sets it on insert
+    value = getattr(row, field.attname)
     if isinstance(field, models.JSONField):
-        # The column's values as one JSON document (see _array_sql): the same
-        # JSON the ORM writes, one string to quote instead of an array of them.
-        return json.dumps(values, cls=field.encoder)
-    return [field.get_db_prep_save(value, connection) for value in values]
+        if field.encoder is not None:
+            value = json.loads(json.dumps(value, cls=field.encoder))
+        return value  # nested as it is: the column takes it as jsonb
+    return field.get_db_prep_save(value, connection)
 
 
-def _array_sql(field: models.Field) -> str:
-    """The placeholder of one column's values, as an array for unnest()."""
+def _document(fields, rows: list, now) -> str:
+    """The rows as one JSON array of arrays, each in the order of `fields`.
+
+    One string for psycopg to quote, where arrays per column cost it a type
+    lookup and a quoting pass per column, and for text columns a regular
+    expression per value: at one or two events per burst, that was about a
+    third of a consumer's CPU per event (in-process profile, ADR 0023).
+    """
+    return json.dumps(
+        [[_value(field, row, now) for field in fields] for row in rows],
+        default=_plain,
+        ensure_ascii=False,
+    )
+
+
+def _column_sql(field: models.Field, index: int) -> str:
+    """Element `index` of a row `e` of the document, in the column's type."""
     if isinstance(field, models.JSONField):
-        # Not a text[] of JSON: psycopg quotes each element of a text array
-        # with a regular expression, and in JSON every '"' is a match. For the
-        # inbox's envelopes that was about a quarter of a consumer's CPU per
-        # event (in-process profile, docs/benchmark.md). One jsonb document,
-        # its elements in their order, costs one quoting of one string.
-        return (
-            "ARRAY(SELECT e FROM jsonb_array_elements(%s::jsonb) "
-            "WITH ORDINALITY AS t(e, n) ORDER BY n)"
-        )
-    return f"%s::{field.cast_db_type(connection)}[]"
+        if field.null:  # None is SQL NULL in such a column, as the ORM writes it
+            return f"NULLIF(e->{index}, 'null'::jsonb)"
+        return f"e->{index}"
+    # The type without its length, as Django's own unnest insert casts: a value
+    # too long for the column fails on assignment instead of being cut short.
+    db_type = field.db_type(connection).split("(")[0]
+    return f"(e->>{index})::{db_type}"
+
+
+def _rows_sql(fields) -> str:
+    """A SELECT of the document's rows, in the document's order."""
+    columns = ", ".join(_column_sql(field, n) for n, field in enumerate(fields))
+    return (
+        f"SELECT {columns} FROM jsonb_array_elements(%s::jsonb) "  # noqa: S608
+        "WITH ORDINALITY AS t(e, n) ORDER BY n"
+    )
 
 
 def _insert(model: type[models.Model], rows: list, now) -> tuple[str, list]:
-    fields = _inserted_fields(model)
-    return _insert_sql(model), [_values(field, rows, now) for field in fields]
+    return _insert_sql(model), [_document(_inserted_fields(model), rows, now)]
 
 
 @cache
@@ -122,11 +155,7 @@ def _insert_sql(model: type[models.Model]) -> str:
     fields = _inserted_fields(model)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(_array_sql(field) for field in fields)
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT * FROM unnest({arrays})"
-    )
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {_rows_sql(fields)}"
 
 
 def _inbox_upsert(rows: list[InboxEntry], now) -> tuple[str, list]:
@@ -150,9 +179,7 @@ def _inbox_upsert_sql() -> str:
 
 def _positions_update(rows: list[ConsumerPosition]) -> tuple[str, list]:
     return _positions_update_sql(), [
-        [row.pk for row in rows],
-        [row.last_sequence for row in rows],
-        [row.parked for row in rows],
+        json.dumps([[row.pk, row.last_sequence, row.parked] for row in rows])
     ]
 
 
@@ -167,10 +194,8 @@ def _positions_update_sql() -> str:
     )
     return (
         f"UPDATE {quote(meta.db_table)} AS p SET "  # noqa: S608
-        f"{quote(sequence.column)} = r.last_sequence, "
-        f"{quote(parked.column)} = r.parked "
-        f"FROM unnest(%s::{key.cast_db_type(connection)}[], "
-        f"%s::{sequence.cast_db_type(connection)}[], "
-        f"%s::{parked.cast_db_type(connection)}[]) AS r(id, last_sequence, parked) "
-        f"WHERE p.{quote(key.column)} = r.id"
+        f"{quote(sequence.column)} = {_column_sql(sequence, 1)}, "
+        f"{quote(parked.column)} = {_column_sql(parked, 2)} "
+        "FROM jsonb_array_elements(%s::jsonb) AS t(e) "
+        f"WHERE p.{quote(key.column)} = {_column_sql(key, 0)}"
     )

@@ -4,7 +4,7 @@ PostgreSQL, the same rows as the ORM writes (events/inbox_flush.py)."""
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -149,3 +149,35 @@ def test_a_burst_with_only_delivery_records_writes_them_alone():
     assert len(queries.captured_queries) == 1
     assert not queries.captured_queries[0]["sql"].startswith("WITH")
     assert Delivery.objects.filter(consumer="flushed").count() == 1
+
+
+def test_a_value_too_long_for_its_column_fails_as_the_orms_insert_would():
+    # A cast to the column's own type, varchar(100), would cut it short
+    # silently; the flush casts to varchar and leaves the length to the
+    # column, so the burst fails and is retried event by event instead.
+    too_long = Delivery(
+        consumer="c" * 101, event_id=uuid.uuid4(), status=DeliveryStatus.APPLIED
+    )
+
+    with pytest.raises(DataError, match="too long"), transaction.atomic():
+        rows_write(applied=[], positions=[], deliveries=[too_long])
+
+    assert not Delivery.objects.filter(consumer__startswith="ccc").exists()
+
+
+def test_timestamps_keep_their_microseconds():
+    delivery = Delivery(
+        consumer="flushed", event_id=uuid.uuid4(), status=DeliveryStatus.APPLIED
+    )
+    entry = InboxEntry(
+        consumer="flushed",
+        status=APPLIED,
+        applied_at=timezone.now().replace(microsecond=123456),
+        **{k: v for k, v in events()[0].items() if k != "id"},
+        event_id=uuid.uuid4(),
+    )
+
+    with transaction.atomic():
+        rows_write(applied=[entry], positions=[], deliveries=[delivery])
+
+    assert InboxEntry.objects.get(consumer="flushed").applied_at == entry.applied_at
