@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from bank_gateway.models import Release, ReleaseStatus
 from events.envelope import Event
+from events.inbox import rows_insert
 
 # Why a v1 approval cannot be paid: it never carried the creditor's IBAN.
 NO_CREDITOR_IBAN = (
@@ -33,20 +34,26 @@ def on_payment_approved(event: Event) -> None:
     """
     data = event.data
     iban = data["creditor"]["iban"]
-    Release.objects.create(
-        organisation_id=data["organisation_id"],
-        payment_id=data["payment_id"],
-        event_id=event.id,
-        end_to_end_id=end_to_end_id(data["payment_id"]),
-        debtor_account_id=data["debtor_account_id"],
-        debtor_iban=data["debtor_iban"],
-        creditor_name=data["creditor"]["name"],
-        creditor_iban=iban or "",
-        amount=data["amount"]["value"],
-        currency=data["amount"]["currency"],
-        reference=data["reference"],
-        status=ReleaseStatus.WAITING if iban else ReleaseStatus.NOT_RELEASABLE,
-        reason="" if iban else NO_CREDITOR_IBAN,
+    # Read only by the cut-off, in a transaction of its own: it may join the
+    # burst's last statement (events/inbox.py).
+    rows_insert(
+        [
+            Release(
+                organisation_id=data["organisation_id"],
+                payment_id=data["payment_id"],
+                event_id=event.id,
+                end_to_end_id=end_to_end_id(data["payment_id"]),
+                debtor_account_id=data["debtor_account_id"],
+                debtor_iban=data["debtor_iban"],
+                creditor_name=data["creditor"]["name"],
+                creditor_iban=iban or "",
+                amount=data["amount"]["value"],
+                currency=data["amount"]["currency"],
+                reference=data["reference"],
+                status=ReleaseStatus.WAITING if iban else ReleaseStatus.NOT_RELEASABLE,
+                reason="" if iban else NO_CREDITOR_IBAN,
+            )
+        ]
     )
 
 

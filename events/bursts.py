@@ -178,18 +178,27 @@ class BurstStrategy:
         and run again by _careful.
         """
         outcomes: dict[int, str | None] = {}
-        with transaction.atomic(), writes_deferred():
-            if self.lock_ahead is not None:
-                self.lock_ahead([item.envelope.get("subject") for item in runnable])
-            for item in runnable:
-                try:
-                    outcomes[id(item)] = self.apply_one(
-                        item.envelope, savepoint=False, headers=item.message.headers
-                    )
-                except Exception as exc:
-                    if _database_not_event(exc):
-                        raise  # the whole burst waits for the database
-                    raise _EventFailed from exc
+        try:
+            with transaction.atomic(), writes_deferred():
+                if self.lock_ahead is not None:
+                    self.lock_ahead([item.envelope.get("subject") for item in runnable])
+                for item in runnable:
+                    try:
+                        outcomes[id(item)] = self.apply_one(
+                            item.envelope, savepoint=False, headers=item.message.headers
+                        )
+                    except Exception as exc:
+                        if _database_not_event(exc):
+                            raise  # the whole burst waits for the database
+                        raise _EventFailed from exc
+        except (_EventFailed, Reject):
+            raise
+        except Exception as exc:
+            # The burst's last statement, its rows and its handlers' (a
+            # duplicate, a value too long): which event's is found event by event.
+            if _database_not_event(exc):
+                raise
+            raise _EventFailed from exc
         return outcomes
 
     def _careful(self, runnable: list[Delivered]) -> dict[int, str | None]:

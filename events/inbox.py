@@ -12,13 +12,13 @@ See docs/lessons/idempotent-consumers.md.
 import logging
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -137,6 +137,8 @@ class _Writes:
     positions: dict[tuple[str, str], ConsumerPosition] = field(default_factory=dict)
     dirty: dict[int, ConsumerPosition] = field(default_factory=dict)
     applied: list[InboxEntry] = field(default_factory=list)
+    # The handlers' new rows by model, in the order each model first came.
+    inserts: dict[type[models.Model], list[models.Model]] = field(default_factory=dict)
 
 
 _writes: ContextVar[_Writes | None] = ContextVar("writes", default=None)
@@ -162,9 +164,32 @@ def writes_deferred():
                 applied=writes.applied,
                 positions=list(writes.dirty.values()),
                 deliveries=records,
+                inserts=writes.inserts,
             )
     finally:
         _writes.reset(token)
+
+
+def rows_insert(rows: Sequence[models.Model]) -> None:
+    """Insert a handler's new rows: in a burst's fast pass, with the burst's own
+    rows at its end (one statement on PostgreSQL); otherwise at once.
+
+    Only for rows nothing later in the transaction reads or changes: in a burst
+    they exist only once it ends. A handler that reads back what it wrote (as
+    settlement matches its new expectation against waiting lines) saves as
+    usual. A row that breaks a constraint fails the burst's last statement;
+    the burst then runs again event by event, each in its savepoint, where
+    this inserts at once (events/bursts.py). See
+    docs/adr/0025-handler-rows-join-the-burst.md.
+    """
+    if not rows:
+        return
+    writes = _writes.get()
+    if writes is None:
+        type(rows[0]).objects.bulk_create(rows)
+        return
+    for row in rows:
+        writes.inserts.setdefault(type(row), []).append(row)
 
 
 # While a burst runs, its delivery records are kept here and written in one

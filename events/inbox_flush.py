@@ -17,7 +17,8 @@ too (tests/events/test_inbox_flush.py proves the rows equal the ORM's).
 
 import json
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date
 from functools import cache
 
 from django.db import connection, models
@@ -36,13 +37,23 @@ def rows_write(
     applied: list[InboxEntry],
     positions: list[ConsumerPosition],
     deliveries: list[Delivery],
+    inserts: Mapping[type[models.Model], list[models.Model]] | None = None,
 ) -> None:
-    """Write a burst's inbox rows (upserted), positions and delivery records."""
+    """Write a burst's inbox rows (upserted), positions and delivery records,
+    and its handlers' new rows (`inserts`, by model, in their order)."""
+    inserts = inserts or {}
     if connection.vendor != "postgresql":
+        for model, rows in inserts.items():
+            model.objects.bulk_create(rows)
         _rows_write_orm(applied, positions, deliveries)
         return
     now = timezone.now()
-    parts: list[tuple[str, list]] = []
+    # The handlers' rows first, in the order their models came: a foreign key
+    # between two of them (a journal entry's lines) is checked at the
+    # statement's end, when all are in.
+    parts: list[tuple[str, list]] = [
+        _insert(model, rows, now) for model, rows in inserts.items()
+    ]
     if applied:
         parts.append(_inbox_upsert(applied, now))
     if positions:
@@ -94,14 +105,17 @@ def _plain(value):
     # goes as the text PostgreSQL reads back into the column's type.
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()  # every microsecond, unlike DjangoJSONEncoder
+    if isinstance(value, date):  # a datetime too: every microsecond, unlike
+        return value.isoformat()  # DjangoJSONEncoder's
     raise TypeError(f"{type(value).__name__} has no JSON form here")
 
 
 def _value(field: models.Field, row, now):
-    if isinstance(field, models.DateTimeField) and field.auto_now_add:
-        return now  # as the ORM's pre_save sets it on insert
+    if isinstance(field, models.DateField) and (field.auto_now or field.auto_now_add):
+        # As the ORM's pre_save sets it on insert, on the row too.
+        value = now if isinstance(field, models.DateTimeField) else now.date()
+        setattr(row, field.attname, value)
+        return value
     value = getattr(row, field.attname)
     if isinstance(field, models.JSONField):
         if field.encoder is not None:

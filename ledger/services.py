@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
+from events.inbox import rows_insert
 from ledger.errors import EntryNotBookedYet
 from ledger.models import (
     Account,
@@ -121,22 +122,28 @@ def journal_entry_post(
     for posting in postings:
         if str(posting.account.organisation_id) != str(organisation_id):
             raise UnbalancedEntry("a line's account belongs to another organisation")
-    entry = JournalEntry.objects.create(
+    entry = JournalEntry(
         organisation_id=organisation_id,
         payment_id=payment_id,
         event_id=event_id,
         description=description[:300],
     )
-    JournalLine.objects.bulk_create(
-        JournalLine(
-            entry=entry,
-            account=posting.account,
-            direction=posting.direction,
-            amount=posting.amount,
-            # A line is in its account's currency, so balances never mix them.
-            currency=posting.account.currency,
-        )
-        for posting in postings
+    # In a consumer's burst both wait for its last statement (events/inbox.py):
+    # a PaymentSettled that looks for the entry in the same burst does not find
+    # it, raises EntryNotBookedYet, and the burst runs again event by event.
+    rows_insert([entry])
+    rows_insert(
+        [
+            JournalLine(
+                entry=entry,
+                account=posting.account,
+                direction=posting.direction,
+                amount=posting.amount,
+                # A line is in its account's currency, so balances never mix them.
+                currency=posting.account.currency,
+            )
+            for posting in postings
+        ]
     )
     return entry
 

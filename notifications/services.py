@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.envelope import Event
+from events.inbox import rows_insert
 from notifications.models import EmailStatus, Notification
 from notifications.sender import email_sender
 
@@ -28,7 +29,8 @@ def notification_create_many(
     """
     now = timezone.now()
     # One INSERT for every recipient: an approver list is several rows per event.
-    notifications = Notification.objects.bulk_create(
+    # In a consumer's burst, with the burst's last statement (events/inbox.py).
+    notifications = [
         Notification(
             recipient=recipient,
             organisation_id=event.data["organisation_id"],
@@ -44,7 +46,8 @@ def notification_create_many(
             ),
         )
         for recipient in recipients
-    )
+    ]
+    rows_insert(notifications)
     ids = [n.id for n in notifications if n.email_status == EmailStatus.PENDING]
     if ids:
         # robust: a failing e-mail must not turn a committed event into an error.

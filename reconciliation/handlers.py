@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from contracts.currencies import format_amount
 from events.envelope import Event
+from events.inbox import rows_insert
 from reconciliation.errors import ExpectationMissing
 from reconciliation.models import Expectation, ExpectationStatus
 
@@ -20,15 +21,21 @@ def on_payment_approved(event: Event) -> None:
     A second apply for the same payment or event raises IntegrityError.
     """
     data = event.data
-    Expectation.objects.create(
-        organisation_id=data["organisation_id"],
-        payment_id=data["payment_id"],
-        event_id=event.id,
-        amount=data["amount"]["value"],
-        currency=data["amount"]["currency"],
-        debtor_account_id=data["debtor_account_id"],
-        creditor_name=data["creditor"]["name"],
-        reference=data["reference"],
+    # Nothing in the transaction reads it back, so it may wait for the end of
+    # a burst and join the burst's last statement (events/inbox.py).
+    rows_insert(
+        [
+            Expectation(
+                organisation_id=data["organisation_id"],
+                payment_id=data["payment_id"],
+                event_id=event.id,
+                amount=data["amount"]["value"],
+                currency=data["amount"]["currency"],
+                debtor_account_id=data["debtor_account_id"],
+                creditor_name=data["creditor"]["name"],
+                reference=data["reference"],
+            )
+        ]
     )
 
 

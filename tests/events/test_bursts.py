@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from kombu import Connection, Queue
 
 from events.bursts import BurstStrategy
-from events.inbox import consume, positions_lock
+from events.inbox import consume, positions_lock, rows_insert
 from events.messages import task_message
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 from events.worker import consume_waiting_for_database
@@ -365,4 +365,94 @@ def test_a_burst_of_several_payments_locks_their_positions_in_one_statement(
             consumer=CONSUMER, status=DeliveryStatus.APPLIED
         ).count()
         == 5
+    )
+
+
+class EffectWriter(Recorder):
+    """A handler whose effect is a new row nothing in the burst reads back: an
+    inbox row of another consumer, which has a unique key to break."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen_before_commit: list[bool] = []
+
+    def handle(self, event) -> None:
+        super().handle(event)
+        rows_insert([effect_row(event.id)])
+        self.seen_before_commit.append(effect_rows().filter(event_id=event.id).exists())
+
+
+def effect_row(event_id) -> InboxEntry:
+    return InboxEntry(
+        consumer=EFFECTS,
+        event_id=event_id,
+        event_type="PaymentSubmitted",
+        subject="effect",
+        sequence=1,
+        partition_key="effect",
+        status=DeliveryStatus.APPLIED,
+        envelope={"effect": True},
+    )
+
+
+def effect_rows():
+    return InboxEntry.objects.filter(consumer=EFFECTS)
+
+
+EFFECTS = "audit-effects"
+
+
+def test_a_handlers_new_rows_join_the_bursts_last_statement(kombu, queue, stream):
+    # given: three events whose handler inserts a row each through rows_insert
+    envelopes = [stream(n) for n in range(1, 4)]
+    for envelope in envelopes:
+        publish(kombu, queue, envelope)
+    worker, writer = Worker(kombu), EffectWriter()
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        consume_queue(kombu, queue, strategy_on(worker, writer), worker)
+
+    # then: no row was there while the burst ran; all three were written at its
+    # end, on PostgreSQL by the one statement that wrote its own inbox rows
+    assert writer.seen_before_commit == [False, False, False]
+    assert sorted(str(e) for e in effect_rows().values_list("event_id", flat=True)) == (
+        sorted(e["id"] for e in envelopes)
+    )
+    inbox_writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'INTO "events_inboxentry"' in q["sql"]
+    ]
+    # (elsewhere the ORM's bulk inserts: one for the effects, one for the inbox)
+    assert len(inbox_writes) == (1 if connection.vendor == "postgresql" else 2)
+    assert applied() == [1, 2, 3]
+    assert worker.acked == [e["id"] for e in envelopes]
+
+
+def test_a_handlers_row_that_breaks_a_constraint_fails_the_burst_not_its_neighbours(
+    kombu, queue, stream
+):
+    # given: the second event's effect row is there already (a unique key)
+    first, clashing, third = stream(1), stream(2), stream(3)
+    effect_row(clashing["id"]).save()
+    for envelope in (first, clashing, third):
+        publish(kombu, queue, envelope)
+    worker, writer = Worker(kombu), EffectWriter()
+
+    # when
+    consume_queue(kombu, queue, strategy_on(worker, writer), worker)
+
+    # then: the burst's last statement failed, so it ran again event by event,
+    # each inserting at once in its savepoint: the first applied with its row,
+    # the third parked behind the gap (not applied, so no row), the clashing
+    # one left to the task
+    assert applied() == [1]
+    assert InboxEntry.objects.get(event_id=third["id"], consumer=CONSUMER).status == (
+        DeliveryStatus.PARKED
+    )
+    assert worker.fell_back == [clashing["id"]]
+    assert worker.acked == [first["id"], third["id"]]
+    assert sorted(str(e) for e in effect_rows().values_list("event_id", flat=True)) == (
+        sorted([first["id"], clashing["id"]])
     )

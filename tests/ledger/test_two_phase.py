@@ -96,3 +96,53 @@ def test_a_settlement_delivered_twice_posts_once(approved):
     assert (
         JournalEntry.objects.get(payment_id=approved.id).posted_by_event_id is not None
     )
+
+
+def test_in_a_burst_the_entry_waits_for_its_end_and_a_settlement_in_it_is_refused(
+    alice, bob, acme_eur
+):
+    # A burst's fast pass writes the entry and its lines with its own rows, at
+    # its end (events.inbox.rows_insert). A settlement of the same payment in
+    # that burst must not pass silently: it finds no entry and raises, and the
+    # worker runs the burst again event by event (events/bursts.py).
+    from events.inbox import writes_deferred
+    from events.models import OutboxMessage
+
+    payment = payment_submitted(by=alice, account=acme_eur)
+    payment_approve(payment_id=payment.id, actor=bob)
+    rows = OutboxMessage.objects.filter(subject=str(payment.id)).order_by("id")
+    envelopes = [row.envelope for row in rows]
+
+    with pytest.raises(EntryNotBookedYet), transaction.atomic(), writes_deferred():
+        for envelope in envelopes:
+            consume(
+                consumer="ledger",
+                envelope=envelope,
+                handlers=CONSUMER.handlers,
+                consumes=CONSUMER.consumed_types,
+                savepoint=False,
+            )
+        assert not JournalEntry.objects.exists()  # not before the burst's end
+        consume(
+            consumer="ledger",
+            envelope=settled(payment).envelope,
+            handlers=CONSUMER.handlers,
+            consumes=CONSUMER.consumed_types,
+            savepoint=False,
+        )
+
+    assert not JournalEntry.objects.exists()  # rolled back whole
+
+    with transaction.atomic(), writes_deferred():
+        for envelope in envelopes:
+            consume(
+                consumer="ledger",
+                envelope=envelope,
+                handlers=CONSUMER.handlers,
+                consumes=CONSUMER.consumed_types,
+                savepoint=False,
+            )
+
+    entry = JournalEntry.objects.get()
+    assert entry.status == EntryStatus.PENDING
+    assert sorted(line.amount for line in entry.lines.all()) == [payment.amount] * 2
