@@ -130,6 +130,29 @@ def _ours(claim: Claim, row_ids: list[int], now: datetime):
     )
 
 
+def _mark(claim: Claim, row_ids: list[int], now: datetime) -> int:
+    """_ours(...).update(published_at=now, claim_token=None, last_error="",
+    next_attempt_at=None), hand-written: it runs every cycle, and building the
+    ORM's UPDATE was about two fifths of a one-event cycle's CPU (in-process)."""
+    db_field = OutboxMessage._meta.get_field
+    at = db_field("published_at").get_db_prep_value(now, connection)
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET published_at = %s, claim_token = NULL, "  # noqa: S608
+            "last_error = '', next_attempt_at = NULL "
+            f"WHERE id IN ({', '.join(['%s'] * len(row_ids))}) "
+            "AND claim_token = %s AND claimed_until > %s AND published_at IS NULL",
+            [
+                at,
+                *row_ids,
+                db_field("claim_token").get_db_prep_value(claim.token, connection),
+                at,
+            ],
+        )
+        return cursor.rowcount
+
+
 def outbox_mark_published(
     *, claim: Claim, row_ids: list[int], refused_before: Sequence[int] = ()
 ) -> int:
@@ -142,12 +165,14 @@ def outbox_mark_published(
     """
     if not row_ids:
         return 0
+    if not refused_before:
+        # The usual mark: one statement, so no transaction of its own (which
+        # would cost a BEGIN and a COMMIT round trip every cycle).
+        return _mark(claim, row_ids, timezone.now())
     with transaction.atomic():
         now = timezone.now()
-        marked = _ours(claim, row_ids, now).update(
-            published_at=now, claim_token=None, last_error="", next_attempt_at=None
-        )
-        if marked and refused_before:
+        marked = _mark(claim, row_ids, now)
+        if marked:
             held_release(
                 behind=list(
                     OutboxMessage.objects.filter(

@@ -153,11 +153,12 @@ def _send(claim: Claim, blockers: dict[int, Blocker], publisher, leadership):
     plan = _plan(claim.rows, blockers)
     if not _may_publish(claim, leadership):
         return None
-    with transaction.atomic():
-        for row_id, error in plan.failed.items():
-            outbox_fail(claim=claim, row_ids=[row_id], error=error)
-        for blocker, row_ids in plan.held.values():
-            outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
+    if plan.failed or plan.held:  # rarely: most cycles have nothing to set aside
+        with transaction.atomic():
+            for row_id, error in plan.failed.items():
+                outbox_fail(claim=claim, row_ids=[row_id], error=error)
+            for blocker, row_ids in plan.held.values():
+                outbox_hold(claim=claim, blocker=blocker, row_ids=row_ids)
     relay_errors_observed("unsendable", len(plan.failed))
     if not plan.send:
         return None
