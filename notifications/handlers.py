@@ -7,23 +7,17 @@ the inbox row, at most once per event; e-mails leave only after that commit.
 
 from collections.abc import Callable
 
-from django.contrib.auth import get_user_model
-
 from events.envelope import Event
 from notifications import messages
 from notifications.services import notification_create_many
-from organisations.selectors import approver_list
+from organisations.selectors import active_member_list, approver_list
 
 
 def _submitter(data: dict) -> list:
     # The payload names the submitter; a user deleted since is told nothing.
     # The organisation filter keeps a notification inside its tenant.
-    return list(
-        get_user_model().objects.filter(
-            pk=data["submitted_by"]["id"],
-            is_active=True,
-            membership__organisation_id=data["organisation_id"],
-        )
+    return active_member_list(
+        user_id=data["submitted_by"]["id"], organisation_id=data["organisation_id"]
     )
 
 

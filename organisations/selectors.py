@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from organisations.errors import NoOrganisation, OperatorRequired
 from organisations.models import Membership, Organisation
@@ -64,6 +65,41 @@ def organisation_id_for(*, user):
     return membership.organisation_id
 
 
+def active_member_list(*, user_id, organisation_id) -> list:
+    """The user, if active and a member of the organisation; else nobody.
+
+    Only the id, username and e-mail are loaded. Written by hand: consumers ask
+    it for every event that tells a submitter something, and building the
+    ORM's query with its join cost 0.4 ms of the 0.5 it took (in-process).
+    """
+    user_model = get_user_model()
+    quote = connection.ops.quote_name
+    user = {
+        name: user_model._meta.get_field(name)
+        for name in ("id", "username", "email", "is_active")
+    }
+    member, organisation = (
+        Membership._meta.get_field("user"),
+        Membership._meta.get_field("organisation"),
+    )
+    user_id_column = f"u.{quote(user['id'].column)}"
+    columns = ", ".join(
+        f"u.{quote(user[name].column)}" for name in ("id", "username", "email")
+    )
+    sql = (
+        f"SELECT {columns} FROM {quote(user_model._meta.db_table)} u "  # noqa: S608
+        f"JOIN {quote(Membership._meta.db_table)} m "
+        f"ON m.{quote(member.column)} = {user_id_column} "
+        f"WHERE {user_id_column} = %s AND u.{quote(user['is_active'].column)} "
+        f"AND m.{quote(organisation.column)} = %s"
+    )
+    params = [
+        user["id"].get_db_prep_value(user_id, connection),
+        organisation.get_db_prep_value(organisation_id, connection),
+    ]
+    return list(user_model.objects.raw(sql, params))
+
+
 def approver_list(*, organisation_id) -> list:
     """Return the active users who may approve in the organisation."""
     return list(
@@ -80,6 +116,7 @@ def approver_list(*, organisation_id) -> list:
 __all__ = [
     "Membership",
     "Organisation",
+    "active_member_list",
     "approver_list",
     "is_operator",
     "membership_get",

@@ -231,6 +231,40 @@ def test_a_submitter_of_another_organisation_is_not_told(
     assert mail.outbox == []
 
 
+def test_a_submitter_no_longer_active_is_not_told(
+    django_capture_on_commit_callbacks, acme, alice
+):
+    # given: alice's account was deactivated after she submitted
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    event = payment_event("PaymentApproved", organisation=acme, submitted_by=alice)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert Notification.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_an_active_submitter_is_told_at_the_address_she_has_now(
+    django_capture_on_commit_callbacks, acme, alice
+):
+    # given: alice changed her address since she submitted
+    alice.email = "alice.new@example.com"
+    alice.save(update_fields=["email"])
+    event = payment_event("PaymentApproved", organisation=acme, submitted_by=alice)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(event)
+
+    # then
+    assert Notification.objects.get().recipient_id == alice.pk
+    assert [m.to for m in mail.outbox] == [["alice.new@example.com"]]
+
+
 def test_a_withdrawn_payment_tells_those_asked_to_decide(
     django_capture_on_commit_callbacks, acme, alice, bob, carol, gina
 ):
