@@ -97,7 +97,14 @@ def active_member_list(*, user_id, organisation_id) -> list:
         user["id"].get_db_prep_value(user_id, connection),
         organisation.get_db_prep_value(organisation_id, connection),
     ]
-    return list(user_model.objects.raw(sql, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # As a queryset would load them, without RawQuerySet's column mapping.
+    return [
+        user_model.from_db(connection.alias, ["id", "username", "email"], row)
+        for row in rows
+    ]
 
 
 def approver_list(*, organisation_id) -> list:
