@@ -7,6 +7,10 @@ transaction as the line: the settlement is itself an event, and one payment is
 settled once, ever (the second line that names it is a `duplicate`).
 """
 
+import uuid
+from functools import cache
+
+from django.db import connection
 from django.db.models import Q
 
 from settlement.counts import outcome_counts_save
@@ -84,11 +88,67 @@ def waiting_lines(expected: ExpectedPayment):
     )
 
 
+# waiting_lines() for an expectation of these values, to compile its SQL once:
+# every value different, so that each one's place among the parameters is
+# known. None has no place (it compiles to IS NULL), so is never one of them.
+_PROBE = {
+    "organisation_id": uuid.UUID(int=1),
+    "end_to_end_id": "probe-end-to-end-id",
+    "amount": 987_654_321_001,
+    "currency": "probe-currency",
+    "creditor_iban": "probe-creditor-iban",
+    "reference": "probe-reference",
+}
+
+
+@cache
+def _waiting_ids_sql(vendor: str) -> tuple[str, list]:
+    """waiting_lines()'s ids query compiled once: its SQL, and for each parameter
+    the expectation's attribute that fills it (None: a constant, kept)."""
+    query = waiting_lines(ExpectedPayment(**_PROBE)).values_list("id", flat=True)
+    sql, params = query.query.sql_with_params()
+    prepped = {
+        name: ExpectedPayment._meta.get_field(name).get_db_prep_value(value, connection)
+        for name, value in _PROBE.items()
+    }
+    by_value = {repr(value): name for name, value in prepped.items()}
+    slots = [(by_value.get(repr(param)), param) for param in params]
+    if {name for name, _ in slots} - {None} != set(_PROBE):
+        # Not every value went as a parameter: this query cannot be reused.
+        raise RuntimeError(f"waiting_lines() compiled unexpectedly: {sql}")
+    return sql, slots
+
+
+def _waiting_ids(expected: ExpectedPayment) -> list:
+    """The ids of waiting_lines(expected), without building the query again.
+
+    It runs for every PaymentApproved, nearly always to find nothing, and
+    building and compiling it through the ORM was most of the settlement
+    handler's CPU (0.5 of 0.7 ms in an in-process profile). The ORM's query
+    stays the one definition of which lines wait for an expectation.
+    """
+    values = {name: getattr(expected, name) for name in _PROBE}
+    if any(value is None for value in values.values()):
+        return list(waiting_lines(expected).values_list("id", flat=True))
+    sql, slots = _waiting_ids_sql(connection.vendor)
+    params = [
+        constant
+        if name is None
+        else ExpectedPayment._meta.get_field(name).get_db_prep_value(
+            values[name], connection
+        )
+        for name, constant in slots
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def waiting_lines_match(expected: ExpectedPayment) -> None:
     """Match lines that arrived before the expectation (the statement landed first)."""
     # Nearly every expectation finds no line waiting: the ids alone are a
     # cheaper query to build and run than the lines with their files, in order.
-    waiting = list(waiting_lines(expected).values_list("id", flat=True))
+    waiting = _waiting_ids(expected)
     if not waiting:
         return
     touched = set()
