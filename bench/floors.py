@@ -9,7 +9,11 @@
   with batched confirms, mark it; on a scratch table;
 - a no-op Celery task: tasks/s through one prefork worker, and round trips;
   and as many no-op workers as the stack has consumers, run like them, side by
-  side on a backlog (bench/noop_side_by_side.py): the consumer drain's floor.
+  side on a backlog (bench/noop_side_by_side.py): the consumer drain's floor;
+- the paced floors, at the pipeline's pace rather than at saturation: one
+  no-op worker run like a consumer, sent one task at a time at the latency
+  phase's rate (bench/noop_paced.py), and the web's gunicorn answering the
+  approve with a no-op after the API's authentication (bench/web_noop.py).
 """
 
 import json
@@ -354,9 +358,13 @@ def celery_noop(app, tasks: int, round_trips: int) -> dict:
 
 
 def floors_measure(
-    plan, dbname: str, vhost: str, broker_url: str, meter, shape: Shape
+    plan, dbname: str, vhost: str, broker_url: str, meter, shape: Shape, web=None
 ) -> dict:
-    """Every floor, `plan.repeats` times each, on the run's own database and vhost."""
+    """Every floor, `plan.repeats` times each, on the run's own database and vhost.
+
+    `web` (bench.web_noop.WebStack) is the stack's web service and a token to
+    drive its floor with; without it that floor is left out.
+    """
     from bench.stats import merge_runs
 
     conninfo = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": dbname}
@@ -393,7 +401,9 @@ def floors_measure(
     from django.conf import settings
 
     from bench.noop_app import app
+    from bench.noop_paced import celery_noop_paced
     from bench.noop_side_by_side import celery_noop_side_by_side
+    from bench.web_noop import web_noop
 
     worker = NoopWorker(broker_url)
     meter.track("celery no-op worker", worker.pid)
@@ -428,15 +438,36 @@ def floors_measure(
             for _ in range(plan.repeats)
         ]
     )
+    paced = merge_runs(
+        celery_noop_paced(
+            app,
+            broker_url,
+            vhost,
+            plan.celery_paced_tasks,
+            plan.moderate_rate,
+            shape.queue_type,
+            settings.CONSUMER_BURST_SIZE,
+            meter,
+            plan.repeats,
+        )
+    )
     _floor_topology_delete(vhost, shape)
-    return {
+    floors = {
         "pg_insert_commit": pg,
         "amqp_publish_batched_confirms": batched,
         "amqp_publish_confirm_each": single,
         "raw_relay_loop": loop,
         "celery_noop": noop,
         "celery_noop_side_by_side": side_by_side,
+        "celery_noop_paced": paced,
     }
+    if web is not None:
+        floors["web_noop"] = merge_runs(
+            web_noop(
+                web, max(plan.throughput), plan.web_noop_requests, meter, plan.repeats
+            )
+        )
+    return floors
 
 
 def _floor_topology_delete(vhost: str, shape: Shape) -> None:

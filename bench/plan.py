@@ -27,6 +27,10 @@ class Plan:
     # Per no-op worker, side by side: enough that none drains its queue while
     # the last of them is still starting (Celery takes a second or two).
     celery_side_tasks: int = 5_000
+    # The paced floors: no-op tasks sent one at a time at `moderate_rate`, and
+    # requests to the web's no-op approve at the highest client count.
+    celery_paced_tasks: int = 500
+    web_noop_requests: int = 2_000
     profile_approvals: int = 400
     profile: bool = True
 
@@ -62,6 +66,8 @@ QUICK = Plan(
     celery_tasks=500,
     celery_round_trips=100,
     celery_side_tasks=3_000,
+    celery_paced_tasks=150,
+    web_noop_requests=600,
     profile_approvals=150,
     profile=False,
 )

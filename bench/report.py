@@ -51,6 +51,23 @@ def _share(node: dict | None, path=("cpu_ms_per_approval",)) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
+def _framework_floor(figures: dict) -> str:
+    """The frameworks' floor of CPU per approval, by part."""
+    floor = figures.get("framework_floor_cpu_ms_per_approval")
+    if not floor:
+        return "framework floor: - (a paced floor was not measured)"
+    return (
+        f"framework floor {_num(floor['total'], 2)} ms: web no-op once (gunicorn "
+        f"{_num(floor['web_gunicorn'], 2)} + PostgreSQL "
+        f"{_num(floor['web_postgresql'], 2)}) + "
+        f"{floor['deliveries_per_approval']} paced no-op deliveries (worker "
+        f"{_num(floor['celery_worker'], 2)} + RabbitMQ "
+        f"{_num(floor['rabbitmq_deliveries'], 2)}) + "
+        f"{floor['events_per_approval']} publishes (RabbitMQ "
+        f"{_num(floor['rabbitmq_publishes'], 2)})"
+    )
+
+
 def table(results: dict) -> str:
     out: list[str] = []
     add = out.append
@@ -100,6 +117,25 @@ def table(results: dict) -> str:
         "side like the consumers (solo, a burst's prefetch, the stack's queue "
         f"type), on a backlog: {_spread(side.get('tasks_per_s_mean'))} tasks/s "
         f"each on average, {_spread(side.get('tasks_per_s_total'))} in all"
+    )
+    paced = floors.get("celery_noop_paced", {})
+    prefetch = _num(_get(paced, "prefetch", "median"), 0)
+    add(
+        f"  Celery no-op paced (solo, prefetch {prefetch}, one task at a time at "
+        f"{_num(_get(paced, 'rate', 'median'), 0)}/s): CPU ms "
+        f"per task: worker {_spread(paced.get('worker_cpu_ms_per_task'), 2)}, "
+        f"RabbitMQ {_spread(paced.get('rabbitmq_cpu_ms_per_task'), 2)} (the "
+        f"publish {_spread(paced.get('rabbitmq_publish_cpu_ms_per_task'), 2)}) "
+        f"above its idle {_spread(paced.get('rabbitmq_idle_cpu_ms_per_s'), 1)} ms/s"
+    )
+    web = floors.get("web_noop", {})
+    add(
+        "  Web no-op approve (the web's gunicorn command, token auth, no writes), "
+        f"{_num(_get(web, 'clients', 'median'), 0)} clients: "
+        f"{_spread(web.get('requests_per_s'))} requests/s; CPU ms per request: "
+        f"gunicorn {_spread(web.get('gunicorn_cpu_ms_per_request'), 2)}, "
+        f"PostgreSQL {_spread(web.get('postgresql_cpu_ms_per_request'), 2)} above "
+        f"its idle {_spread(web.get('postgresql_idle_cpu_ms_per_s'), 1)} ms/s"
     )
     figures = results.get("figures") or {}
     ratios = figures.get("ratios_to_floors", {})
@@ -234,6 +270,8 @@ def table(results: dict) -> str:
             f"  {key:<36} {_num(target['value'], 2):>10}  "
             f"{target['target']:<10} {verdict}"
         )
+        if "floor" in target:
+            add(f"    {_framework_floor(figures)}")
     for name, profile in (results.get("profiles") or {}).items():
         add("")
         kind = (

@@ -8,6 +8,7 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.deliveries import deliveries_per_approval
 from bench.floors import Shape, floors_measure
 from bench.http_clients import closed_loop
 from bench.machine import commit_info, machine_info
@@ -27,6 +28,7 @@ from bench.profiling import Recording, py_spy, summarize
 from bench.stats import merge_runs
 from bench.summary import figures_derive
 from bench.targets import targets_check
+from bench.web_noop import WebStack
 from events.topology import receivers
 from launcher.local import PG, RABBIT, stack_down, stack_up
 from launcher.runner import service_env
@@ -182,13 +184,21 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
     # message as for the relay.
     fanout = len(receivers(["PaymentApproved"], CONSUMERS))
     results["run"]["event_fanout"] = fanout
+    # Consumer deliveries per approval, by event: what the framework's floor
+    # per approval multiplies the paced Celery floor by (bench/summary.py).
+    results["run"]["deliveries_per_approval"] = deliveries_per_approval(CONSUMERS)
     shape = Shape(queue_type=results["run"]["queue_type"], fanout=fanout)
     ctx = Context(stack=stack, meter=Meter(), probe=Probe(stack))
     ctx.track_all()
     for name, key in server_groups(stack.name).items():
         ctx.meter.track(name, key)
     try:
-        _log("floors: PostgreSQL, AMQP publish, raw relay loop, Celery no-op")
+        # First: the web floor drives its no-op approve with the same token.
+        login(ctx)
+        _log(
+            "floors: PostgreSQL, AMQP publish, raw relay loop, Celery no-op, "
+            "paced Celery no-op, web no-op"
+        )
         results["floors"] = _phase(
             results,
             "floors",
@@ -199,6 +209,7 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
                 f"{RABBIT}:5672/{stack.name}",
                 ctx.meter,
                 shape,
+                WebStack(stack.services["web"], stack.overrides, ctx.token),
             ),
         )
         stack.manage(
@@ -206,7 +217,6 @@ def run(plan, *, mode: str, overrides: dict, results_dir: Path) -> dict:
             "-c",
             "from bench.payments_seed import accounts_ensure; accounts_ensure()",
         )
-        login(ctx)
         pool, pairs = plan.pool_size(), plan.backlog_pairs()
         _log(f"consumer drain: {pool} submitted + {pairs} approved payments")
         results["consumer_drain"] = _phase(

@@ -41,6 +41,45 @@ def _per_approval(run: dict) -> dict:
     }
 
 
+def framework_floor(floors: dict, deliveries: dict | None) -> dict | None:
+    """CPU ms per approval that the frameworks alone cost at the pipeline's pace.
+
+    The web's no-op approve once (gunicorn, and PostgreSQL's token read); for
+    each consumer delivery an approval makes, a paced no-op Celery worker's
+    task and RabbitMQ's delivery of it; and RabbitMQ's publish once per event,
+    which the broker fans out to the event's queues. The deliveries are the
+    run's count from the consumers' declarations (bench/deliveries.py), not a
+    measurement. None unless every part was measured.
+    """
+    paced = floors.get("celery_noop_paced") or {}
+    per = {
+        "request_gunicorn": _median(floors, "web_noop", "gunicorn_cpu_ms_per_request"),
+        "request_postgresql": _median(
+            floors, "web_noop", "postgresql_cpu_ms_per_request"
+        ),
+        "task_worker": _median(paced, "worker_cpu_ms_per_task"),
+        "delivery_rabbitmq": _median(paced, "rabbitmq_delivery_cpu_ms_per_task"),
+        "publish_rabbitmq": _median(paced, "rabbitmq_publish_cpu_ms_per_task"),
+    }
+    if not deliveries or None in per.values():
+        return None
+    count = sum(deliveries.values())
+    events = sum(1 for n in deliveries.values() if n)
+    parts = {
+        "web_gunicorn": per["request_gunicorn"],
+        "web_postgresql": per["request_postgresql"],
+        "celery_worker": count * per["task_worker"],
+        "rabbitmq_deliveries": count * per["delivery_rabbitmq"],
+        "rabbitmq_publishes": events * per["publish_rabbitmq"],
+    }
+    return {
+        **parts,
+        "deliveries_per_approval": count,
+        "events_per_approval": events,
+        "total": sum(parts.values()),
+    }
+
+
 def figures_derive(results: dict) -> dict:
     """Flat, stable keys (documented in bench/README.md), medians over repeats."""
     floors = results.get("floors") or {}
@@ -93,6 +132,9 @@ def figures_derive(results: dict) -> dict:
         "db_commits_per_approval": costs.get("db_commits_by_process"),
         "db_statements_per_approval": costs.get("db_statements_by_process"),
         "db_commits_per_approval_total": costs.get("db_commits"),
+        "framework_floor_cpu_ms_per_approval": framework_floor(
+            floors, (results.get("run") or {}).get("deliveries_per_approval")
+        ),
     }
     figures["ratios_to_floors"] = {
         "rest_approvals_per_s_to_pg_insert_commit": {

@@ -17,8 +17,14 @@ TARGETS = {
 }
 
 
+# The floor a target's figure cannot go below on this machine, where the run
+# measures one: shown beside the verdict as context, never checked.
+FLOORS = {"cpu_ms_per_approval_total": "framework_floor_cpu_ms_per_approval"}
+
+
 def targets_check(figures: dict) -> dict:
-    """Each target with the run's figure and whether it is met (None: no figure)."""
+    """Each target with the run's figure and whether it is met (None: no figure),
+    and its floor's total where it has one."""
     checked = {}
     for key, (op, bound) in TARGETS.items():
         value = figures.get(key)
@@ -26,4 +32,6 @@ def targets_check(figures: dict) -> dict:
         if value is not None:
             met = value <= bound if op == "<=" else value >= bound
         checked[key] = {"target": f"{op} {bound:g}", "value": value, "met": met}
+        if key in FLOORS:
+            checked[key]["floor"] = (figures.get(FLOORS[key]) or {}).get("total")
     return checked

@@ -6,7 +6,7 @@ import pytest
 from bench.floors import _amqp_connect
 from bench.meter import Meter
 from bench.noop_side_by_side import QUEUE, _window_rates, celery_noop_side_by_side
-from tests.events.test_relay_rabbitmq import RABBITMQ, rabbitmq_vhost  # noqa: F401
+from tests.bench.conftest import RABBITMQ
 
 
 def test_the_rate_is_taken_while_every_worker_was_busy():
@@ -33,7 +33,7 @@ def test_no_window_with_every_worker_busy_is_an_error_not_a_figure():
 
 
 def test_side_by_side_workers_drain_their_quorum_queues_through_rabbitmq(
-    rabbitmq_vhost,  # noqa: F811 - the fixture imported above
+    rabbitmq_vhost,
 ):
     # given
     from bench.noop_app import app
