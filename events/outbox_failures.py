@@ -67,6 +67,7 @@ def outbox_blockers(*, now: datetime) -> dict[int, Blocker]:
     # query each time was a third of a cycle's CPU. Its WHERE is _blocking()'s,
     # so the partial index outbox_blocking serves it; "due" is decided by the
     # database, which spares converting each backend's timestamps.
+    # See docs/adr/0026-hot-reads-by-hand.md.
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -125,7 +125,8 @@ def _waiting_ids(expected: ExpectedPayment) -> list:
     It runs for every PaymentApproved, nearly always to find nothing, and
     building and compiling it through the ORM was most of the settlement
     handler's CPU (0.5 of 0.7 ms in an in-process profile). The ORM's query
-    stays the one definition of which lines wait for an expectation.
+    stays the one definition of which lines wait for an expectation
+    (docs/adr/0026-hot-reads-by-hand.md).
     """
     values = {name: getattr(expected, name) for name in _PROBE}
     if any(value is None for value in values.values()):
