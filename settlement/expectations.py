@@ -10,17 +10,28 @@ line at once: nobody re-uploads anything.
 
 from collections.abc import Callable
 
+from django.db import transaction
+
 from events.envelope import Event
 from settlement.matching import waiting_lines_match
 from settlement.models import ExpectedPayment, KnownAccount
+
+# Known accounts are learned once and never change or go away, so each worker
+# process remembers the ones it has seen committed: an organisation submits
+# from a handful of accounts, and every submission asked again (as the ledger
+# remembers its accounts, ledger/services.py).
+_known: set[tuple[str, str]] = set()
 
 
 def on_payment_submitted(event: Event) -> None:
     """Remember the debtor account as one of the organisation's."""
     data = event.data
-    KnownAccount.objects.get_or_create(
-        organisation_id=data["organisation_id"], iban=data["debtor_iban"]
-    )
+    key = (str(data["organisation_id"]), data["debtor_iban"])
+    if key in _known:
+        return
+    KnownAccount.objects.get_or_create(organisation_id=key[0], iban=key[1])
+    # Only once committed: a rolled-back account was never learned.
+    transaction.on_commit(lambda: _known.add(key))
 
 
 def on_payment_approved(event: Event) -> None:

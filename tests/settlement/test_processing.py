@@ -268,6 +268,28 @@ def test_the_account_is_learned_from_the_submission_even_when_the_approval_comes
     assert len(account_reads) == 2  # PaymentSubmitted's get_or_create: read, insert
 
 
+def test_an_account_once_learned_is_not_asked_for_again(
+    django_capture_on_commit_callbacks, alice, acme_eur
+):
+    # given: a first submission from the account, committed
+    first = payment_submitted(by=alice, account=acme_eur)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver_subject(str(first.id)) == ["applied"]
+
+    # when: a second one from the same account
+    second = payment_submitted(by=alice, account=acme_eur)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_subject(str(second.id)) == ["applied"]
+
+    # then: the worker remembered the account; it asked nothing of the table
+    assert not [
+        q["sql"]
+        for q in queries.captured_queries
+        if "settlement_knownaccount" in q["sql"]
+    ]
+    assert KnownAccount.objects.filter(iban=acme_eur.iban).count() == 1
+
+
 def test_a_second_line_for_a_settled_payment_is_a_duplicate(alice, bob, acme_eur):
     payment = approved(alice, bob, acme_eur)
     received(acme_eur, statement(acme_eur, debit(payment)))
