@@ -171,8 +171,9 @@ def writes_deferred():
 
 
 def rows_insert(rows: Sequence[models.Model]) -> None:
-    """Insert a handler's new rows: in a burst's fast pass, with the burst's own
-    rows at its end (one statement on PostgreSQL); otherwise at once.
+    """Insert a handler's new rows of one model: in a burst's fast pass, with
+    the burst's own rows at its end (one statement on PostgreSQL); otherwise at
+    once.
 
     Only for rows nothing later in the transaction reads or changes: in a burst
     they exist only once it ends. A handler that reads back what it wrote (as
