@@ -183,21 +183,15 @@ class BurstStrategy:
                 if self.lock_ahead is not None:
                     self.lock_ahead([item.envelope.get("subject") for item in runnable])
                 for item in runnable:
-                    try:
-                        outcomes[id(item)] = self.apply_one(
-                            item.envelope, savepoint=False, headers=item.message.headers
-                        )
-                    except Exception as exc:
-                        if _database_not_event(exc):
-                            raise  # the whole burst waits for the database
-                        raise _EventFailed from exc
-        except (_EventFailed, Reject):
-            raise
+                    outcomes[id(item)] = self.apply_one(
+                        item.envelope, savepoint=False, headers=item.message.headers
+                    )
         except Exception as exc:
-            # The burst's last statement, its rows and its handlers' (a
-            # duplicate, a value too long): which event's is found event by event.
+            # An event's handler, or the burst's last statement (its rows and
+            # its handlers': a duplicate, a value too long): which event's
+            # fault it was is found event by event.
             if _database_not_event(exc):
-                raise
+                raise  # the whole burst waits for the database
             raise _EventFailed from exc
         return outcomes
 
