@@ -102,7 +102,7 @@ _PROBE = {
 
 
 @cache
-def _waiting_ids_sql(vendor: str) -> tuple[str, list]:
+def _waiting_ids_sql() -> tuple[str, list]:
     """waiting_lines()'s ids query compiled once: its SQL, and for each parameter
     the expectation's attribute that fills it (None: a constant, kept)."""
     query = waiting_lines(ExpectedPayment(**_PROBE)).values_list("id", flat=True)
@@ -131,7 +131,7 @@ def _waiting_ids(expected: ExpectedPayment) -> list:
     values = {name: getattr(expected, name) for name in _PROBE}
     if any(value is None for value in values.values()):
         return list(waiting_lines(expected).values_list("id", flat=True))
-    sql, slots = _waiting_ids_sql(connection.vendor)
+    sql, slots = _waiting_ids_sql()
     params = [
         constant
         if name is None
