@@ -326,20 +326,25 @@ class NoopWorker:
         self.log.close()
 
 
+def worker_answering(noop, queue=None, timeout: float = 60) -> None:
+    """Return once the no-op worker answers a round trip (it is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            options = {} if queue is None else {"queue": queue}
+            noop.apply_async(args=(-1,), **options).get(timeout=5)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+
+
 def celery_noop(app, tasks: int, round_trips: int) -> dict:
     """Tasks/s through the no-op worker, and sequential round-trip latencies."""
     from bench.stats import latency_summary
 
     noop = app.tasks["bench.noop"]
-    # Warm up: the worker is up once it answers.
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            noop.apply_async(args=(-1,)).get(timeout=5)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
+    worker_answering(noop)
     latencies = []
     for index in range(round_trips):
         start = time.perf_counter()

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from bench.floors import NoopWorker, _amqp_connect
+from bench.floors import NoopWorker, _amqp_connect, worker_answering
 from bench.meter import CLIENT, OTHERS
 
 QUEUE = "bench.noop.paced"
@@ -35,18 +35,6 @@ def _sleep_until(moment: float) -> None:
     delay = moment - time.perf_counter()
     if delay > 0:
         time.sleep(delay)
-
-
-def _worker_up(noop, queue, timeout: float = 60) -> None:
-    """Return once the worker answers a round trip."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            noop.apply_async(args=(-1,), queue=queue).get(timeout=5)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
 
 
 def _cpu_over(meter, wait, into: dict) -> None:
@@ -149,7 +137,7 @@ def celery_noop_paced(
     worker = NoopWorker(broker_url, QUEUE, ("--pool", "solo"), env)
     meter.track(WORKER, worker.pid)
     try:
-        _worker_up(app.tasks["bench.noop"], queues[0])
+        worker_answering(app.tasks["bench.noop"], queues[0])
         time.sleep(SETTLE_S)
         runs = [paced_run(app, queues, tasks, rate, meter) for _ in range(repeats)]
     except Exception:
