@@ -20,12 +20,13 @@ from tests.factories import payment_submitted
 pytestmark = pytest.mark.django_db
 
 
-def deliver(envelope: dict) -> str:
+def deliver(envelope: dict, *, savepoint: bool = True) -> str:
     return consume(
         consumer="ledger",
         envelope=envelope,
         handlers=CONSUMER.handlers,
         consumes=CONSUMER.consumed_types,
+        savepoint=savepoint,
     )
 
 
@@ -115,33 +116,15 @@ def test_in_a_burst_the_entry_waits_for_its_end_and_a_settlement_in_it_is_refuse
 
     with pytest.raises(EntryNotBookedYet), transaction.atomic(), writes_deferred():
         for envelope in envelopes:
-            consume(
-                consumer="ledger",
-                envelope=envelope,
-                handlers=CONSUMER.handlers,
-                consumes=CONSUMER.consumed_types,
-                savepoint=False,
-            )
+            deliver(envelope, savepoint=False)
         assert not JournalEntry.objects.exists()  # not before the burst's end
-        consume(
-            consumer="ledger",
-            envelope=settled(payment).envelope,
-            handlers=CONSUMER.handlers,
-            consumes=CONSUMER.consumed_types,
-            savepoint=False,
-        )
+        deliver(settled(payment).envelope, savepoint=False)
 
     assert not JournalEntry.objects.exists()  # rolled back whole
 
     with transaction.atomic(), writes_deferred():
         for envelope in envelopes:
-            consume(
-                consumer="ledger",
-                envelope=envelope,
-                handlers=CONSUMER.handlers,
-                consumes=CONSUMER.consumed_types,
-                savepoint=False,
-            )
+            deliver(envelope, savepoint=False)
 
     entry = JournalEntry.objects.get()
     assert entry.status == EntryStatus.PENDING

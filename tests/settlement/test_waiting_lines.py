@@ -36,6 +36,16 @@ def line(settlement_file, index, *, e2e=None, amount=100, remittance="INV-1", **
     )
 
 
+def statement_file(organisation, digit: str) -> SettlementFile:
+    return SettlementFile.objects.create(
+        organisation=organisation,
+        sha256=digit * 64,
+        size=1,
+        content_type="application/xml",
+        source="upload",
+    )
+
+
 def expectation(organisation, *, e2e, amount=100, reference="INV-1"):
     return ExpectedPayment(
         organisation=organisation,
@@ -48,20 +58,7 @@ def expectation(organisation, *, e2e, amount=100, reference="INV-1"):
 
 
 def test_the_compiled_query_finds_what_the_orms_finds(acme, globex):
-    settlement_file = SettlementFile.objects.create(
-        organisation=acme,
-        sha256="1" * 64,
-        size=1,
-        content_type="application/xml",
-        source="upload",
-    )
-    theirs = SettlementFile.objects.create(
-        organisation=globex,
-        sha256="2" * 64,
-        size=1,
-        content_type="application/xml",
-        source="upload",
-    )
+    settlement_file, theirs = statement_file(acme, "1"), statement_file(globex, "2")
     named, described = uuid.uuid4().hex, uuid.uuid4().hex
     StatementLine.objects.bulk_create(
         [
