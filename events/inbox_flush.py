@@ -193,7 +193,8 @@ def _inbox_upsert_sql() -> str:
 
 def _positions_update(rows: list[ConsumerPosition]) -> tuple[str, list]:
     return _positions_update_sql(), [
-        json.dumps([[row.pk, row.last_sequence, row.parked] for row in rows])
+        json.dumps([[row.pk, row.last_sequence, row.parked] for row in rows]),
+        len(rows),
     ]
 
 
@@ -210,6 +211,9 @@ def _positions_update_sql() -> str:
         f"UPDATE {quote(meta.db_table)} AS p SET "  # noqa: S608
         f"{quote(sequence.column)} = {_column_sql(sequence, 1)}, "
         f"{quote(parked.column)} = {_column_sql(parked, 2)} "
-        "FROM jsonb_array_elements(%s::jsonb) AS t(e) "
+        # The LIMIT is the document's length: without it the planner guesses
+        # 100 rows for the function and, on a table of a few thousand
+        # positions, hashes them all in a sequential scan for one or two.
+        "FROM (SELECT e FROM jsonb_array_elements(%s::jsonb) AS t(e) LIMIT %s) AS t "
         f"WHERE p.{quote(key.column)} = {_column_sql(key, 0)}"
     )

@@ -181,3 +181,28 @@ def test_timestamps_keep_their_microseconds():
         rows_write(applied=[entry], positions=[], deliveries=[delivery])
 
     assert InboxEntry.objects.get(consumer="flushed").applied_at == entry.applied_at
+
+
+def test_a_bursts_positions_are_found_by_their_key_in_a_table_of_thousands():
+    # given: a few thousand positions, as after a day's payments, analysed
+    ConsumerPosition.objects.bulk_create(
+        ConsumerPosition(consumer="flushed", subject=f"payment-{n}")
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {ConsumerPosition._meta.db_table}")
+    moved = ConsumerPosition.objects.get(subject="payment-7")
+    moved.last_sequence = 1
+
+    # when: a burst moves one of them
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        rows_write(applied=[], positions=[moved], deliveries=[])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {queries.captured_queries[0]['sql']}")
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+
+    # then: the planner knows the document holds one row and looks it up by
+    # its key; told nothing, it guessed 100 and scanned every position
+    assert "Index Scan" in plan, plan
+    assert "Seq Scan" not in plan, plan
+    assert ConsumerPosition.objects.get(subject="payment-7").last_sequence == 1
