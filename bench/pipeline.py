@@ -315,6 +315,59 @@ def _window_rates(ctx: Context, base: int, windows: int) -> dict:
     return rates
 
 
+@dataclass
+class _DrainSpan:
+    """One consumer's drain, from its first apply to its last: the workers
+    start and finish at different times, so one window for all would count a
+    fast consumer's idle seconds against the few events left to it."""
+
+    applied_before: int  # what it had applied when `before` was taken
+    before: dict
+    after: dict | None = None
+    counted: int = 0  # what it applied between `before` and `after`
+
+    def cpu_ms_per_event(self, ctx: Context, group: str) -> float | None:
+        used = ctx.meter.cpu_between(self.before, self.after)[group]
+        return used * 1000 / self.counted if self.counted else None
+
+
+@dataclass
+class _Drain:
+    spans: dict[str, _DrainSpan]
+    db_before: dict  # the database's counters at the first consumer's start
+    applied_at_db_before: dict[str, int]
+
+
+def _drain_watch(ctx: Context, base: int, events: int) -> _Drain:
+    """Snapshot each consumer's processes at its first apply (so that its
+    worker's start-up is left out) and when it has applied all `events`."""
+    spans: dict[str, _DrainSpan] = {}
+    first: tuple[dict, dict] | None = None
+    deadline = time.monotonic() + 120 + events
+    while True:
+        applied = ctx.probe.applied_since(base, BACKLOG_TYPES)
+        fresh = [c for c, n in applied.items() if n and c not in spans]
+        finished = [
+            c
+            for c, n in applied.items()
+            if n >= events and c in spans and spans[c].after is None
+        ]
+        if fresh or finished:
+            snapshot = ctx.meter.snapshot()
+            if first is None:
+                first = (_db_snapshot(ctx), dict(applied))
+            for c in fresh:
+                spans[c] = _DrainSpan(applied_before=applied[c], before=snapshot)
+            for c in finished:
+                spans[c].after = snapshot
+                spans[c].counted = events - spans[c].applied_before
+        if len(spans) == len(applied) and all(s.after for s in spans.values()):
+            return _Drain(spans, *first)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"consumers applied {applied}, expected {events}")
+        time.sleep(0.05)
+
+
 def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
     """Make the backlog with the workers stopped, then start them and time it.
 
@@ -329,24 +382,20 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
     events = pool + 2 * pairs
     ctx.vacuum()
     ctx.start(*WORKERS)
-    # Time CPU from the first applies on, so the workers' start-up is left out.
-    started = ctx.probe.applied_since(base, BACKLOG_TYPES)
-    while min(started.values()) == 0:
-        time.sleep(0.05)
-        started = ctx.probe.applied_since(base, BACKLOG_TYPES)
-    stats = _db_snapshot(ctx)
-    before = ctx.meter.snapshot()
-    ctx.probe.wait_applied(
-        base, events, timeout=120 + events, event_types=BACKLOG_TYPES
-    )
-    after = ctx.meter.snapshot()
-    done = ctx.probe.applied_since(base, BACKLOG_TYPES)
-    drained = list(done)  # the consumers bound to the backlog's types
+    drain = _drain_watch(ctx, base, events)
+    spans = drain.spans
+    drained = list(spans)  # the consumers bound to the backlog's types
+    # The servers' and the database's figures: from the first consumer's
+    # start to the last one's end.
+    before = min((span.before for span in spans.values()), key=lambda s: s["_wall"])
+    after = max((span.after for span in spans.values()), key=lambda s: s["_wall"])
     db = _db_per_unit(
-        ctx, stats, sum(done[c] - started[c] for c in drained), settle=False
+        ctx,
+        drain.db_before,
+        sum(events - drain.applied_at_db_before[c] for c in drained),
+        settle=False,
     )
     cpu = ctx.meter.cpu_between(before, after)
-    counted = {c: events - started[c] for c in drained}
     ctx.pool = ctx.probe.pending_payments()
     windows_rates = _window_rates(ctx, base, windows)
     return {
@@ -359,7 +408,8 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
         "events_per_s_windows": {c: over_repeats(r) for c, r in windows_rates.items()},
         "service_ms_by_type": _type_costs(ctx, base),
         "cpu_ms_per_event": {
-            f"{c}-worker": cpu[f"{c}-worker"] * 1000 / counted[c] for c in drained
+            f"{c}-worker": spans[c].cpu_ms_per_event(ctx, f"{c}-worker")
+            for c in drained
         },
         "other_processes_share": cpu[OTHERS] / cpu["_wall"] / (os.cpu_count() or 1),
         "db_per_event": db,
