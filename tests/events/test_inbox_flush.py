@@ -1,14 +1,16 @@
 """A burst's inbox rows, positions and delivery records: one statement on
 PostgreSQL, the same rows as the ORM writes (events/inbox_flush.py)."""
 
+import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from events.inbox_flush import _rows_write_orm, rows_write
+from events.inbox_flush import _positions_update, _rows_write_orm, rows_write
 from events.models import ConsumerPosition, Delivery, DeliveryStatus, InboxEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -193,16 +195,73 @@ def test_a_bursts_positions_are_found_by_their_key_in_a_table_of_thousands():
         cursor.execute(f"ANALYZE {ConsumerPosition._meta.db_table}")
     moved = ConsumerPosition.objects.get(subject="payment-7")
     moved.last_sequence = 1
+    sql, params = _positions_update([moved])
 
     # when: a burst moves one of them
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+    with transaction.atomic():
         rows_write(applied=[], positions=[moved], deliveries=[])
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {queries.captured_queries[0]['sql']}")
-        plan = "\n".join(line for (line,) in cursor.fetchall())
+    # the plan for these values, and the one a prepared statement keeps for
+    # every execution (ADR 0027)
+    plans = [
+        _plan(sql, params, mode) for mode in ("force_custom_plan", "force_generic_plan")
+    ]
 
-    # then: the planner knows the document holds one row and looks it up by
-    # its key; told nothing, it guessed 100 and scanned every position
-    assert "Index Scan" in plan, plan
-    assert "Seq Scan" not in plan, plan
+    # then: each looks the position up by its key; told only the document,
+    # the planner guessed 100 rows and scanned every position
+    for plan in plans:
+        assert "Index Scan" in plan, plan
+        assert "Seq Scan" not in plan, plan
     assert ConsumerPosition.objects.get(subject="payment-7").last_sequence == 1
+
+
+def test_a_bursts_position_update_is_planned_once_per_connection():
+    # given: the statement prepared, as psycopg prepares it (ADR 0027)
+    moved = ConsumerPosition.objects.create(consumer="flushed", subject="payment-a")
+    moved.last_sequence = 1
+    sql, params = _positions_update([moved])
+
+    # when: it runs as often as a worker runs it in a minute or so
+    with _prepared(sql, "auto") as execute:
+        for _ in range(10):
+            execute(params)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE name = 'flush_plan'"
+            )
+            generic, custom = cursor.fetchone()
+
+    # then: after PostgreSQL's five trial plans it keeps one for every later
+    # execution; a LIMIT of the document's length made it plan every time
+    assert (generic, custom) == (5, 5)
+
+
+def _plan(sql: str, params: list, mode: str) -> str:
+    with _prepared(sql, mode) as execute:
+        return "\n".join(line for (line,) in execute(params, explain=True))
+
+
+@contextmanager
+def _prepared(sql: str, mode: str):
+    """The statement prepared on the server, planned in `mode`; yields a
+    function that executes it (or explains its execution) with parameters."""
+    placeholders = iter(range(1, sql.count("%s") + 1))
+    prepared = re.sub("%s", lambda _: f"${next(placeholders)}", sql)
+
+    def execute(params: list, explain: bool = False) -> list:
+        arguments = ", ".join(["%s"] * len(params))
+        statement = f"EXECUTE flush_plan({arguments})"
+        cursor.execute(
+            connection.ops.compose_sql(
+                f"EXPLAIN {statement}" if explain else statement, params
+            )
+        )
+        return cursor.fetchall() if explain else []
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
+        cursor.execute(f"PREPARE flush_plan AS {prepared}")
+        try:
+            yield execute
+        finally:
+            cursor.execute("DEALLOCATE flush_plan")
