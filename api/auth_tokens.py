@@ -13,7 +13,29 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from api.auth_accounts import sign_in_permitted
+from config.db.compiled import CompiledGet
 from organisations.selectors import MEMBERSHIP_JOIN
+
+
+def _token_model():
+    return TokenAuthentication().get_model()
+
+
+def _token_read(key: str):
+    """The token, its user and the user's membership with its organisation."""
+    return (
+        _token_model()
+        .objects.select_related("user", f"user__{MEMBERSHIP_JOIN}")
+        .filter(key=key)
+    )
+
+
+# Every token request reads it: built and compiled once (config/db/compiled.py).
+_TOKEN_READ = CompiledGet(
+    _token_read,
+    fields=lambda: {"key": _token_model()._meta.get_field("key")},
+    probe={"key": "compiled-get-probe-f3a9c1"},
+)
 
 
 class TokenExpired(exceptions.AuthenticationFailed):
@@ -64,13 +86,9 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     def _token_with_user(self, key):
         # DRF's own check, with the user's membership joined: the command the
         # token is for reads it next, and now needs no query of its own.
-        model = self.get_model()
-        try:
-            token = model.objects.select_related(
-                "user", f"user__{MEMBERSHIP_JOIN}"
-            ).get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        token = _TOKEN_READ.get(key=key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         return token.user, token

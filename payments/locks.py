@@ -1,8 +1,30 @@
 """Row locks for payments, taken at the start of a command's short transaction."""
 
+import uuid
+
 from django.core.exceptions import ValidationError
 
+from config.db.compiled import CompiledGet
 from payments.models import Payment
+
+
+def _payment_locked(payment_id, organisation_id):
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("debtor_account", "submitted_by")
+        .filter(id=payment_id, organisation_id=organisation_id)
+    )
+
+
+# Every decision runs it: built and compiled once (config/db/compiled.py).
+_PAYMENT_LOCK = CompiledGet(
+    _payment_locked,
+    fields=lambda: {
+        "payment_id": Payment._meta.pk,
+        "organisation_id": Payment._meta.get_field("organisation"),
+    },
+    probe={"payment_id": uuid.uuid4(), "organisation_id": uuid.uuid4()},
+)
 
 
 def payment_lock(*, payment_id, organisation_id) -> Payment | None:
@@ -14,12 +36,8 @@ def payment_lock(*, payment_id, organisation_id) -> Payment | None:
     gets the same effect from its IMMEDIATE transactions (one writer at a time).
     """
     try:
-        return (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("debtor_account", "submitted_by")
-            .get(id=payment_id, organisation_id=organisation_id)
-        )
-    except (Payment.DoesNotExist, ValueError, ValidationError):
+        return _PAYMENT_LOCK.get(payment_id=payment_id, organisation_id=organisation_id)
+    except (ValueError, ValidationError):
         # Another tenant's payment is "not found", never "forbidden"; so is an id
         # that is no UUID at all (Django raises ValidationError for it). Returned,
         # not raised: the caller's block has no savepoint (payments/services.py).
