@@ -13,6 +13,7 @@ from functools import cache
 from django.db import connection
 from django.db.models import Q
 
+from config.db.compiled import CompiledGet
 from settlement.counts import outcome_counts_save
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
 from settlement.payment_settled import (
@@ -26,14 +27,35 @@ CHARGES = {"CHRG", "FEES", "COMM", "INTR", "TAXE"}
 MISMATCHES = {LineOutcome.AMOUNT_MISMATCH, LineOutcome.DUPLICATE}
 
 
-def _candidate(line: StatementLine, organisation_id) -> ExpectedPayment | None:
-    expected = ExpectedPayment.objects.select_for_update().filter(
-        organisation_id=organisation_id
-    )
-    if line.end_to_end_id:
-        return expected.filter(end_to_end_id=line.end_to_end_id.lower()).first()
+def _named(organisation_id, end_to_end_id):
+    """The organisation's expectation a line names by its EndToEndId, locked."""
     return (
-        expected.filter(
+        ExpectedPayment.objects.select_for_update()
+        .filter(organisation_id=organisation_id, end_to_end_id=end_to_end_id)
+        .order_by("pk")[:1]
+    )
+
+
+# Every matched line reads it: built and compiled once (config/db/compiled.py).
+_NAMED = CompiledGet(
+    _named,
+    fields=lambda: {
+        "organisation_id": ExpectedPayment._meta.get_field("organisation"),
+        "end_to_end_id": ExpectedPayment._meta.get_field("end_to_end_id"),
+    },
+    probe={"organisation_id": uuid.UUID(int=2), "end_to_end_id": "probe-named-line"},
+)
+
+
+def _candidate(line: StatementLine, organisation_id) -> ExpectedPayment | None:
+    if line.end_to_end_id:
+        return _NAMED.get(
+            organisation_id=organisation_id, end_to_end_id=line.end_to_end_id.lower()
+        )
+    return (
+        ExpectedPayment.objects.select_for_update()
+        .filter(organisation_id=organisation_id)
+        .filter(
             amount=line.amount,
             currency=line.currency,
             creditor_iban=line.creditor_iban,
