@@ -27,14 +27,16 @@ class _Compiled:
     init_list: list[str]
     start: int
     end: int
+    model: type[models.Model]
     populators: list
     locks: bool  # SELECT ... FOR UPDATE: only inside a transaction
 
 
 class CompiledGet:
-    """`build(**values)` is a queryset of at most one row (a `get` by unique
-    values); `fields` names the model field each value is prepared by, as the
-    lookup prepares it. `get(**values)` returns that row's instance, or None.
+    """`build(**values)` is a queryset whose first row is wanted (a lookup by
+    unique values, or one sliced to a row); `fields` names the model field
+    each value is prepared by, as the lookup prepares it. `get(**values)`
+    returns that row's instance, or None.
 
     `probe` holds values that occur nowhere else in the compiled SQL's
     parameters: the compilation fails at once if one cannot be found, so a
@@ -73,6 +75,7 @@ class CompiledGet:
             init_list=[f[0].target.attname for f in compiler.select[start:end]],
             start=start,
             end=end,
+            model=klass_info["model"],
             populators=get_related_populators(klass_info, compiler.select, queryset.db),
             locks=bool(queryset.query.select_for_update),
         )
@@ -99,7 +102,7 @@ class CompiledGet:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchmany(1)
         for row in compiled.compiler.results_iter([rows]):
-            instance = compiled.compiler.klass_info["model"].from_db(
+            instance = compiled.model.from_db(
                 connection.alias, compiled.init_list, row[compiled.start : compiled.end]
             )
             for populator in compiled.populators:
