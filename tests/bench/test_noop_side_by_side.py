@@ -41,9 +41,11 @@ def test_side_by_side_workers_drain_their_quorum_queues_through_rabbitmq(
     url = f"{RABBITMQ}/{rabbitmq_vhost}"
     app.conf.broker_url = url
 
-    # when: two workers, 1,000 tasks each
+    # when: two workers, 3,000 tasks each, as many as a quick run gives them:
+    # with 1,000 a worker that booted a second late on a loaded machine found
+    # the other's queue already drained, and no window had both busy
     floor = celery_noop_side_by_side(
-        app, url, rabbitmq_vhost, 2, 1000, "quorum", 50, Meter()
+        app, url, rabbitmq_vhost, 2, 3000, "quorum", 50, Meter()
     )
 
     # then: each drained at a positive rate, and its queue is gone
