@@ -8,12 +8,10 @@ settled once, ever (the second line that names it is a `duplicate`).
 """
 
 import uuid
-from functools import cache
 
-from django.db import connection
 from django.db.models import Q
 
-from config.db.compiled import CompiledGet
+from config.db.compiled import CompiledGet, CompiledQuery
 from settlement.counts import outcome_counts_save
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
 from settlement.payment_settled import (
@@ -123,22 +121,14 @@ _PROBE = {
 }
 
 
-@cache
-def _waiting_ids_sql() -> tuple[str, list]:
-    """waiting_lines()'s ids query compiled once: its SQL, and for each parameter
-    the expectation's attribute that fills it (None: a constant, kept)."""
-    query = waiting_lines(ExpectedPayment(**_PROBE)).values_list("id", flat=True)
-    sql, params = query.query.sql_with_params()
-    prepped = {
-        name: ExpectedPayment._meta.get_field(name).get_db_prep_value(value, connection)
-        for name, value in _PROBE.items()
-    }
-    by_value = {repr(value): name for name, value in prepped.items()}
-    slots = [(by_value.get(repr(param)), param) for param in params]
-    if {name for name, _ in slots} - {None} != set(_PROBE):
-        # Not every value went as a parameter: this query cannot be reused.
-        raise RuntimeError(f"waiting_lines() compiled unexpectedly: {sql}")
-    return sql, slots
+# Every PaymentApproved asks it: built and compiled once (config/db/compiled.py).
+_WAITING_IDS = CompiledQuery(
+    lambda **values: waiting_lines(ExpectedPayment(**values)).values_list(
+        "id", flat=True
+    ),
+    fields=lambda: {name: ExpectedPayment._meta.get_field(name) for name in _PROBE},
+    probe=_PROBE,
+)
 
 
 def _waiting_ids(expected: ExpectedPayment) -> list:
@@ -153,18 +143,7 @@ def _waiting_ids(expected: ExpectedPayment) -> list:
     values = {name: getattr(expected, name) for name in _PROBE}
     if any(value is None for value in values.values()):
         return list(waiting_lines(expected).values_list("id", flat=True))
-    sql, slots = _waiting_ids_sql()
-    params = [
-        constant
-        if name is None
-        else ExpectedPayment._meta.get_field(name).get_db_prep_value(
-            values[name], connection
-        )
-        for name, constant in slots
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return [row[0] for row in _WAITING_IDS.rows(**values)]
 
 
 def waiting_lines_match(expected: ExpectedPayment) -> None:
