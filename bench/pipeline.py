@@ -323,12 +323,12 @@ class _DrainSpan:
 
     applied_before: int  # what it had applied when `before` was taken
     before: dict
-    after: dict | None = None
-    counted: int = 0  # what it applied between `before` and `after`
+    after: dict | None = None  # taken once it had applied the whole backlog
 
-    def cpu_ms_per_event(self, ctx: Context, group: str) -> float | None:
+    def cpu_ms_per_event(self, ctx: Context, group: str, events: int) -> float | None:
+        counted = events - self.applied_before
         used = ctx.meter.cpu_between(self.before, self.after)[group]
-        return used * 1000 / self.counted if self.counted else None
+        return used * 1000 / counted if counted else None
 
 
 @dataclass
@@ -360,7 +360,6 @@ def _drain_watch(ctx: Context, base: int, events: int) -> _Drain:
                 spans[c] = _DrainSpan(applied_before=applied[c], before=snapshot)
             for c in finished:
                 spans[c].after = snapshot
-                spans[c].counted = events - spans[c].applied_before
         if len(spans) == len(applied) and all(s.after for s in spans.values()):
             return _Drain(spans, *first)
         if time.monotonic() > deadline:
@@ -408,7 +407,7 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
         "events_per_s_windows": {c: over_repeats(r) for c, r in windows_rates.items()},
         "service_ms_by_type": _type_costs(ctx, base),
         "cpu_ms_per_event": {
-            f"{c}-worker": spans[c].cpu_ms_per_event(ctx, f"{c}-worker")
+            f"{c}-worker": spans[c].cpu_ms_per_event(ctx, f"{c}-worker", events)
             for c in drained
         },
         "other_processes_share": cpu[OTHERS] / cpu["_wall"] / (os.cpu_count() or 1),

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 FIELDS = ("key", "user_id", "created")
 
 
-def test_the_token_read_loads_what_the_querysets_does_with_its_joins(
+def test_the_token_read_loads_what_its_queryset_loads_with_its_joins(
     bob, django_assert_num_queries
 ):
     # given
