@@ -11,12 +11,14 @@ import uuid
 
 from django.db.models import Q
 
-from config.db.compiled import CompiledGet, CompiledQuery
+from config.db.compiled import CompiledQuery
+from config.db.rows_update import rows_update
+from events.outbox import publish_all
 from settlement.counts import outcome_counts_save
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
 from settlement.payment_settled import (
-    payment_settled_publish,
-    settlement_mismatch_publish,
+    payment_settled_message,
+    settlement_mismatch_message,
 )
 
 # Bank transaction code subfamilies of charges: the bank's, never a payment.
@@ -25,31 +27,29 @@ CHARGES = {"CHRG", "FEES", "COMM", "INTR", "TAXE"}
 MISMATCHES = {LineOutcome.AMOUNT_MISMATCH, LineOutcome.DUPLICATE}
 
 
-def _named(organisation_id, end_to_end_id):
-    """The organisation's expectation a line names by its EndToEndId, locked."""
-    return (
-        ExpectedPayment.objects.select_for_update()
-        .filter(organisation_id=organisation_id, end_to_end_id=end_to_end_id)
-        .order_by("pk")[:1]
-    )
+def _named(organisation_id, end_to_end_ids) -> dict[str, ExpectedPayment]:
+    """The organisation's expectations the lines name by EndToEndId, locked.
 
-
-# Every matched line reads it: built and compiled once (config/db/compiled.py).
-_NAMED = CompiledGet(
-    _named,
-    fields=lambda: {
-        "organisation_id": ExpectedPayment._meta.get_field("organisation"),
-        "end_to_end_id": ExpectedPayment._meta.get_field("end_to_end_id"),
-    },
-    probe={"organisation_id": uuid.UUID(int=2), "end_to_end_id": "probe-named-line"},
-)
-
-
-def _candidate(line: StatementLine, organisation_id) -> ExpectedPayment | None:
-    if line.end_to_end_id:
-        return _NAMED.get(
-            organisation_id=organisation_id, end_to_end_id=line.end_to_end_id.lower()
+    One statement for a batch of lines, locking in primary-key order as every
+    matching pass does, so two passes never wait on each other in a cycle.
+    """
+    named = {}
+    if end_to_end_ids:
+        rows = (
+            ExpectedPayment.objects.select_for_update()
+            .filter(organisation_id=organisation_id, end_to_end_id__in=end_to_end_ids)
+            .order_by("pk")
         )
+        for expected in rows:
+            named.setdefault(expected.end_to_end_id, expected)
+    return named
+
+
+def _described(line, organisation_id, settled_here) -> ExpectedPayment | None:
+    """The oldest unsettled expectation the line describes (no EndToEndId), locked.
+
+    Those this batch settled are not written yet: they are left out by id.
+    """
     return (
         ExpectedPayment.objects.select_for_update()
         .filter(organisation_id=organisation_id)
@@ -60,35 +60,58 @@ def _candidate(line: StatementLine, organisation_id) -> ExpectedPayment | None:
             reference=line.remittance,
             settled_by__isnull=True,
         )
+        .exclude(pk__in=settled_here)
         .order_by("created_at", "id")
         .first()
     )
 
 
-def line_match(line: StatementLine, organisation_id) -> None:
-    """Decide a payment line's outcome (saving it); settle its payment on a match.
+def lines_match(lines: list[StatementLine], organisation_id) -> None:
+    """Decide payment lines' outcomes in their order; a match settles its payment.
 
     Must run inside the consumer's transaction. A line already matched keeps
-    its outcome: reprocessing never settles twice.
+    its outcome: reprocessing never settles twice. A batch of lines costs a
+    few statements, not four a line: the expectations they name are read in
+    one, and the lines' outcomes, the settled expectations and the events in
+    one each at the end. Until then the batch's own settlements are held
+    here, so a second line naming (or describing) a payment an earlier line
+    of the batch settled is a duplicate, as it would be in a later batch.
     """
-    if line.outcome == LineOutcome.MATCHED:
-        return
-    before = line.outcome
-    expected = _candidate(line, organisation_id)
-    if expected is None:
-        line.outcome, line.payment_id = LineOutcome.UNKNOWN_PAYMENT, None
-    elif expected.settled_by_id is not None and expected.settled_by_id != line.pk:
-        line.outcome, line.payment_id = LineOutcome.DUPLICATE, expected.payment_id
-    elif (line.amount, line.currency) != (expected.amount, expected.currency):
-        line.outcome, line.payment_id = LineOutcome.AMOUNT_MISMATCH, expected.payment_id
-    else:
-        line.outcome, line.payment_id = LineOutcome.MATCHED, expected.payment_id
-        expected.settled_by = line
-        expected.save(update_fields=["settled_by"])
-        payment_settled_publish(line=line, expected=expected)
-    line.save(update_fields=["outcome", "payment_id"])
-    if line.outcome in MISMATCHES and line.outcome != before:
-        settlement_mismatch_publish(line=line, expected=expected)
+    lines = [line for line in lines if line.outcome != LineOutcome.MATCHED]
+    named = _named(
+        organisation_id,
+        {line.end_to_end_id.lower() for line in lines if line.end_to_end_id},
+    )
+    held = {expected.pk: expected for expected in named.values()}
+    settled, decided, events = [], [], []
+    for line in lines:
+        if line.end_to_end_id:
+            expected = named.get(line.end_to_end_id.lower())
+        else:
+            expected = _described(line, organisation_id, [e.pk for e in settled])
+            if expected is not None:
+                # The instance this batch holds, should a named line have it.
+                expected = held.setdefault(expected.pk, expected)
+        before = (line.outcome, line.payment_id)
+        if expected is None:
+            line.outcome, line.payment_id = LineOutcome.UNKNOWN_PAYMENT, None
+        elif expected.settled_by_id is not None and expected.settled_by_id != line.pk:
+            line.outcome, line.payment_id = LineOutcome.DUPLICATE, expected.payment_id
+        elif (line.amount, line.currency) != (expected.amount, expected.currency):
+            line.outcome = LineOutcome.AMOUNT_MISMATCH
+            line.payment_id = expected.payment_id
+        else:
+            line.outcome, line.payment_id = LineOutcome.MATCHED, expected.payment_id
+            expected.settled_by = line
+            settled.append(expected)
+            events.append(payment_settled_message(line=line, expected=expected))
+        if (line.outcome, line.payment_id) != before:
+            decided.append(line)
+        if line.outcome in MISMATCHES and line.outcome != before[0]:
+            events.append(settlement_mismatch_message(line=line, expected=expected))
+    rows_update(settled, ["settled_by"])
+    rows_update(decided, ["outcome", "payment_id"])
+    publish_all(events)
 
 
 def waiting_lines(expected: ExpectedPayment):
@@ -153,11 +176,11 @@ def waiting_lines_match(expected: ExpectedPayment) -> None:
     waiting = _waiting_ids(expected)
     if not waiting:
         return
-    touched = set()
-    lines = StatementLine.objects.filter(id__in=waiting)
-    for line in lines.select_related("file").order_by("file__received_at", "index"):
-        line_match(line, expected.organisation_id)
-        touched.add(line.file)
-        expected.refresh_from_db()
-    for settlement_file in touched:
+    lines = list(
+        StatementLine.objects.filter(id__in=waiting)
+        .select_related("file")
+        .order_by("file__received_at", "index")
+    )
+    lines_match(lines, expected.organisation_id)
+    for settlement_file in {line.file for line in lines}:
         outcome_counts_save(settlement_file)

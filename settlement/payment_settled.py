@@ -3,19 +3,22 @@
 from django.utils import timezone
 
 from contracts.subjects import payment_subject
-from events.outbox import publish
+from events.models import OutboxMessage
+from events.outbox import outbox_message
 from settlement.models import ExpectedPayment, StatementLine
 
 SOURCE = "/settlement"
 
 
-def payment_settled_publish(*, line: StatementLine, expected: ExpectedPayment) -> None:
-    """Write PaymentSettled; must run in the transaction that matched the line.
+def payment_settled_message(
+    *, line: StatementLine, expected: ExpectedPayment
+) -> OutboxMessage:
+    """PaymentSettled, for the transaction that matched the line to publish.
 
     Subject `<payment id>/settlement`, sequence 1: a payment settles once. The
     partition is the debtor account's, as for the payment's own events.
     """
-    publish(
+    return outbox_message(
         event_type="PaymentSettled",
         version=1,
         source=SOURCE,
@@ -39,16 +42,16 @@ def payment_settled_publish(*, line: StatementLine, expected: ExpectedPayment) -
     )
 
 
-def settlement_mismatch_publish(
+def settlement_mismatch_message(
     *, line: StatementLine, expected: ExpectedPayment
-) -> None:
-    """Write SettlementMismatchDetected: the line names a payment it cannot settle.
+) -> OutboxMessage:
+    """SettlementMismatchDetected: the line names a payment it cannot settle.
 
-    Must run in the transaction that gave the line its outcome. Its subject is
+    For the transaction that gave the line its outcome to publish. Its subject is
     the line (`settlement-file/<id>/line/<index>`), sequence 1: a line gets
     this outcome once; reprocessing does not write it again.
     """
-    publish(
+    return outbox_message(
         event_type="SettlementMismatchDetected",
         version=1,
         source=SOURCE,

@@ -22,7 +22,7 @@ from iso20022.camt053 import Statement, statement_read
 from iso20022.camt053 import StatementLine as ReadLine
 from iso20022.errors import Iso20022Error
 from settlement.counts import outcome_counts_save
-from settlement.matching import CHARGES, line_match
+from settlement.matching import CHARGES, lines_match
 from settlement.models import (
     KnownAccount,
     LineOutcome,
@@ -125,8 +125,10 @@ def settlement_file_process(*, file_id) -> SettlementFile:
     payment_lines = settlement_file.lines.exclude(
         outcome__in=[LineOutcome.MATCHED, LineOutcome.NOT_A_PAYMENT]
     ).order_by("index")
-    for line in payment_lines.iterator(chunk_size=settings.SETTLEMENT_LINE_BATCH):
-        line_match(line, settlement_file.organisation_id)
+    batch_size = settings.SETTLEMENT_LINE_BATCH
+    lines = payment_lines.iterator(chunk_size=batch_size)
+    while batch := list(islice(lines, batch_size)):
+        lines_match(batch, settlement_file.organisation_id)
     settlement_file.status = SettlementFileStatus.PROCESSED
     settlement_file.processed_at = timezone.now()
     settlement_file.save(update_fields=["status", "processed_at"])

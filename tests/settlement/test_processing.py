@@ -424,3 +424,72 @@ def test_a_line_naming_a_payment_it_cannot_settle_is_announced_once(
     assert data["booked"] == {"value": 12551, "currency": "EUR"}
     assert data["payment_id"] == str(payment.id)
     assert not settled_events().exists()
+
+
+def test_a_payment_named_twice_in_one_statement_settles_once(alice, bob, acme_eur):
+    # The lines of a batch are written together at its end: the second line
+    # must still see the payment the first one settled.
+    payment = approved(alice, bob, acme_eur)
+
+    settlement_file = received(
+        acme_eur, statement(acme_eur, debit(payment), debit(payment, ref="R2"))
+    )
+
+    assert outcomes(settlement_file) == ["matched", "duplicate"]
+    assert settled_events().get().envelope["data"]["line"] == 0
+    [mismatch] = OutboxMessage.objects.filter(event_type="SettlementMismatchDetected")
+    data = mismatch.envelope["data"]
+    assert (data["outcome"], data["line"]) == ("duplicate", 1)
+    first = settlement_file.lines.get(index=0)
+    assert ExpectedPayment.objects.get(payment_id=payment.id).settled_by == first
+
+
+@pytest.mark.parametrize(
+    ("named_first", "expected"),
+    [(True, ["matched", "unknown_payment"]), (False, ["matched", "duplicate"])],
+    ids=["named-then-described", "described-then-named"],
+)
+def test_a_payment_named_and_described_in_one_statement_settles_once(
+    alice, bob, acme_eur, named_first, expected
+):
+    # A described line looks only among unsettled payments: after the named
+    # line settled it, it finds none. A named line finds the payment settled
+    # by the described one: a duplicate. As when each line was written alone.
+    payment = approved(alice, bob, acme_eur, reference="INV-9")
+    named = debit(payment, remittance="INV-9")
+    described = debit(payment, e2e="NOTPROVIDED", remittance="INV-9", ref="R2")
+    entries = (named, described) if named_first else (described, named)
+
+    settlement_file = received(acme_eur, statement(acme_eur, *entries))
+
+    assert outcomes(settlement_file) == expected
+    assert settled_events().get().envelope["data"]["line"] == 0
+    assert ExpectedPayment.objects.get().settled_by == settlement_file.lines.get(
+        index=0
+    )
+
+
+def test_a_statements_lines_cost_the_same_statements_however_many_match(
+    alice, bob, acme_eur
+):
+    def statements_for(count: int, statement_id: str) -> int:
+        payments = [approved(alice, bob, acme_eur) for _ in range(count)]
+        data = statement(
+            acme_eur, *[debit(p) for p in payments], statement_id=statement_id
+        )
+        settlement_file, _ = settlement_file_receive(
+            organisation_id=acme_eur.organisation_id,
+            data=data,
+            content_type="application/xml",
+            source="upload",
+        )
+        [row] = OutboxMessage.objects.filter(
+            subject=f"settlement-file/{settlement_file.id}"
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert deliver(row.envelope) == "applied"
+        assert outcomes(settlement_file) == ["matched"] * count
+        return len(queries.captured_queries)
+
+    assert statements_for(2, "S1") == statements_for(6, "S2")
+    assert settled_events().count() == 8
