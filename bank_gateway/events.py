@@ -4,21 +4,22 @@ from datetime import datetime
 
 from bank_gateway.models import PaymentFile, Release
 from contracts.subjects import payment_subject
-from events.outbox import publish
+from events.models import OutboxMessage
+from events.outbox import outbox_message
 
 SOURCE = "/bank-gateway"
 
 
-def payment_released_publish(
+def payment_released_message(
     *, release: Release, payment_file: PaymentFile, at: datetime
-) -> None:
-    """Write PaymentReleased to the outbox; must run inside the release's transaction.
+) -> OutboxMessage:
+    """PaymentReleased, for the transaction that releases the payment to publish.
 
     Its subject is the payment's release, not the payment: consumers keep a
     position per subject, and the payment's own sequence belongs to payments.
     The partition is the debtor account's, as for the payment's own events.
     """
-    publish(
+    return outbox_message(
         event_type="PaymentReleased",
         version=1,
         source=SOURCE,

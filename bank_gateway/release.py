@@ -17,10 +17,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bank_gateway.events import payment_released_publish
+from bank_gateway.events import payment_released_message
 from bank_gateway.models import PaymentFile, Release, ReleaseStatus
 from bank_gateway.transmission import files_transmit
 from content_store import content_put
+from events.outbox import publish_all
 from iso20022.errors import CreditTransferInvalid
 from iso20022.pain001 import Party, Transfer, credit_transfer_build, transfer_check
 from organisations.models import Organisation
@@ -122,8 +123,15 @@ def _account_release(debtor_account_id: uuid.UUID, now: datetime) -> PaymentFile
         Release.objects.filter(pk__in=[r.pk for r in releases]).update(
             status=ReleaseStatus.RELEASED, file=payment_file, released_at=now
         )
-        for release in releases:
-            payment_released_publish(release=release, payment_file=payment_file, at=now)
+        # One insert for the file's events, not one each.
+        publish_all(
+            [
+                payment_released_message(
+                    release=release, payment_file=payment_file, at=now
+                )
+                for release in releases
+            ]
+        )
     logger.info(
         "released %d payments of account %s in %s",
         len(releases),

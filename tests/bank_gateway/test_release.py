@@ -6,6 +6,8 @@ folder, and each payment in it gets a PaymentReleased through the outbox.
 """
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bank_gateway.consumer import CONSUMER
 from bank_gateway.models import PaymentFile, Release, ReleaseStatus
@@ -152,3 +154,23 @@ def test_a_payment_the_format_refuses_is_kept_aside_and_the_others_leave(
     assert kept.status == ReleaseStatus.NOT_RELEASABLE
     assert "creditor_iban" in kept.reason
     assert releases_collect() == []
+
+
+def test_a_files_releases_cost_the_same_statements_however_many(
+    v2, alice, bob, acme_eur
+):
+    def statements_to_release(count: int) -> int:
+        payments = [approved(alice, bob, acme_eur) for _ in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            [payment_file] = releases_collect()
+        assert payment_file.transfers == count
+        released = OutboxMessage.objects.filter(
+            event_type="PaymentReleased", envelope__data__file_id=str(payment_file.id)
+        ).order_by("id")
+        # the file's events in its order: the payments' order of approval
+        assert [row.envelope["data"]["payment_id"] for row in released] == [
+            str(p.id) for p in payments
+        ]
+        return len(queries.captured_queries)
+
+    assert statements_to_release(2) == statements_to_release(5)
