@@ -160,6 +160,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "server_side_binding": _prepare_threshold > 0,
         "prepare_threshold": _prepare_threshold or None,
+        # Each session says which process it belongs to (pg_stat_activity,
+        # the server's log with %a): the process list names every process.
+        "application_name": os.environ.get("OTEL_SERVICE_NAME", "payments")[:63],
     }
 # TEST_DB_SUFFIX keeps test databases apart when several test runs share a machine.
 _test_suffix = os.environ.get("TEST_DB_SUFFIX", "")
