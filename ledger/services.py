@@ -4,11 +4,13 @@ Called by ledger/handlers.py inside the consumer's transaction; nothing here
 opens its own, so an entry commits together with its inbox row or not at all.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import transaction
 
+from config.db.compiled import CompiledGet
 from events.inbox import rows_insert
 from ledger.errors import EntryNotBookedYet
 from ledger.models import (
@@ -148,6 +150,16 @@ def journal_entry_post(
     return entry
 
 
+# Every PaymentSettled reads it: built and compiled once (config/db/compiled.py).
+_ENTRY_LOCKED = CompiledGet(
+    lambda payment_id: JournalEntry.objects.select_for_update().filter(
+        payment_id=payment_id
+    ),
+    fields=lambda: {"payment_id": JournalEntry._meta.get_field("payment_id")},
+    probe={"payment_id": uuid.UUID(int=8)},
+)
+
+
 def journal_entry_settle(
     *, payment_id, event_id, booked_amount: int, booking_date: date, at: datetime
 ) -> JournalEntry:
@@ -158,9 +170,7 @@ def journal_entry_settle(
     `posted_by_event_id` is a second belt). Raises EntryNotBookedYet when the
     approval has not reached the ledger.
     """
-    entry = (
-        JournalEntry.objects.select_for_update().filter(payment_id=payment_id).first()
-    )
+    entry = _ENTRY_LOCKED.get(payment_id=payment_id)
     if entry is None:
         raise EntryNotBookedYet(
             f"no journal entry for payment {payment_id} yet: its approval has not "

@@ -4,9 +4,11 @@ The consumer machinery (events/inbox.py) calls these inside one transaction with
 the inbox row, at most once per event and in per-payment sequence order.
 """
 
+import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
+from config.db.compiled import CompiledUpdate
 from contracts.currencies import format_amount
 from events.envelope import Event
 from events.inbox import rows_insert
@@ -39,6 +41,27 @@ def on_payment_approved(event: Event) -> None:
     )
 
 
+# What PaymentSettled writes on the expectation, as probe values that occur
+# nowhere else in the statement (config/db/compiled.py).
+_PROBE = {
+    "payment_id": uuid.UUID(int=6),
+    "settlement_file_id": uuid.UUID(int=7),
+    "settlement_line": 987_654_321,
+    "bank_reference": "probe-bank-reference",
+    "booking_date": date(2001, 2, 3),
+    "matched_at": datetime(2001, 1, 1, tzinfo=UTC),
+}
+
+# Runs for every PaymentSettled: built and compiled once; the queryset and its
+# update() stay the definition.
+_MATCHED = CompiledUpdate(
+    lambda payment_id, **line: Expectation.objects.filter(payment_id=payment_id),
+    changes=lambda payment_id, **line: {"status": ExpectationStatus.MATCHED, **line},
+    fields=lambda: {name: Expectation._meta.get_field(name) for name in _PROBE},
+    probe=_PROBE,
+)
+
+
 def on_payment_settled(event: Event) -> None:
     """Mark the expectation matched, with the statement line that settled it.
 
@@ -46,8 +69,8 @@ def on_payment_settled(event: Event) -> None:
     reached reconciliation yet: another subject, no order between the two.
     """
     data = event.data
-    matched = Expectation.objects.filter(payment_id=data["payment_id"]).update(
-        status=ExpectationStatus.MATCHED,
+    matched = _MATCHED.run(
+        payment_id=data["payment_id"],
         settlement_file_id=data["file_id"],
         settlement_line=data["line"],
         bank_reference=data["bank_reference"],

@@ -7,15 +7,16 @@ the one definition of the read, compiles it for probe values, finds where each
 probe value went among the SQL's parameters, and from then on runs that SQL
 with the caller's values. `CompiledGet` also loads the first row as the
 queryset would: the same converters, the same instances, `select_related`
-objects included.
+objects included. `CompiledUpdate` does the same for a queryset's `update()`.
 """
 
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.query import get_related_populators
+from django.db.models.sql import Query, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 
@@ -49,7 +50,7 @@ class CompiledQuery:
         each parameter the value's name that fills it (None and the
         parameter: a constant of the query, kept)."""
         fields = self._fields()
-        compiler = self._queryset.query.get_compiler(using=self._queryset.db)
+        compiler = self._query().get_compiler(using=self._queryset.db)
         sql, params = compiler.as_sql()
         by_value = {
             repr(fields[name].get_db_prep_value(value, connection)): name
@@ -60,17 +61,24 @@ class CompiledQuery:
             raise RuntimeError(f"{self._build} compiled unexpectedly: {sql}")
         return compiler, sql, slots
 
-    def _fetch(self, values: dict, rows: int | None = None) -> list:
-        _, sql, slots = self._compiled
+    def _query(self) -> Query:
+        """The query compiled: the queryset's."""
+        return self._queryset.query
+
+    def _params(self, values: dict) -> list:
+        _, _, slots = self._compiled
         fields = self._fields()
-        params = [
+        return [
             constant
             if name is None
             else fields[name].get_db_prep_value(values[name], connection)
             for name, constant in slots
         ]
+
+    def _fetch(self, values: dict, rows: int | None = None) -> list:
+        params = self._params(values)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(self._compiled[1], params)
             return cursor.fetchall() if rows is None else cursor.fetchmany(rows)
 
     def rows(self, **values) -> list:
@@ -118,3 +126,42 @@ class CompiledGet(CompiledQuery):
                 populator.populate(row, instance)
             return instance
         return None
+
+
+class CompiledUpdate(CompiledQuery):
+    """`build(**values)` is the queryset and `changes(**values)` what its
+    `update()` sets; `run(**values)` runs that UPDATE's SQL with the caller's
+    values and returns the rows matched, as `update()` does. For a statement a
+    consumer runs for every event (docs/adr/0026-hot-reads-by-hand.md): the
+    ORM built and compiled it in 0.3 ms of Python, the cursor call takes 0.1.
+
+    Only an update of the queryset's own table: one that needs a join or
+    another table's update (a parent model's fields) is refused.
+    """
+
+    def __init__(
+        self,
+        build: Callable[..., models.QuerySet],
+        changes: Callable[..., dict[str, Any]],
+        fields: Callable[[], dict[str, models.Field]],
+        probe: dict[str, Any],
+    ):
+        super().__init__(build, fields, probe)
+        self._changes = changes
+
+    def _query(self) -> Query:
+        # What QuerySet.update() compiles.
+        query = self._queryset.query.chain(UpdateQuery)
+        query.add_update_values(self._changes(**self._probe))
+        query.annotations = {}
+        query.get_initial_alias()  # as the compiler's pre_sql_setup does
+        if query.related_updates or query.count_active_tables() != 1:
+            raise RuntimeError(f"{self._build} updates more than its own table")
+        return query
+
+    def run(self, **values) -> int:
+        params = self._params(values)
+        # As update() does: a failed statement spoils the transaction it is in.
+        with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+            cursor.execute(self._compiled[1], params)
+            return cursor.rowcount
