@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from events.beats import relay_beat
 from events.models import OutboxMessage, RelayState
 
 HEARTBEAT_SECONDS = 1.0
@@ -66,12 +67,10 @@ class RelaySwitch:
         """Return the switch, writing a heartbeat at most once a second."""
         now = time.monotonic()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
-            self._last_beat = now
-            RelayState.objects.update_or_create(
-                pk=1,
-                defaults={"leader": self.identity, "heartbeat_at": timezone.now()},
-            )
-        if now - self._last_read >= self.READ_SECONDS:
+            # The beat reads the switch back: one statement for both.
+            self._last_beat = self._last_read = now
+            self._paused = relay_beat(self.identity)
+        elif now - self._last_read >= self.READ_SECONDS:
             self._last_read = now
             self._paused = RelayState.objects.filter(pk=1, paused=True).exists()
         return self._paused

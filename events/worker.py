@@ -21,10 +21,10 @@ from celery.worker import state as worker_state
 from celery.worker.consumer import Consumer
 from django.conf import settings
 from django.db import DatabaseError, Error, close_old_connections, connection
-from django.utils import timezone
 
 from contracts.registry import ContractViolation, UnknownContract
 from events.backoff import backoff_seconds
+from events.beats import consumer_beat
 from events.bursts import burst_strategy
 from events.consumer_release import handlers_of_release
 from events.db_errors import Fault, classify
@@ -356,10 +356,7 @@ class PauseSwitch(bootsteps.StartStopStep):
         name = parent.app.consumer_name
         try:
             close_old_connections()
-            state, _ = ConsumerState.objects.get_or_create(consumer=name)
-            ConsumerState.objects.filter(pk=state.pk).update(
-                heartbeat_at=timezone.now()
-            )
+            state = consumer_beat(name)
         except DatabaseError as exc:
             logger.warning("pause switch cannot read the database: %s", exc)
             return
