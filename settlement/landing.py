@@ -146,22 +146,27 @@ def landing_pass(
     tally = LandingTally()
     if not root.is_dir():
         return tally
-    folders = {
-        folder.name: folder
+    # Only folders with files ask the database: a pass runs every second, and
+    # an empty landing folder costs PostgreSQL nothing.
+    landed = {
+        folder.name: (folder, files)
         for folder in sorted(root.iterdir())
         if is_complete(folder) and folder.is_dir() and not folder.is_symlink()
+        if (files := _landed_files(folder))
     }
+    if not landed:
+        return tally
     organisations = dict(
-        Organisation.objects.filter(slug__in=folders).values_list("slug", "id")
+        Organisation.objects.filter(slug__in=landed).values_list("slug", "id")
     )
     warned = set() if warned is None else warned
-    for slug, folder in folders.items():
+    for slug, (folder, files) in landed.items():
         if slug not in organisations:
             if slug not in warned:
                 warned.add(slug)
                 logger.warning("landing folder %s names no organisation", folder)
             continue
-        for path in _landed_files(folder):
+        for path in files:
             if stop is not None and stop.is_set():
                 return tally
             _land(organisations[slug], folder, path, tally)

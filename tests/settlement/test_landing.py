@@ -341,3 +341,18 @@ def test_a_pass_the_database_refuses_does_not_stop_the_loop(
     assert passes == [1, 1]
     assert "landing pass failed: server closed the connection" in caplog.text
     assert out.splitlines()[-1] == "landing receiver stopped"
+
+
+def test_a_pass_over_empty_folders_asks_the_database_nothing(
+    landing_dir, acme_folder, django_assert_num_queries
+):
+    # A pass runs every second: an idle landing folder must cost PostgreSQL
+    # no statement (and, in autocommit, no commit).
+    (landing_dir / "initech").mkdir()
+    (acme_folder / ".stmt.xml.part").write_bytes(statement())  # still being written
+
+    with django_assert_num_queries(0):
+        tally = landing.landing_pass()
+
+    assert not tally
+    assert SettlementFile.objects.count() == 0
