@@ -443,6 +443,10 @@ if EVENT_QUEUE_TYPE not in ("classic", "quorum"):
 RELAY_BATCH_SIZE = int(os.environ.get("RELAY_BATCH_SIZE", "500"))
 # The relay polls this often even when LISTEN/NOTIFY is quiet (SQLite always polls).
 RELAY_POLL_SECONDS = float(os.environ.get("RELAY_POLL_SECONDS", "0.5"))
+# A batch that was not full is marked by the next claim's transaction if the
+# next commit comes within this long (one commit per cycle, not two); else by
+# a claim of its own then. 0 marks every batch at once.
+RELAY_MARK_WAIT_SECONDS = float(os.environ.get("RELAY_MARK_WAIT_SECONDS", "0.05"))
 RELAY_BACKOFF_MAX_SECONDS = float(os.environ.get("RELAY_BACKOFF_MAX_SECONDS", "30"))
 RELAY_CONFIRM_TIMEOUT_SECONDS = float(os.environ.get("RELAY_CONFIRM_TIMEOUT", "10"))
 # A claim is the relay's for this long: it publishes and marks only within it

@@ -241,12 +241,21 @@ def _mark(settled: Settled) -> int:
     return marked
 
 
-def _claim_next(batch_size: int, exclude) -> tuple[dict[int, Blocker], Claim]:
-    # One transaction for both: at a few events per cycle, a commit per
-    # statement was a good part of the relay's share of commits per approval.
+def _claim_next(
+    batch_size: int, exclude, unmarked: "Settled | None" = None
+) -> tuple[dict[int, Blocker], Claim, int]:
+    """Claim the next batch; mark `unmarked` first, in the same transaction.
+
+    One transaction for all three: at a few events per cycle, a commit per
+    statement was a good part of the relay's share of commits per approval.
+    Marked before the blockers are read, the batch before is no longer in
+    the way of its partitions' next rows. Returns the blockers, the claim and
+    how many rows were marked.
+    """
     with transaction.atomic():
+        marked = _mark(unmarked) if unmarked is not None else 0
         blockers = outbox_blockers(now=timezone.now())
-        return blockers, outbox_claim(batch_size=batch_size, exclude=exclude)
+        return blockers, outbox_claim(batch_size=batch_size, exclude=exclude), marked
 
 
 @dataclass
@@ -265,8 +274,11 @@ class RelayPipeline:
     claims N+1 (the claim skips N's rows by N's token). Then it reads N's
     confirms and sends N+1. N+1 goes out only after N is settled, so a refusal
     in N holds N+1's later rows of that partition exactly as it holds N's own.
-    A batch that is not full (no backlog) is settled and marked at once: the
-    overlap is for throughput and must not add latency.
+    A batch that is not full (no backlog) is settled at once: the overlap is
+    for throughput and must not add latency. With `marks_wait`, its mark
+    waits for the next claim and joins its transaction: at a steady trickle
+    of events that is one commit per cycle instead of two. The relay's loop
+    gives it `RELAY_MARK_WAIT_SECONDS` before claiming anyway (`unmarked`).
     See docs/lessons/relay.md#the-pipeline-the-database-works-while-the-broker-confirms.
     """
 
@@ -277,13 +289,17 @@ class RelayPipeline:
         leadership=None,
         batch_size: int | None = None,
         ahead: bool = True,
+        marks_wait: bool = False,
     ):
         self.publisher = publisher
         self.leadership = leadership
         self.batch_size = batch_size or settings.RELAY_BATCH_SIZE
         self.ahead = ahead
+        self.marks_wait = marks_wait
         self.flight: InFlight | None = None
         self.next: Ahead | None = None  # done while the flight's confirms come
+        # Confirmed, not yet marked: the next claim's transaction marks them.
+        self.unmarked: Settled | None = None
 
     def step(self) -> Cycle:
         """Send one batch; settle and mark the one before it.
@@ -306,8 +322,14 @@ class RelayPipeline:
             raise
 
     def _step(self, previous: InFlight | None, ahead: Ahead | None) -> Cycle:
+        marked = 0
         if ahead is None:
-            ahead = Ahead(*_claim_next(self.batch_size, None))
+            # On a failure the rows stay unmarked here, for the next claim: a
+            # mark is fenced by its claim's token and lease, so a late one
+            # marks nothing another relay has claimed since.
+            blockers, claim, marked = _claim_next(self.batch_size, None, self.unmarked)
+            self.unmarked = None
+            ahead = Ahead(blockers, claim)
         claim, blockers = ahead.claim, ahead.blockers
         try:
             settled = _settle(previous, self.publisher) if previous else None
@@ -326,30 +348,38 @@ class RelayPipeline:
         finally:
             # After the send, so it overlaps the confirms; on a failure too:
             # these rows were confirmed before it.
-            marked = _mark(settled) if settled is not None else 0
+            marked += _mark(settled) if settled is not None else 0
         if self.ahead and flight is not None and len(claim.rows) >= self.batch_size:
             self.flight = flight
-            self.next = Ahead(*_claim_next(self.batch_size, claim.token))
+            blockers, ahead_claim, _ = _claim_next(self.batch_size, claim.token)
+            self.next = Ahead(blockers, ahead_claim)
         elif flight is not None:
-            marked += _mark(_settle(flight, self.publisher))
+            settled = _settle(flight, self.publisher)
+            if self.marks_wait:
+                self.unmarked = settled
+            else:
+                marked += _mark(settled)
         return Cycle(claimed=len(claim.rows), published=marked)
 
     def finish(self) -> int:
-        """Settle and mark the batch in flight, if any; return how many were marked.
+        """Settle and mark the batch in flight, if any, and what waits to be
+        marked; return how many were marked.
 
         The batch claimed beside it was never sent: its rows are given back.
         """
+        unmarked, self.unmarked = self.unmarked, None
         flight, self.flight = self.flight, None
         ahead, self.next = self.next, None
         if flight is None:
-            return 0
+            return _mark(unmarked) if unmarked is not None else 0
         try:
             outbox_release(
                 claim=ahead.claim,
                 row_ids=[row.id for row in ahead.claim.rows],
                 error="claimed ahead; the relay stopped before sending it",
             )
-            return _mark(_settle(flight, self.publisher))
+            marked = _mark(unmarked) if unmarked is not None else 0
+            return marked + _mark(_settle(flight, self.publisher))
         except BaseException:
             self.publisher.close()
             raise

@@ -164,7 +164,11 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
     poll = settings.RELAY_POLL_SECONDS
     backoff = Backoff(base=0.2, cap=settings.RELAY_BACKOFF_MAX_SECONDS)
     switch = RelaySwitch()
-    pipeline = RelayPipeline(publisher=publisher, leadership=leadership)
+    pipeline = RelayPipeline(
+        publisher=publisher,
+        leadership=leadership,
+        marks_wait=settings.RELAY_MARK_WAIT_SECONDS > 0,
+    )
     standby_logged = broker_down = False
     logger.info("relay started (broker %s)", publisher.__class__.__name__)
     while not stop.is_set():
@@ -191,7 +195,12 @@ def relay_run(*, stop: threading.Event, publisher=None, leadership=None) -> None
             backoff.reset()
             if cycle.claimed >= settings.RELAY_BATCH_SIZE:
                 continue  # a full batch: more are probably waiting
-            leadership.wait(poll)
+            # Rows confirmed and not yet marked wait a moment for the next
+            # commit's claim to mark them in its transaction; then a claim
+            # marks them anyway (with nothing to claim, if nothing came).
+            leadership.wait(
+                settings.RELAY_MARK_WAIT_SECONDS if pipeline.unmarked else poll
+            )
         except LeadershipLost as exc:
             logger.warning("lost the leader lock (%s); standing by", exc)
             leadership.release()

@@ -4,6 +4,8 @@ are on their way, and sent only after N is settled (events/relay.py)."""
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events.models import OutboxMessage
 from events.publishers import BrokerUnavailable, KombuPublisher
@@ -177,3 +179,60 @@ def _accounts_in_two_partitions():
         second = uuid.uuid4()
         if partition_of(str(second)) != partition_of(str(first)):
             return first, second
+
+
+def test_a_batch_that_was_not_full_is_marked_by_the_next_claims_transaction(
+    broker, acme, alice
+):
+    # given: one event of an account, published by a pipeline whose marks wait
+    publisher = Watching()
+    pipeline = RelayPipeline(publisher=publisher, batch_size=3, marks_wait=True)
+    [first] = events(1, organisation=acme, submitted_by=alice)
+    assert (pipeline.step().claimed, first.published_at) == (1, None)
+
+    # then: confirmed and sent, not yet marked: still this relay's claim
+    first.refresh_from_db()
+    assert (first.published_at, first.claim_token is not None) == (None, True)
+    assert pipeline.unmarked is not None
+
+    # when: the account's next event comes, and the next step claims it
+    [second] = events(1, organisation=acme, submitted_by=alice)
+    with CaptureQueriesContext(connection) as queries:
+        step = pipeline.step()
+
+    # then: the first is marked and the second claimed in one transaction
+    # (the first no longer holds back its partition), and sent
+    assert (step.claimed, step.published) == (1, 1)
+    first.refresh_from_db()
+    assert first.published_at is not None and first.claim_token is None
+    assert publisher.batches == [ids([first]), ids([second])]
+    # (in a test a transaction is a savepoint of the test's own): the mark,
+    # the blockers' read and the claim, in that order, and nothing else
+    sqls = [q["sql"] for q in queries.captured_queries]
+    start = 0
+    end = next(i for i, sql in enumerate(sqls) if sql.startswith("RELEASE SAVEPOINT"))
+    assert sqls[start].startswith("SAVEPOINT")
+    assert [sql.split(" ", 1)[0] for sql in sqls[start + 1 : end]] == [
+        "UPDATE",  # the first marked published
+        "SELECT",  # the rows holding partitions back
+        "UPDATE",  # the second claimed
+    ]
+    assert "published_at" in sqls[start + 1] and "claim_token = '" in sqls[end - 1]
+    assert not [sql for sql in sqls[end + 1 :] if sql.startswith(("UPDATE", "SAVE"))]
+
+    # when: the relay stops
+    assert pipeline.finish() == 1
+
+    # then: nothing waits to be marked
+    assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
+    assert pipeline.unmarked is None
+
+
+def test_without_waiting_marks_a_batch_is_marked_at_once(broker, acme, alice):
+    [row] = events(1, organisation=acme, submitted_by=alice)
+
+    step = RelayPipeline(publisher=Watching(), batch_size=3).step()
+
+    row.refresh_from_db()
+    assert (step.claimed, step.published) == (1, 1)
+    assert row.published_at is not None
