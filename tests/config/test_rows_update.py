@@ -1,40 +1,23 @@
 """Many rows' own values in one UPDATE (config/db/rows_update.py)."""
 
 import uuid
-from datetime import date
 
 import pytest
 
 from config.db.rows_update import rows_update
-from settlement.models import (
-    ExpectedPayment,
-    LineOutcome,
-    SettlementFile,
-    StatementLine,
-)
+from settlement.models import ExpectedPayment, LineOutcome, StatementLine
+from tests.settlement.conftest import line as statement_line
+from tests.settlement.conftest import statement_file
 
 pytestmark = pytest.mark.django_db
 
 
 def statement_line_rows(organisation, count: int, payment_id=None):
     """`count` stored lines of one file, waiting, in index order."""
-    settlement_file = SettlementFile.objects.create(
-        organisation=organisation,
-        sha256="0" * 64,
-        size=1,
-        content_type="application/xml",
-        source="upload",
-    )
+    settlement_file = statement_file(organisation)
     return StatementLine.objects.bulk_create(
-        StatementLine(
-            file=settlement_file,
-            index=index,
-            amount=100 + index,
-            currency="EUR",
-            direction="debit",
-            booking_date=date(2026, 12, 4),
-            outcome=LineOutcome.UNKNOWN_PAYMENT,
-            payment_id=payment_id,
+        statement_line(
+            settlement_file, index, amount=100 + index, payment_id=payment_id
         )
         for index in range(count)
     )

@@ -1,10 +1,14 @@
 """Statements to receive, a fresh content store per test, and what a receipt wrote."""
 
+import datetime
+
 import pytest
 
 from events.models import OutboxMessage
-from settlement.models import SettlementFile
+from settlement.models import LineDirection, LineOutcome, SettlementFile, StatementLine
 from tests.conftest import content_store_at
+
+IBAN = "DE89370400440532013000"
 
 
 def statement(n: int = 1) -> bytes:
@@ -18,6 +22,34 @@ def statement(n: int = 1) -> bytes:
         "<CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2026-12-04</Dt></BookgDt>"
         "</Ntry></Stmt></BkToCstmrStmt></Document>\n"
     ).encode()
+
+
+def statement_file(organisation, digit: str = "0") -> SettlementFile:
+    """A received file's row (no bytes stored): what stored lines belong to."""
+    return SettlementFile.objects.create(
+        organisation=organisation,
+        sha256=digit * 64,
+        size=1,
+        content_type="application/xml",
+        source="upload",
+    )
+
+
+def line(settlement_file, index, *, e2e=None, amount=100, remittance="INV-1", **kw):
+    """A debit line of the file, unsaved; waiting unless `outcome` says otherwise."""
+    return StatementLine(
+        file=settlement_file,
+        index=index,
+        end_to_end_id=e2e,
+        amount=amount,
+        currency="EUR",
+        direction=LineDirection.DEBIT,
+        booking_date=datetime.date(2026, 12, 1),
+        creditor_iban=IBAN,
+        remittance=remittance,
+        outcome=kw.get("outcome", LineOutcome.UNKNOWN_PAYMENT),
+        payment_id=kw.get("payment_id"),
+    )
 
 
 @pytest.fixture

@@ -2,48 +2,15 @@
 process and run with each expectation's values (settlement/matching.py), finds
 exactly what the ORM's query finds."""
 
-import datetime
 import uuid
 
 import pytest
 
 from settlement.matching import _waiting_ids, waiting_lines
-from settlement.models import (
-    ExpectedPayment,
-    LineDirection,
-    LineOutcome,
-    SettlementFile,
-    StatementLine,
-)
+from settlement.models import ExpectedPayment, LineOutcome, StatementLine
+from tests.settlement.conftest import IBAN, line, statement_file
 
 pytestmark = pytest.mark.django_db
-
-IBAN = "DE89370400440532013000"
-
-
-def line(settlement_file, index, *, e2e=None, amount=100, remittance="INV-1", **kw):
-    return StatementLine(
-        file=settlement_file,
-        index=index,
-        end_to_end_id=e2e,
-        amount=amount,
-        currency="EUR",
-        direction=LineDirection.DEBIT,
-        booking_date=datetime.date(2026, 12, 1),
-        creditor_iban=IBAN,
-        remittance=remittance,
-        outcome=kw.get("outcome", LineOutcome.UNKNOWN_PAYMENT),
-    )
-
-
-def statement_file(organisation, digit: str) -> SettlementFile:
-    return SettlementFile.objects.create(
-        organisation=organisation,
-        sha256=digit * 64,
-        size=1,
-        content_type="application/xml",
-        source="upload",
-    )
 
 
 def expectation(organisation, *, e2e, amount=100, reference="INV-1"):

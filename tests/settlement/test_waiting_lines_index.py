@@ -13,9 +13,9 @@ from settlement.models import (
     ExpectedPayment,
     LineDirection,
     LineOutcome,
-    SettlementFile,
     StatementLine,
 )
+from tests.settlement.conftest import statement_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -40,13 +40,7 @@ def lines(settlement_file, outcome: str, count: int, start: int = 0) -> list:
 def test_the_waiting_lines_of_a_new_expectation_are_read_by_their_index(acme):
     # given: an organisation with 5,000 matched lines and two waiting, one of
     # them the new expectation's; the table never analysed
-    settlement_file = SettlementFile.objects.create(
-        organisation=acme,
-        sha256="0" * 64,
-        size=1,
-        content_type="application/xml",
-        source="upload",
-    )
+    settlement_file = statement_file(acme)
     StatementLine.objects.bulk_create(
         lines(settlement_file, LineOutcome.MATCHED, 5000)
         + lines(settlement_file, LineOutcome.UNKNOWN_PAYMENT, 2, start=5000)
