@@ -16,9 +16,6 @@ from django.utils import timezone
 
 from events.models import ConsumerState, RelayState
 
-# What a worker reads back of its row.
-_CONSUMER_READ = ("id", "paused", "reads_up_to")
-
 
 def consumer_beat(name: str) -> ConsumerState:
     """Write the consumer's heartbeat; return its row as it now stands.
@@ -27,21 +24,25 @@ def consumer_beat(name: str) -> ConsumerState:
     """
     now = timezone.now()
     row = _beat(
-        ConsumerState, ("consumer", name), {"heartbeat_at": now}, _CONSUMER_READ
+        ConsumerState,
+        ("consumer", name),
+        {"heartbeat_at": now},
+        ("id", "paused", "reads_up_to"),
     )
     if row is None:
         state, _ = ConsumerState.objects.get_or_create(
             consumer=name, defaults={"heartbeat_at": now}
         )
         return state
-    meta = ConsumerState._meta
-    values = {
-        field: meta.get_field(field).to_python(value)
-        if field != "reads_up_to"
-        else meta.get_field(field).from_db_value(value, None, connection)
-        for field, value in zip(_CONSUMER_READ, row, strict=True)
-    }
-    return ConsumerState(consumer=name, heartbeat_at=now, **values)
+    pk, paused, reads_up_to = row
+    reads = ConsumerState._meta.get_field("reads_up_to")
+    return ConsumerState(
+        id=pk,
+        consumer=name,
+        paused=bool(paused),  # SQLite gives 0 or 1
+        reads_up_to=reads.from_db_value(reads_up_to, None, connection),
+        heartbeat_at=now,
+    )
 
 
 def relay_beat(leader: str) -> bool:
