@@ -209,15 +209,14 @@ def test_a_batch_that_was_not_full_is_marked_by_the_next_claims_transaction(
     # (in a test a transaction is a savepoint of the test's own): the mark,
     # the blockers' read and the claim, in that order, and nothing else
     sqls = [q["sql"] for q in queries.captured_queries]
-    start = 0
     end = next(i for i, sql in enumerate(sqls) if sql.startswith("RELEASE SAVEPOINT"))
-    assert sqls[start].startswith("SAVEPOINT")
-    assert [sql.split(" ", 1)[0] for sql in sqls[start + 1 : end]] == [
+    assert sqls[0].startswith("SAVEPOINT")
+    assert [sql.split(" ", 1)[0] for sql in sqls[1:end]] == [
         "UPDATE",  # the first marked published
         "SELECT",  # the rows holding partitions back
         "UPDATE",  # the second claimed
     ]
-    assert "published_at" in sqls[start + 1] and "claim_token = '" in sqls[end - 1]
+    assert "published_at" in sqls[1] and "claim_token = '" in sqls[end - 1]
     assert not [sql for sql in sqls[end + 1 :] if sql.startswith(("UPDATE", "SAVE"))]
 
     # when: the relay stops
