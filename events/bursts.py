@@ -25,6 +25,7 @@ from celery.exceptions import Reject
 from celery.worker.strategy import default as default_strategy
 from django.db import Error, transaction
 
+from events.burst_reads import reads_shared
 from events.db_errors import Fault, classify
 from events.inbox import deliveries_deferred, writes_deferred
 from events.topology import STREAM
@@ -179,7 +180,7 @@ class BurstStrategy:
         """
         outcomes: dict[int, str | None] = {}
         try:
-            with transaction.atomic(), writes_deferred():
+            with transaction.atomic(), writes_deferred(), reads_shared():
                 if self.lock_ahead is not None:
                     self.lock_ahead([item.envelope.get("subject") for item in runnable])
                 for item in runnable:
@@ -198,7 +199,7 @@ class BurstStrategy:
     def _careful(self, runnable: list[Delivered]) -> dict[int, str | None]:
         """Apply each event in its savepoint; None marks one left for the task."""
         outcomes: dict[int, str | None] = {}
-        with transaction.atomic(), deliveries_deferred() as records:
+        with transaction.atomic(), deliveries_deferred() as records, reads_shared():
             for item in runnable:
                 kept = len(records)
                 try:

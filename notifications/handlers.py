@@ -7,17 +7,30 @@ the inbox row, at most once per event; e-mails leave only after that commit.
 
 from collections.abc import Callable
 
+from events.burst_reads import read_once
 from events.envelope import Event
 from notifications import messages
 from notifications.services import notification_create_many
 from organisations.selectors import active_member_list, approver_list
 
 
-def _submitter(data: dict) -> list:
+def _submitter(data: dict) -> tuple:
     # The payload names the submitter; a user deleted since is told nothing.
     # The organisation filter keeps a notification inside its tenant.
-    return active_member_list(
-        user_id=data["submitted_by"]["id"], organisation_id=data["organisation_id"]
+    user_id, organisation_id = data["submitted_by"]["id"], data["organisation_id"]
+    return read_once(
+        ("member", organisation_id, user_id),
+        lambda: tuple(
+            active_member_list(user_id=user_id, organisation_id=organisation_id)
+        ),
+    )
+
+
+def _approvers(organisation_id: str) -> tuple:
+    # Asked by nearly every submission in a burst, answered once for it.
+    return read_once(
+        ("approvers", organisation_id),
+        lambda: tuple(approver_list(organisation_id=organisation_id)),
     )
 
 
@@ -25,7 +38,7 @@ def _deciders(data: dict) -> list:
     # Every approver except the submitter (maker-checker): who may decide.
     return [
         user
-        for user in approver_list(organisation_id=data["organisation_id"])
+        for user in _approvers(data["organisation_id"])
         if user.pk != data["submitted_by"]["id"]
     ]
 
@@ -67,7 +80,7 @@ def on_settlement_mismatch_detected(event: Event) -> None:
     subject, body = messages.mismatch_message(event.data)
     notification_create_many(
         event=event,
-        recipients=approver_list(organisation_id=event.data["organisation_id"]),
+        recipients=_approvers(event.data["organisation_id"]),
         subject=subject,
         body=body,
     )

@@ -8,6 +8,7 @@ which claims, sends and marks it (notifications/emails.py). The sweep sends
 whatever that hand-off missed.
 """
 
+from collections.abc import Sequence
 from functools import partial
 
 from django.db import transaction
@@ -20,7 +21,7 @@ from notifications.sender import email_sender
 
 
 def notification_create_many(
-    *, event: Event, recipients: list, subject: str, body: str
+    *, event: Event, recipients: Sequence, subject: str, body: str
 ) -> list[Notification]:
     """Store one notification per recipient and e-mail them after commit.
 

@@ -15,6 +15,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from kombu import Connection, Queue
 
+from events.burst_reads import read_once
 from events.bursts import BurstStrategy
 from events.inbox import consume, positions_lock, rows_insert
 from events.messages import task_message
@@ -456,3 +457,58 @@ def test_a_handlers_row_that_breaks_a_constraint_fails_the_burst_not_its_neighbo
     assert sorted(str(e) for e in effect_rows().values_list("event_id", flat=True)) == (
         sorted([first["id"], clashing["id"]])
     )
+
+
+class SharedReader(Recorder):
+    """Asks the same question for every event, as notifications asks who the
+    approvers are; counts how often it is really asked."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked = 0
+        self.answers: list[int] = []
+
+    def handle(self, event) -> None:
+        super().handle(event)
+        self.answers.append(read_once("question", self._ask))
+
+    def _ask(self) -> int:
+        self.asked += 1
+        return self.asked
+
+
+def test_the_events_of_a_burst_share_a_read_and_the_next_burst_asks_again(
+    kombu, queue, stream
+):
+    # given
+    for n in range(1, 6):
+        publish(kombu, queue, stream(n))
+    worker, reader = Worker(kombu), SharedReader()
+
+    # when: bursts of three and two
+    consume_queue(kombu, queue, strategy_on(worker, reader, size=3), worker)
+
+    # then: asked once per burst, each event of a burst given its burst's answer
+    assert reader.answers == [1, 1, 1, 2, 2]
+    assert applied() == [1, 2, 3, 4, 5]
+
+
+def test_the_careful_pass_asks_afresh(kombu, queue, stream):
+    # given: the second event fails, so the burst runs again event by event
+    for envelope in (stream(1), stream(2, "FAILS"), stream(3)):
+        publish(kombu, queue, envelope)
+    worker, reader = Worker(kombu), SharedReader()
+
+    # when
+    consume_queue(kombu, queue, strategy_on(worker, reader), worker)
+
+    # then: the first event was applied twice (its fast pass rolled back) and
+    # the careful pass asked again rather than reuse the abandoned answer
+    # (the failing one raises before it asks; the third is parked unhandled)
+    assert reader.answers == [1, 2]
+    assert applied() == [1]
+
+
+def test_outside_a_burst_every_read_is_asked():
+    answers = iter([1, 2])
+    assert [read_once("question", lambda: next(answers)) for _ in range(2)] == [1, 2]
