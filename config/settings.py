@@ -251,6 +251,19 @@ NOTIFICATION_EMAIL_LINGER_SECONDS = float(
 NOTIFICATION_EMAIL_SWEEP_SECONDS = float(
     os.environ.get("NOTIFICATION_EMAIL_SWEEP_SECONDS", "10")
 )
+# Who sends the e-mails: "worker", a thread of the notifications worker (and
+# inline after commit elsewhere), or "mailer", the process of its own that
+# docker-compose.yml runs (manage.py run_mailer): the worker then only records.
+NOTIFICATION_EMAIL_SENDER = os.environ.get("NOTIFICATION_EMAIL_SENDER", "worker")
+if NOTIFICATION_EMAIL_SENDER not in {"worker", "mailer"}:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_EMAIL_SENDER must be 'worker' or 'mailer', not "
+        f"{NOTIFICATION_EMAIL_SENDER!r}"
+    )
+# The mailer's poll on SQLite, which cannot NOTIFY it: how soon an e-mail leaves.
+NOTIFICATION_EMAIL_POLL_SECONDS = float(
+    os.environ.get("NOTIFICATION_EMAIL_POLL_SECONDS", "1")
+)
 DEFAULT_FROM_EMAIL = "payments@example.com"
 
 # Which version of each event type payments publishes, e.g. `PaymentApproved=2`;

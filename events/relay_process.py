@@ -17,6 +17,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from config.db.conninfo import psycopg_conninfo
 from events.backoff import Backoff
 from events.metrics import MeteredLeadership
 from events.metrics_collectors import OutboxCollector
@@ -58,14 +59,7 @@ class PostgresLeadership:
     """
 
     def __init__(self):
-        params = connection.settings_dict
-        self.conninfo = {
-            "host": params["HOST"] or None,
-            "port": params["PORT"] or None,
-            "user": params["USER"] or None,
-            "password": params["PASSWORD"] or None,
-            "dbname": params["NAME"],
-        }
+        self.conninfo = psycopg_conninfo(connection.settings_dict)
         self.conn: psycopg.Connection | None = None
 
     def acquire(self) -> bool:

@@ -1,4 +1,5 @@
-"""Where e-mails are sent from: a thread of the notifications worker, or inline.
+"""Where e-mails are sent from: a thread of the notifications worker, or inline;
+or, with NOTIFICATION_EMAIL_SENDER=mailer, neither (notifications/mailer.py).
 
 In the worker, a slow mail server must hold up neither the event being
 consumed (the after-commit send) nor the worker's main loop (where its
@@ -43,7 +44,12 @@ class EmailSender:
         self.enabled = True
 
     def send_after_commit(self, notification_ids) -> None:
-        """E-mail just-committed notifications: queue them, or send them now."""
+        """E-mail just-committed notifications: queue them, or send them now.
+
+        Nothing to do when the mailer sends: the commit has woken it.
+        """
+        if settings.NOTIFICATION_EMAIL_SENDER == "mailer":
+            return
         if not self.enabled:
             notification_emails_send(notification_ids=notification_ids)
             return
@@ -53,7 +59,10 @@ class EmailSender:
 
     def sweep(self) -> None:
         """Sweep for due e-mails: on the thread once enabled, so the caller (the
-        worker's timer) never waits on the mail server; inline until then."""
+        worker's timer) never waits on the mail server; inline until then.
+        Nothing to do when the mailer sends: it sweeps too."""
+        if settings.NOTIFICATION_EMAIL_SENDER == "mailer":
+            return
         if not self.enabled:
             notification_emails_send_due()
             return

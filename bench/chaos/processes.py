@@ -32,6 +32,9 @@ LONG_RUNNING = (
     "ledger-worker",
     "notifications-worker",
     "reconciliation-worker",
+    # Sends the e-mails the notifications worker records (NOTIFICATION_EMAIL_SENDER
+    # is "mailer" in docker-compose.yml): without it none would leave.
+    "mailer",
 )
 WORKERS = ("ledger-worker", "notifications-worker", "reconciliation-worker")
 # The consumers the fault run drives and checks: the payment pipeline's three.

@@ -11,6 +11,8 @@ other path (a replay, a bulk insert). PostgreSQL only; SQLite's relay polls.
 
 from django.db import migrations
 
+from config.db.migration_ops import postgres_only_sql
+
 CREATE = """
 CREATE FUNCTION events_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -27,15 +29,8 @@ DROP FUNCTION IF EXISTS events_outbox_notify();
 """
 
 
-def _postgres_only(sql: str):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return apply
-
 
 class Migration(migrations.Migration):
     dependencies = [("events", "0009_outbox_fillfactor")]
 
-    operations = [migrations.RunPython(_postgres_only(CREATE), _postgres_only(DROP))]
+    operations = [postgres_only_sql(CREATE, DROP)]

@@ -2,7 +2,7 @@
 
 Launches exactly the application services of docker-compose.yml (migrate, web
 under gunicorn, relay, one Celery worker per consumer, the landing folder's
-receiver and the demo's bank) against the local PostgreSQL and RabbitMQ,
+receiver, the demo's bank and the mailer) against the local PostgreSQL and RabbitMQ,
 SIGKILLs a worker and the relay mid-stream, restarts them, and checks that
 every consumer applied every event exactly once, in order; then that every
 payment is released, booked, received, processed (the settlement worker is
@@ -180,6 +180,22 @@ def test_every_approved_payment_reaches_every_consumer_once_in_order(stack):
         ("PaymentApproved", "alice"),
     }
     assert all(per_payment[p] == expected for p in ids)
+    # and: the mailer process sent each of their e-mails (its console backend
+    # writes them to its log), the notifications worker none
+    _wait_until(
+        lambda: (
+            stack.sql(
+                "SELECT count(*) FROM notifications_notification "
+                "WHERE email_status <> 'sent' "
+                "AND event_type IN ('PaymentSubmitted', 'PaymentApproved')"
+            )[0][0]
+            == 0
+        ),
+        60,
+        "e-mails unsent; mailer log:\n" + stack.logs("mailer"),
+    )
+    assert "Subject: " in stack.logs("mailer")
+    assert "Subject: " not in stack.logs("notifications-worker")
 
     # and: the ledger balances, per currency
     totals = dict(

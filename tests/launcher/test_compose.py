@@ -12,8 +12,9 @@ def test_each_process_on_one_host_gets_a_metrics_port_of_its_own(tmp_path):
     services = compose_services(variables)
     ports = metrics_ports(services)
 
-    # then: the relay and every worker serve on a distinct loopback port
-    assert set(ports) == {"relay"} | {
+    # then: the relay, the mailer and every worker serve on a distinct
+    # loopback port
+    assert set(ports) == {"relay", "mailer"} | {
         s.name for s in services if s.name.endswith("-worker")
     }
     assert len(set(ports.values())) == len(ports) == len(metrics_port_variables())

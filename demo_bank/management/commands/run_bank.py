@@ -6,13 +6,11 @@ Outside demo mode it does nothing but wait to be stopped: a real bank is not
 part of the application. Stops cleanly on SIGTERM.
 """
 
-import signal
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from config.stop_signals import stop_on_signals
 from demo_bank.bank import statements_issue
 
 
@@ -23,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="One pass, then exit.")
 
     def handle(self, *args, once=False, **options):
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop = stop_on_signals()
         if not settings.DEMO_MODE:
             self.stdout.write("The simulated bank runs in demo mode only; idle.")
             if not once:

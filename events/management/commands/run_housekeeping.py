@@ -7,7 +7,6 @@ idempotency keys past their retention, each by the rules of its own prune
 """
 
 import logging
-import signal
 import threading
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
 from api.idempotency import idempotency_prune
+from config.stop_signals import stop_on_signals
 from events.retention import delivery_prune, inbox_prune, outbox_prune
 
 logger = logging.getLogger("events.housekeeping")
@@ -78,8 +78,7 @@ class Command(BaseCommand):
             raise CommandError("--every-minutes must be more than 0.")
         stop = threading.Event()
         if not once:
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            stop_on_signals(stop)
             self.stdout.write(f"housekeeping started: a round every {minutes:g} min")
         while not stop.is_set():
             if not once:

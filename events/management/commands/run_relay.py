@@ -1,10 +1,8 @@
 """python manage.py run_relay: publish committed outbox rows until stopped."""
 
-import signal
-import threading
-
 from django.core.management.base import BaseCommand
 
+from config.stop_signals import stop_on_signals
 from events.relay_process import relay_run
 
 
@@ -14,11 +12,4 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        stop = threading.Event()
-
-        def request_stop(signum, frame):
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        relay_run(stop=stop)
+        relay_run(stop=stop_on_signals())

@@ -6,7 +6,6 @@ finishes the file in hand and exits 0. See docs/operations.md.
 """
 
 import logging
-import signal
 import threading
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from config.stop_signals import stop_on_signals
 from observability.cause import Cause, caused_by
 from settlement.landing import landing_pass
 
@@ -50,8 +50,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         warned: set[str] = set()
         if not once:
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            stop_on_signals(stop)
             self.stdout.write(f"receiving from {root} every {seconds:g} s")
         while not stop.is_set():
             if not once:
