@@ -177,10 +177,11 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
 
     Only for rows nothing later in the transaction reads or changes: in a burst
     they exist only once it ends. A handler that reads back what it wrote (as
-    settlement matches its new expectation against waiting lines) saves as
-    usual. A row that breaks a constraint fails the burst's last statement;
-    the burst then runs again event by event, each in its savepoint, where
-    this inserts at once (events/bursts.py). See
+    settlement matches its new expectation against lines already waiting)
+    saves as usual; one that reads rows other handlers may have deferred
+    calls inserts_flush first. A row that breaks a constraint fails the
+    burst's last statement; the burst then runs again event by event, each in
+    its savepoint, where this inserts at once (events/bursts.py). See
     docs/adr/0025-handler-rows-join-the-burst.md.
     """
     if not rows:
@@ -191,6 +192,22 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
         return
     for row in rows:
         writes.inserts.setdefault(type(row), []).append(row)
+
+
+def inserts_flush() -> None:
+    """Write the rows rows_insert has deferred in this burst, now.
+
+    For a handler about to read rows of a model that another handler of the
+    same burst may have deferred (settlement's matching reads the expectations
+    its PaymentApproved handler defers when no statement line waits for them).
+    Outside a burst's fast pass nothing is deferred, and this does nothing.
+    """
+    writes = _writes.get()
+    if writes is None or not writes.inserts:
+        return
+    for model, rows in writes.inserts.items():
+        model.objects.bulk_create(rows)
+    writes.inserts.clear()
 
 
 # While a burst runs, its delivery records are kept here and written in one

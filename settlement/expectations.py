@@ -13,7 +13,8 @@ from collections.abc import Callable
 from django.db import transaction
 
 from events.envelope import Event
-from settlement.matching import waiting_lines_match
+from events.inbox import rows_insert
+from settlement.matching import waiting_line_ids, waiting_lines_match
 from settlement.models import ExpectedPayment, KnownAccount
 
 # Known accounts are learned once and never change or go away, so each worker
@@ -42,7 +43,7 @@ def on_payment_approved(event: Event) -> None:
     order (a PaymentApproved that arrives first waits, parked, for it).
     """
     data = event.data
-    expected = ExpectedPayment.objects.create(
+    expected = ExpectedPayment(
         organisation_id=data["organisation_id"],
         payment_id=data["payment_id"],
         event_id=event.id,
@@ -56,7 +57,14 @@ def on_payment_approved(event: Event) -> None:
         reference=data["reference"],
         submitted_by=data["submitted_by"],
     )
-    waiting_lines_match(expected)
+    waiting = waiting_line_ids(expected)
+    if not waiting:
+        # Nearly always: nothing to match yet, so the row joins the burst's
+        # last statement (matching flushes it first: inserts_flush).
+        rows_insert([expected])
+        return
+    expected.save(force_insert=True)
+    waiting_lines_match(expected, waiting)
 
 
 HANDLERS_OF_PAYMENTS: dict[tuple[str, int], Callable[[Event], None]] = {

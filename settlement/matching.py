@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from config.db.compiled import CompiledQuery
 from config.db.rows_update import rows_update
+from events.inbox import inserts_flush
 from events.outbox import publish_all
 from settlement.counts import outcome_counts_save
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
@@ -77,6 +78,9 @@ def lines_match(lines: list[StatementLine], organisation_id) -> None:
     here, so a second line naming (or describing) a payment an earlier line
     of the batch settled is a duplicate, as it would be in a later batch.
     """
+    # Expectations an earlier event of this burst deferred must be there to
+    # be found (settlement/expectations.py).
+    inserts_flush()
     lines = [line for line in lines if line.outcome != LineOutcome.MATCHED]
     named = _named(
         organisation_id,
@@ -154,7 +158,7 @@ _WAITING_IDS = CompiledQuery(
 )
 
 
-def _waiting_ids(expected: ExpectedPayment) -> list:
+def waiting_line_ids(expected: ExpectedPayment) -> list:
     """The ids of waiting_lines(expected), without building the query again.
 
     It runs for every PaymentApproved, nearly always to find nothing, and
@@ -169,13 +173,13 @@ def _waiting_ids(expected: ExpectedPayment) -> list:
     return [row[0] for row in _WAITING_IDS.rows(**values)]
 
 
-def waiting_lines_match(expected: ExpectedPayment) -> None:
-    """Match lines that arrived before the expectation (the statement landed first)."""
-    # Nearly every expectation finds no line waiting: the ids alone are a
-    # cheaper query to build and run than the lines with their files, in order.
-    waiting = _waiting_ids(expected)
-    if not waiting:
-        return
+def waiting_lines_match(expected: ExpectedPayment, waiting: list) -> None:
+    """Match the lines that arrived before the saved expectation (the statement
+    landed first): `waiting`, their ids from waiting_line_ids.
+
+    Nearly every expectation finds no line waiting: the ids alone are a cheaper
+    query to build and run than the lines with their files, in order.
+    """
     lines = list(
         StatementLine.objects.filter(id__in=waiting)
         .select_related("file")

@@ -9,10 +9,10 @@ the same transaction, everything else gets its outcome, and a bad file ends
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from events.inbox import consume
+from events.inbox import consume, writes_deferred
 from events.models import OutboxMessage
 from iso20022.camt053_build import (
     AccountStatement,
@@ -493,3 +493,78 @@ def test_a_statements_lines_cost_the_same_statements_however_many_match(
 
     assert statements_for(2, "S1") == statements_for(6, "S2")
     assert settled_events().count() == 8
+
+
+def deliver_burst(envelopes: list[dict]) -> list[str]:
+    """As a burst's fast pass applies them: one transaction, rows deferred."""
+    with transaction.atomic(), writes_deferred():
+        return [
+            consume(
+                consumer="settlement",
+                envelope=envelope,
+                handlers=CONSUMER.handlers,
+                consumes=CONSUMER.consumed_types,
+                savepoint=False,
+            )
+            for envelope in envelopes
+        ]
+
+
+def test_an_expectation_with_no_line_waiting_joins_the_bursts_last_statement(
+    alice, bob, acme_eur
+):
+    # given: three approved payments not yet seen by settlement
+    payments = [approved(alice, bob, acme_eur, seen=False) for _ in range(3)]
+    envelopes = [
+        row.envelope
+        for row in OutboxMessage.objects.filter(
+            subject__in=[str(p.id) for p in payments]
+        ).order_by("id")
+    ]
+
+    # when: applied in one burst
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_burst(envelopes) == ["applied"] * 6
+
+    # then: the three expectations went in one statement at the burst's end
+    # (on PostgreSQL the one that writes the burst's own rows), not one each
+    inserts = [
+        q
+        for q in queries.captured_queries
+        if 'INSERT INTO "settlement_expectedpayment"' in q["sql"]
+    ]
+    assert len(inserts) == 1
+    assert set(ExpectedPayment.objects.values_list("payment_id", flat=True)) == {
+        p.id for p in payments
+    }
+
+
+def test_a_statement_later_in_the_burst_finds_the_expectation_the_burst_deferred(
+    alice, bob, acme_eur
+):
+    # given: a payment approved, and its statement received, neither applied yet
+    payment = approved(alice, bob, acme_eur, seen=False)
+    submitted, approval = OutboxMessage.objects.filter(
+        subject=str(payment.id)
+    ).order_by("id")
+    settlement_file, _ = settlement_file_receive(
+        organisation_id=acme_eur.organisation_id,
+        data=statement(acme_eur, debit(payment)),
+        content_type="application/xml",
+        source="upload",
+    )
+    [file_received] = OutboxMessage.objects.filter(
+        subject=f"settlement-file/{settlement_file.id}"
+    )
+
+    # when: the approval (nothing waits for it yet: its row is deferred) and
+    # then the statement are applied in one burst
+    assert (
+        deliver_burst([submitted.envelope, approval.envelope, file_received.envelope])
+        == ["applied"] * 3
+    )
+
+    # then: the statement's line found the expectation and settled the payment
+    assert outcomes(settlement_file) == ["matched"]
+    assert settled_events().get().envelope["data"]["payment_id"] == str(payment.id)
+    assert ExpectedPayment.objects.get(payment_id=payment.id).settled_by is not None

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from settlement.matching import _waiting_ids, waiting_lines
+from settlement.matching import waiting_line_ids, waiting_lines
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
 from tests.settlement.conftest import IBAN, line, statement_file
 
@@ -43,7 +43,7 @@ def test_the_compiled_query_finds_what_the_orms_finds(acme, globex):
         expectation(globex, e2e=named),
     ]
 
-    found = [sorted(map(str, _waiting_ids(case))) for case in cases]
+    found = [sorted(map(str, waiting_line_ids(case))) for case in cases]
 
     assert found == [
         sorted(map(str, waiting_lines(case).values_list("id", flat=True)))
