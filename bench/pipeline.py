@@ -367,6 +367,25 @@ def _drain_watch(ctx: Context, base: int, events: int) -> _Drain:
         time.sleep(0.05)
 
 
+def _backlog_emails(ctx: Context, base: int, timeout: float = 180) -> dict:
+    """The backlog's e-mails: how many were still unsent when the consumers had
+    drained, and the sender's rate once all are out (the mailer, in the compose
+    file, sends them beside the consumers)."""
+    _, unsent_at_drain_end, _ = ctx.probe.backlog_emails(base)
+    deadline = time.monotonic() + timeout
+    while True:
+        sent, unsent, per_s = ctx.probe.backlog_emails(base)
+        if not unsent or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return {
+        "sent": sent,
+        "unsent_at_drain_end": unsent_at_drain_end,
+        "unsent_after_wait": unsent,
+        "sent_per_s": per_s,
+    }
+
+
 def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
     """Make the backlog with the workers stopped, then start them and time it.
 
@@ -395,6 +414,7 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
         settle=False,
     )
     cpu = ctx.meter.cpu_between(before, after)
+    emails = _backlog_emails(ctx, base)
     ctx.pool = ctx.probe.pending_payments()
     windows_rates = _window_rates(ctx, base, windows)
     return {
@@ -412,6 +432,7 @@ def consumer_drain(ctx: Context, pool: int, pairs: int, windows: int) -> dict:
         },
         "other_processes_share": cpu[OTHERS] / cpu["_wall"] / (os.cpu_count() or 1),
         "db_per_event": db,
+        "emails": emails,
         "cpu_ms_per_event_servers": {
             name: cpu[name] * 1000 / (events * len(drained))
             for name in ("postgresql", *PG_PARTS_NAMES, "rabbitmq")

@@ -208,6 +208,19 @@ class Probe:
             for consumer, count, span in rows
         }
 
+    def backlog_emails(self, inbox_id: int) -> tuple[int, int, float | None]:
+        """(sent, not yet sent, e-mails/s between the first and last send) of the
+        e-mails the notifications consumer recorded for events past `inbox_id`."""
+        [(sent, unsent, span)] = self.sql(
+            "SELECT count(n.email_sent_at), count(*) - count(n.email_sent_at),"
+            " extract(epoch FROM max(n.email_sent_at) - min(n.email_sent_at)) "
+            "FROM notifications_notification n JOIN events_inboxentry i "
+            "ON i.event_id = n.event_id AND i.consumer = 'notifications' "
+            "WHERE i.id > %s AND n.email_status IN ('pending', 'sent')",
+            [inbox_id],
+        )
+        return sent, unsent, (sent - 1) / float(span) if span else None
+
     def relay_marks_since(self, outbox_id: int) -> list[tuple[float, int]]:
         """Each batch the relay marked past `outbox_id`: (epoch, rows)."""
         rows = self.sql(

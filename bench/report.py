@@ -203,6 +203,14 @@ def table(results: dict) -> str:
             "side-by-side no-op; ms per event: "
             + ", ".join(f"{t} {_num(v['mean_ms'], 2)}" for t, v in costs.items())
         )
+    emails = drain.get("emails")
+    if emails:
+        add(
+            f"  e-mails of the backlog: {emails['sent']} sent at "
+            f"{_num(emails['sent_per_s'])}/s; {emails['unsent_at_drain_end']} "
+            f"still unsent when the consumers had drained, "
+            f"{emails['unsent_after_wait']} after the wait"
+        )
     add("")
     add(
         "CPU ms per approval, by process group (32 clients | moderate rate); "

@@ -53,7 +53,13 @@ def _profile_approvals(ctx: Context, plan, out: Path) -> tuple[dict, dict]:
     )
     ids = ctx.take(plan.profile_approvals)
     base = ctx.probe.inbox_max_id()
-    names = ["web", "relay", *WORKERS]
+    # The mailer too, where the stack runs one (docker-compose.yml does).
+    names = [
+        "web",
+        "relay",
+        *WORKERS,
+        *(["mailer"] if "mailer" in ctx.stack.running else []),
+    ]
     recordings = {
         (name, gil): Recording(
             ctx.stack.running[name].process.pid,
