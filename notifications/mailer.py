@@ -29,6 +29,7 @@ from config.db.conninfo import psycopg_conninfo
 from events.backoff import Backoff
 from events.metrics_server import heartbeat_beat, metrics_serve
 from notifications.emails import notification_emails_send_due
+from observability.db_commits import autocommit_statements_counted
 
 logger = logging.getLogger("notifications.mailer")
 
@@ -55,6 +56,7 @@ class PostgresWake:
                 **self.conninfo, autocommit=True, connect_timeout=5
             )
             self.conn.execute(f"LISTEN {WAKE_CHANNEL}")
+            autocommit_statements_counted()
             # Whatever was committed before we listened is found by the pass
             # that follows this return.
             return
