@@ -168,7 +168,9 @@ def _deliver(notification: Notification, backend) -> str:
     return "sent"
 
 
-def _deliver_batch(batch: list[Notification], backend) -> tuple[int, int, bool]:
+def _deliver_batch(
+    batch: list[Notification], backend, tick: Callable[[], None]
+) -> tuple[int, int, bool]:
     """Deliver a claimed batch in order; return (tried, sent, server_down).
 
     Sends start only in the first half of the lease, so the last one has as
@@ -183,6 +185,7 @@ def _deliver_batch(batch: list[Notification], backend) -> tuple[int, int, bool]:
             if server_down or (tried and time.monotonic() > send_by):
                 break
             tried += 1
+            tick()
             outcome = _deliver(notification, backend)
             if outcome == "sent":
                 sent.append(notification)
@@ -197,7 +200,11 @@ def _deliver_batch(batch: list[Notification], backend) -> tuple[int, int, bool]:
     return tried, len(sent), server_down
 
 
-def _send_claimed(claim: Callable[[], list[Notification]], limit: int) -> SendPass:
+def _send_claimed(
+    claim: Callable[[], list[Notification]],
+    limit: int,
+    tick: Callable[[], None] = lambda: None,
+) -> SendPass:
     """Claim up to `limit` e-mails at once and deliver them over one connection.
 
     Must be called with no transaction open: the send is not part of one.
@@ -207,7 +214,7 @@ def _send_claimed(claim: Callable[[], list[Notification]], limit: int) -> SendPa
         return SendPass(claimed=0, sent=0, more=False)
     backend = get_connection()
     try:
-        tried, sent, server_down = _deliver_batch(batch, backend)
+        tried, sent, server_down = _deliver_batch(batch, backend, tick)
     finally:
         try:
             backend.close()
@@ -235,15 +242,19 @@ def notification_email_send(*, notification_id) -> bool:
     return notification_emails_send(notification_ids=[notification_id]) == 1
 
 
-def notification_emails_send_due(*, limit: int | None = None) -> SendPass:
+def notification_emails_send_due(
+    *, limit: int | None = None, tick: Callable[[], None] = lambda: None
+) -> SendPass:
     """The sweep: claim and send up to `limit` due e-mails, longest due first.
 
     Sends what the after-commit send missed (a crash, a mail server error)
     once its backoff or lease has passed. Stops early when the mail server is
-    away, giving the rest back due.
+    away, giving the rest back due. `tick` is called before each send: the
+    mailer's liveness beat, so a long pass to a slow server is not taken for
+    a wedged process.
     """
     limit = limit or settings.NOTIFICATION_EMAIL_BATCH_SIZE
-    return _send_claimed(partial(email_claim, limit=limit), limit)
+    return _send_claimed(partial(email_claim, limit=limit), limit, tick)
 
 
 def notification_emails_retry_failed() -> int:

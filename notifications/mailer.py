@@ -134,7 +134,7 @@ def mailer_run(*, stop: threading.Event, wake=None) -> None:
             heartbeat_beat()
             try:
                 close_old_connections()
-                sent = notification_emails_send_due()
+                sent = notification_emails_send_due(tick=heartbeat_beat)
                 backoff.reset()
                 if sent.more:
                     continue  # a full batch with the server answering

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from events.inbox import consume
+from notifications.emails import notification_emails_send_due
 from notifications.handlers import HANDLERS
 from notifications.mailer import PollWake, mailer_run
 from notifications.models import EmailStatus, Notification
@@ -162,3 +163,20 @@ def listening_sessions() -> int:
             " AND application_name = 'mailer-listen'"
         )
         return cursor.fetchone()[0]
+
+
+def test_a_pass_beats_before_each_send_so_a_slow_server_is_not_a_wedged_mailer(
+    mailer_mode, smtp_server, acme, alice, bob, carol
+):
+    # given: two e-mails due
+    submitted(acme, alice)
+    beats: list[int] = []
+
+    # when: one pass sends them, told how to beat
+    sent = notification_emails_send_due(
+        tick=lambda: beats.append(len(smtp_server.received))
+    )
+
+    # then: a beat before each send, each after the previous e-mail arrived
+    assert sent.sent == 2
+    assert beats == [0, 1]
