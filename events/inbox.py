@@ -12,7 +12,7 @@ See docs/lessons/idempotent-consumers.md.
 import logging
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -139,6 +139,8 @@ class _Writes:
     applied: list[InboxEntry] = field(default_factory=list)
     # The handlers' new rows by model, in the order each model first came.
     inserts: dict[type[models.Model], list[models.Model]] = field(default_factory=dict)
+    # Work the handlers asked for once per burst, by key (once_at_burst_end).
+    at_end: dict[Hashable, Callable[[], None]] = field(default_factory=dict)
 
 
 _writes: ContextVar[_Writes | None] = ContextVar("writes", default=None)
@@ -160,6 +162,8 @@ def writes_deferred():
     try:
         with _deliveries_kept() as records:
             yield
+            for work in writes.at_end.values():
+                work()
             rows_write(
                 applied=writes.applied,
                 positions=list(writes.dirty.values()),
@@ -192,6 +196,22 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
         return
     for row in rows:
         writes.inserts.setdefault(type(row), []).append(row)
+
+
+def once_at_burst_end(key: Hashable, work: Callable[[], None]) -> None:
+    """Run `work` once at the end of a burst's fast pass, however many of its
+    events ask for it under `key`; outside one, at once.
+
+    For a derived figure every event of a burst would compute again (a
+    statement file's outcome counts, after each approval that matched one of
+    its lines): its last computation is the only one anyone reads. It runs
+    before the burst's last statement, in the burst's transaction.
+    """
+    writes = _writes.get()
+    if writes is None:
+        work()
+        return
+    writes.at_end[key] = work
 
 
 def inserts_flush() -> None:

@@ -8,12 +8,13 @@ settled once, ever (the second line that names it is a `duplicate`).
 """
 
 import uuid
+from functools import partial
 
 from django.db.models import Q
 
 from config.db.compiled import CompiledQuery
 from config.db.rows_update import rows_update
-from events.inbox import inserts_flush
+from events.inbox import inserts_flush, once_at_burst_end
 from events.outbox import publish_all
 from settlement.counts import outcome_counts_save
 from settlement.models import ExpectedPayment, LineOutcome, StatementLine
@@ -186,5 +187,10 @@ def waiting_lines_match(expected: ExpectedPayment, waiting: list) -> None:
         .order_by("file__received_at", "index")
     )
     lines_match(lines, expected.organisation_id)
+    # Once per file and burst: a burst of approvals whose lines waited in one
+    # statement recounted the whole file after each of them.
     for settlement_file in {line.file for line in lines}:
-        outcome_counts_save(settlement_file)
+        once_at_burst_end(
+            ("outcome counts", settlement_file.pk),
+            partial(outcome_counts_save, settlement_file),
+        )

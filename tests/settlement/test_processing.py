@@ -568,3 +568,40 @@ def test_a_statement_later_in_the_burst_finds_the_expectation_the_burst_deferred
     assert outcomes(settlement_file) == ["matched"]
     assert settled_events().get().envelope["data"]["payment_id"] == str(payment.id)
     assert ExpectedPayment.objects.get(payment_id=payment.id).settled_by is not None
+
+
+def test_a_burst_of_approvals_whose_lines_waited_recounts_their_file_once(
+    alice, bob, acme_eur
+):
+    # given: a statement processed before three approvals reached settlement
+    late = [approved(alice, bob, acme_eur, seen=False) for _ in range(3)]
+    approvals = []
+    for payment in late:
+        submitted, approval = OutboxMessage.objects.filter(
+            subject=str(payment.id)
+        ).order_by("id")
+        assert deliver(submitted.envelope) == "applied"
+        approvals.append(approval.envelope)
+    settlement_file = received(
+        acme_eur,
+        statement(acme_eur, *(debit(p, ref=f"R{n}") for n, p in enumerate(late))),
+    )
+    assert outcomes(settlement_file) == ["unknown_payment"] * 3
+
+    # when: the three approvals arrive in one burst
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_burst(approvals) == ["applied"] * 3
+
+    # then: each matched its waiting line, and the file's counts were taken
+    # once, at the burst's end, and are right
+    counts = [
+        q
+        for q in queries.captured_queries
+        if "GROUP BY" in q["sql"] and '"settlement_statementline"' in q["sql"]
+    ]
+    assert len(counts) == 1
+    settlement_file.refresh_from_db()
+    assert outcomes(settlement_file) == ["matched"] * 3
+    assert settlement_file.outcome_counts["matched"] == 3
+    assert settlement_file.outcome_counts["unknown_payment"] == 0
+    assert settled_events().count() == 3
