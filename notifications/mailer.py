@@ -39,7 +39,10 @@ STOP_SLICE = 0.5
 
 
 class PostgresWake:
-    """LISTEN on a connection of its own; wait for a commit's NOTIFY."""
+    """LISTEN on a connection of its own; wait for a commit's NOTIFY.
+
+    Its poll only finds e-mails whose backoff has passed (the old sweep's
+    interval), and any a lost notification left."""
 
     def __init__(self, stop: threading.Event):
         self.conninfo = {
@@ -48,6 +51,9 @@ class PostgresWake:
         }
         self.stop = stop
         self.conn: psycopg.Connection | None = None
+
+    def poll_seconds(self) -> float:
+        return settings.NOTIFICATION_EMAIL_SWEEP_SECONDS
 
     def wait(self, timeout: float) -> None:
         """Return once notified (after a short linger) or after `timeout`."""
@@ -91,10 +97,14 @@ class PostgresWake:
 
 
 class PollWake:
-    """SQLite has no NOTIFY: wait out the poll interval."""
+    """SQLite has no NOTIFY: wait out the poll interval, which is how soon an
+    e-mail leaves."""
 
     def __init__(self, stop: threading.Event):
         self.stop = stop
+
+    def poll_seconds(self) -> float:
+        return settings.NOTIFICATION_EMAIL_POLL_SECONDS
 
     def wait(self, timeout: float) -> None:
         self.stop.wait(timeout)
@@ -107,14 +117,6 @@ def wake_for_database(stop: threading.Event):
     if connection.vendor == "postgresql":
         return PostgresWake(stop)
     return PollWake(stop)
-
-
-def _poll_seconds() -> float:
-    # With NOTIFY a poll only finds e-mails whose backoff has passed (the old
-    # sweep's interval); without it, it is how soon an e-mail leaves.
-    if connection.vendor == "postgresql":
-        return settings.NOTIFICATION_EMAIL_SWEEP_SECONDS
-    return settings.NOTIFICATION_EMAIL_POLL_SECONDS
 
 
 def _start_afresh(wake, stop: threading.Event, delay: float) -> None:
@@ -138,7 +140,7 @@ def mailer_run(*, stop: threading.Event, wake=None) -> None:
                 backoff.reset()
                 if sent.more:
                     continue  # a full batch with the server answering
-                wake.wait(_poll_seconds())
+                wake.wait(wake.poll_seconds())
             except (DatabaseError, psycopg.Error) as exc:
                 delay = backoff.next_delay()
                 logger.warning(
