@@ -82,10 +82,11 @@ print(Organisation.objects.create(slug="acme", name="Acme Ltd").pk)
 """
 
 
-def database_prepare(env: dict) -> str:
-    """Migrate the worker's database and create its organisation; return its id."""
+def script_output(env: dict, script: str) -> list[str]:
+    """Run a setup script in this interpreter, in the worker's environment;
+    return the lines it printed."""
     done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", SETUP],
+        [sys.executable, "-c", script],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
@@ -93,7 +94,12 @@ def database_prepare(env: dict) -> str:
         timeout=60,
         check=True,
     )
-    return done.stdout.strip().splitlines()[-1]
+    return done.stdout.strip().splitlines()
+
+
+def database_prepare(env: dict) -> str:
+    """Migrate the worker's database and create its organisation; return its id."""
+    return script_output(env, SETUP)[-1]
 
 
 def outgoing_message(envelope: dict) -> Outgoing:

@@ -2,14 +2,17 @@
 for it on the filesystem broker: what the worker and mailer process tests
 start from."""
 
-import subprocess
-import sys
 import uuid
 from types import SimpleNamespace
 
 from events.publishers import KombuPublisher
 from events.topology import partition_of, partition_queue_name
-from tests.events.test_worker_process import BASE_DIR, User, outgoing_message, rows
+from tests.events.test_worker_process import (
+    User,
+    outgoing_message,
+    rows,
+    script_output,
+)
 from tests.events_builders import payment_event
 
 SETUP = """
@@ -33,16 +36,9 @@ print("acme", acme.pk)
 
 
 def database_prepare(env: dict) -> dict[str, str]:
-    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", SETUP],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return dict(line.split() for line in done.stdout.strip().splitlines())
+    """Migrate, create acme with alice (maker), bob and carol (approvers);
+    return their ids by name."""
+    return dict(line.split() for line in script_output(env, SETUP))
 
 
 def smtp_env(env: dict, smtp_server, **extra: str) -> dict:
