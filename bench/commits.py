@@ -3,9 +3,12 @@
 PostgreSQL counts commits per database; each process of the stack counts its
 own, and the statements it sends (observability/db_commits.py), and serves
 `payments_db_commits_total` and `payments_db_statements_total`. What the
-server counted beyond the processes' commits is `ELSEWHERE`: the bench's
-probe polling, and the processes that serve no /metrics (housekeeping, the
-settlement receiver, the demo bank). The server counts no statements.
+server counted beyond the processes' commits is, first, `LISTEN_READS`: the
+transaction PostgreSQL runs in an idle LISTEN session (the relay's, the
+mailer's) to hand it each notification, counted by the process that received
+it; then `ELSEWHERE`: the bench's probe polling, and the processes that serve
+no /metrics (housekeeping, the settlement receiver, the demo bank). The server
+counts no statements.
 """
 
 import urllib.error
@@ -13,7 +16,12 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-METRICS = {"payments_db_commits": "commits", "payments_db_statements": "statements"}
+METRICS = {
+    "payments_db_commits": "commits",
+    "payments_db_statements": "statements",
+    "payments_db_notifications": "notifications",
+}
+LISTEN_READS = "LISTEN sessions (the server hands over each notification)"
 ELSEWHERE = "elsewhere (bench probe, processes without /metrics)"
 
 
@@ -53,5 +61,14 @@ def commits_per_unit(before, after, server: float, units: int) -> dict[str, floa
     """Each process's commits per unit, and the rest of what the server counted
     (`server` is its xact_commit per unit over the same span)."""
     per = per_unit(before, after, "commits", units)
+    per[LISTEN_READS] = sum(per_unit(before, after, "notifications", units).values())
     per[ELSEWHERE] = server - sum(per.values())
     return per
+
+
+def server_counted(counts: dict[str, dict[str, float]]) -> float:
+    """What the server counts as commits for these processes: their own, and
+    the LISTEN sessions' transactions for the notifications they received."""
+    return sum(
+        c.get("commits", 0.0) + c.get("notifications", 0.0) for c in counts.values()
+    )

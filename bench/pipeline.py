@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from bench.commits import commits_per_unit, counts_read, per_unit
+from bench.commits import commits_per_unit, counts_read, per_unit, server_counted
 from bench.http_clients import closed_loop, open_loop, token_get
 from bench.meter import CLIENT, OTHERS, Meter, per_unit_ms
 from bench.probe import (
@@ -133,10 +133,6 @@ def _db_snapshot(ctx: Context, settle: bool = False) -> dict:
     }
 
 
-def _commits_total(counts: dict) -> float:
-    return sum(c.get("commits", 0.0) for c in counts.values())
-
-
 def _db_per_unit(ctx: Context, before: dict, units: int, settle: bool) -> dict:
     """PostgreSQL counters per unit of work: the database's, its commits split
     by the process that made them, and the tables read most (rows read by
@@ -154,7 +150,7 @@ def _db_per_unit(ctx: Context, before: dict, units: int, settle: bool) -> dict:
     server = after  # what the server counted: its database and its tables
     if settle:
         server = _db_snapshot(ctx, settle=True)
-        waited = _commits_total(server["counts"]) - _commits_total(after["counts"])
+        waited = server_counted(server["counts"]) - server_counted(after["counts"])
         server["db"]["xact_commit"] -= waited
     units = max(1, units)
     per = {k: (v - before["db"][k]) / units for k, v in server["db"].items()}

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import logging
 import threading
+import time
 import zlib
 
 import psycopg
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from config.db.conninfo import psycopg_conninfo
+from config.db.listen import notifications_drained
 from events.backoff import Backoff
 from events.metrics import MeteredLeadership
 from events.metrics_collectors import OutboxCollector
@@ -26,7 +28,10 @@ from events.outbox import NOTIFY_CHANNEL
 from events.publishers import BrokerUnavailable, publisher_for
 from events.relay import LeadershipLost, RelayPipeline
 from events.relay_switch import RelaySwitch
-from observability.db_commits import autocommit_statements_counted
+from observability.db_commits import (
+    autocommit_statements_counted,
+    notifications_counted,
+)
 
 logger = logging.getLogger("events.relay")
 LOCK_KEY = zlib.crc32(b"payments.outbox.relay")
@@ -48,6 +53,10 @@ SERVER_KEEPALIVE = (
     "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; "
     "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
 )
+# How often the leader proves its lock session with a round trip (held()). Far
+# below the ten seconds either end takes to give up on a silent network, and
+# a round trip a second instead of one per cycle (one per approval or so).
+PROOF_SECONDS = 1.0
 
 
 class PostgresLeadership:
@@ -59,8 +68,13 @@ class PostgresLeadership:
     """
 
     def __init__(self):
-        self.conninfo = psycopg_conninfo(connection.settings_dict)
+        self.conninfo = {
+            **psycopg_conninfo(connection.settings_dict),
+            "application_name": "relay-leader",
+        }
         self.conn: psycopg.Connection | None = None
+        self.proved_at = float("-inf")
+        self.woken = False
 
     def acquire(self) -> bool:
         if self.conn is not None and not self.conn.closed:
@@ -68,6 +82,7 @@ class PostgresLeadership:
         conn = psycopg.connect(
             **self.conninfo, **KEEPALIVE, autocommit=True, connect_timeout=5
         )
+        conn.add_notice_handler(self._server_spoke)
         conn.execute(SERVER_KEEPALIVE)
         locked = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
         autocommit_statements_counted(2)
@@ -77,38 +92,59 @@ class PostgresLeadership:
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         autocommit_statements_counted()
         self.conn = conn
+        self.proved_at = time.monotonic()
         return True
 
     def held(self) -> bool:
-        """Return whether the lock is still ours: one round trip on its session."""
+        """Return whether the lock is still ours.
+
+        The session ending is seen without a round trip: the server sends a
+        FATAL message to the idle socket before it frees the lock for a
+        standby, and a message unasked calls for a proof at once. A network
+        that drops everything silently says nothing, so SELECT 1 proves the
+        session at least every PROOF_SECONDS:
+        it blocks on such a network, and stops the publishing, until
+        tcp_user_timeout; the server frees the lock only after its keepalives
+        gave up, longer than that (KEEPALIVE, SERVER_KEEPALIVE).
+        """
         if self.conn is None or self.conn.closed:
             return False
         try:
-            # Notifications that arrive meanwhile are kept for wait() (psycopg
-            # 3.2+ keeps a backlog), so the check costs no wake-up.
-            self.conn.execute("SELECT 1")
-            autocommit_statements_counted()
+            # Notifications read here mean rows this cycle's claim will find;
+            # the next wait() returns at once all the same.
+            self.woken |= notifications_drained(self.conn) > 0
+            if time.monotonic() - self.proved_at >= PROOF_SECONDS:
+                self.conn.execute("SELECT 1")
+                autocommit_statements_counted()
+                self.proved_at = time.monotonic()
         except psycopg.Error:
             self.release()
             return False
         return True
 
+    def _server_spoke(self, diagnostic) -> None:
+        # Unasked, the server speaks to an idle session only to end it
+        # (terminated, shut down, timed out): held() proves the session next.
+        self.proved_at = float("-inf")
+
     def wait(self, timeout: float) -> None:
         """Sleep until a commit notifies us, or the poll interval passes."""
         try:
-            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-                pass
+            if not self.woken:
+                notified = self.conn.notifies(timeout=timeout, stop_after=1)
+                notifications_counted(sum(1 for _ in notified))
             # Several commits may have notified; one drain serves them all.
-            for _ in self.conn.notifies(timeout=0):
-                pass
+            notifications_drained(self.conn)
         except psycopg.Error as exc:
             self.release()
             raise LeadershipLost(f"the leader lock's connection failed: {exc}") from exc
+        self.woken = False
 
     def release(self) -> None:
         if self.conn is not None:
             self.conn.close()
         self.conn = None
+        self.proved_at = float("-inf")
 
 
 class FileLeadership:

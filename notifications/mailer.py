@@ -29,7 +29,10 @@ from config.db.conninfo import psycopg_conninfo
 from events.backoff import Backoff
 from events.metrics_server import heartbeat_beat, metrics_serve
 from notifications.emails import notification_emails_send_due
-from observability.db_commits import autocommit_statements_counted
+from observability.db_commits import (
+    autocommit_statements_counted,
+    notifications_counted,
+)
 
 logger = logging.getLogger("notifications.mailer")
 
@@ -72,8 +75,7 @@ class PostgresWake:
                 # A burst's commit is often followed by the next one: wait a
                 # moment so that one claim carries both bursts' e-mails.
                 self.stop.wait(settings.NOTIFICATION_EMAIL_LINGER_SECONDS)
-                for _ in self.conn.notifies(timeout=0):
-                    pass
+                notifications_counted(sum(1 for _ in self.conn.notifies(timeout=0)))
         except psycopg.Error:
             self.close()
             raise
@@ -87,6 +89,7 @@ class PostgresWake:
             if left <= 0:
                 return False
             for _ in self.conn.notifies(timeout=min(left, STOP_SLICE), stop_after=1):
+                notifications_counted(1)
                 return True
         return False
 

@@ -12,7 +12,10 @@ a raw psycopg connection (the relay's leader lock) calls
 `payments_db_statements` are served on each process's /metrics (the web's
 summed across its gunicorn workers); the benchmark reads them per process to
 split commits and statements per approval (bench/commits.py,
-docs/benchmark.md). See docs/operations.md#metrics-and-alerts.
+docs/benchmark.md). A LISTEN session costs the server a transaction for each
+notification it hands over (`payments_db_notifications`): the relay and the
+mailer count those they receive, so that the benchmark can name them.
+See docs/operations.md#metrics-and-alerts.
 """
 
 from prometheus_client import Counter
@@ -30,6 +33,20 @@ DB_STATEMENTS = Counter(
     "savepoints; not BEGIN and COMMIT, which the driver sends), and through "
     "the relay's leader-lock connection: each a round trip.",
 )
+
+
+DB_NOTIFICATIONS = Counter(
+    "payments_db_notifications",
+    "Notifications this process's LISTEN session received. PostgreSQL hands "
+    "them to an idle session in a transaction of that session, which it counts "
+    "as a commit of the database: one per notification, or fewer when several "
+    "queue together. Not in payments_db_commits: the process sent nothing.",
+)
+
+
+def notifications_counted(count: int) -> None:
+    if count:
+        DB_NOTIFICATIONS.inc(count)
 
 
 def autocommit_statements_counted(statements: int = 1) -> None:

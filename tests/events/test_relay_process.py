@@ -20,10 +20,13 @@ from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from config.db.listen import readable
+from events import relay_process
 from events.models import OutboxMessage
 from events.publishers import BrokerUnavailable, KombuPublisher
 from events.relay import LeadershipLost
 from events.relay_process import FileLeadership, PostgresLeadership, relay_run
+from observability.db_commits import DB_STATEMENTS
 from tests.events.conftest import outbox_event, queue_of
 from tests.events.test_relay_failures import accounts_in_two_partitions
 
@@ -120,11 +123,21 @@ class Deferred(PostgresLeadership):
 
 
 def terminate(leadership: PostgresLeadership) -> None:
-    """End the leader lock's session from outside, as a failover or a DBA would."""
+    """End the leader lock's session from outside, as a failover or a DBA would.
+
+    Returns once the session is gone, as it is before a standby can take the
+    lock: pg_terminate_backend only signals it.
+    """
+    pid = leadership.conn.info.backend_pid
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(%s)", [leadership.conn.info.backend_pid]
-        )
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    def gone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            return cursor.fetchone() is None
+
+    eventually(gone, what="the terminated session to end")
 
 
 @contextmanager
@@ -334,6 +347,59 @@ def test_postgres_leadership_notices_its_lock_session_is_gone(broker):
     finally:
         checked.release()
         waiting.release()
+
+
+@pytest.mark.postgres
+def test_the_leader_proves_its_lock_once_a_second_and_sees_its_end_unasked(
+    monkeypatch,
+):
+    # given: a leader that has just proved its lock (taking it)
+    lock = PostgresLeadership()
+    try:
+        assert lock.acquire()
+        sent = DB_STATEMENTS._value.get()
+
+        # when: it checks once per cycle within the second
+        checks = [lock.held() for _ in range(5)]
+
+        # then: no round trip for any of them
+        assert checks == [True] * 5
+        assert DB_STATEMENTS._value.get() == sent
+        # and once a proof is due, one SELECT 1 proves the session
+        monkeypatch.setattr(relay_process, "PROOF_SECONDS", 0.0)
+        assert lock.held()
+        assert DB_STATEMENTS._value.get() == sent + 1
+
+        # when: its session is ended from outside, no proof due by the clock
+        monkeypatch.setattr(relay_process, "PROOF_SECONDS", 3600.0)
+        terminate(lock)
+
+        # then: the server's goodbye on the idle socket calls for the proof
+        # at once, and the proof fails
+        assert not lock.held()
+        assert lock.conn is None
+    finally:
+        lock.release()
+
+
+@pytest.mark.postgres
+def test_a_notification_the_check_read_still_wakes_the_next_wait(acme, alice):
+    # given: a leader, and a commit that notified it while it was not waiting
+    lock = PostgresLeadership()
+    try:
+        assert lock.acquire()
+        outbox_event(organisation=acme, submitted_by=alice)
+        eventually(lambda: readable(lock.conn.pgconn.socket), what="the notification")
+
+        # when: the check before a publish reads it off the socket
+        assert lock.held()
+        started = time.monotonic()
+        lock.wait(30)
+
+        # then: the wait did not sleep out its 30 s
+        assert time.monotonic() - started < 10
+    finally:
+        lock.release()
 
 
 def test_a_corrupt_event_fails_alone_and_the_relay_goes_on(fast_relay, acme, alice):

@@ -1,10 +1,9 @@
 """PostgreSQL: commits counted, and a health check that costs no round trip."""
 
-import select
-
 from django.db.backends.postgresql import base
 from psycopg.pq import ConnStatus, TransactionStatus
 
+from config.db.listen import readable
 from observability.db_commits import CommitsCounted, autocommit_statements_counted
 
 
@@ -45,16 +44,4 @@ class DatabaseWrapper(CommitsCounted, base.DatabaseWrapper):
         pgconn = self.connection.pgconn
         if self.connection.closed or pgconn.status != ConnStatus.OK:
             return True
-        return _readable(pgconn.socket)
-
-
-def _readable(fd: int) -> bool:
-    """Whether the socket has something to read (or hung up), without waiting."""
-    if hasattr(select, "poll"):
-        # poll, not select: select refuses descriptors above 1023, which a
-        # busy process may hand out. A hang-up or an error is reported too.
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)  # Windows has no poll
-    return bool(readable)
+        return readable(pgconn.socket)
