@@ -11,10 +11,10 @@ import hashlib
 import json
 import uuid
 from datetime import timedelta
-from functools import partial, wraps
+from functools import cache, partial, wraps
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -58,10 +58,6 @@ def _key_from(request) -> str | None:
     return key
 
 
-class _KeyTaken(Exception):
-    """The key already has a row: replay it, refuse, or clear a dead claim."""
-
-
 class _NotRecorded(Exception):
     """A non-2xx answer: roll the claim back with everything else, then give it."""
 
@@ -69,38 +65,65 @@ class _NotRecorded(Exception):
         self.response = response
 
 
-def _claim_insert(*, user, key: str, fingerprint: str) -> int:
-    """Insert the key as this request's claim (return its row id), or raise _KeyTaken.
+def _claim_insert(*, user, key: str, fingerprint: str) -> int | None:
+    """Insert the key as this request's claim and return its row id; None if
+    the key already has a row.
 
-    The first statement of the request's transaction, so a duplicate key
-    aborts nothing but the claim itself. A concurrent request with the same
-    key waits here, on the unique index, until this transaction ends: then it
-    finds the answer to replay, or, if this one rolled back, claims the key.
+    ON CONFLICT DO NOTHING: a taken key is no error, so the request's
+    transaction, which read the caller's token first (api/keyed_requests.py),
+    goes on to read the row. A concurrent request with the same key waits
+    here, on the unique index, until the first transaction ends: then it finds
+    the answer to replay, or, if that one rolled back, claims the key.
     """
-    try:
-        row = IdempotencyKey.objects.create(
-            user=user,
-            key=key,
-            fingerprint=fingerprint,
-            state=IdempotencyKey.State.IN_PROGRESS,
-            claim_token=uuid.uuid4(),
-            locked_until=timezone.now()
-            + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS),
-        )
-    except IntegrityError:
-        raise _KeyTaken from None
-    return row.id
+    now = timezone.now()
+    values = {
+        "user": user.pk,
+        "key": key,
+        "fingerprint": fingerprint,
+        "state": IdempotencyKey.State.IN_PROGRESS,
+        "claim_token": uuid.uuid4(),
+        "locked_until": now + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS),
+        "created_at": now,
+    }
+    fields = IdempotencyKey._meta
+    params = [
+        fields.get_field(name).get_db_prep_save(value, connection)
+        for name, value in values.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(tuple(values)), params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
-def _answered(run, claim) -> Response:
+@cache
+def _claim_sql(names: tuple[str, ...]) -> str:
+    meta = IdempotencyKey._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in names)
+    unique = ", ".join(quote(meta.get_field(name).column) for name in ("user", "key"))
+    # Names from the model's metadata, values as parameters.
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(names))}) "
+        f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+
+
+def _answered(run, claim) -> Response | None:
     """Claim the key and run the handler in one transaction; record a 2xx answer.
 
     The claim, the effect, its outbox row and the stored answer commit together,
     or none of them does: a request that fails or dies leaves no claim behind.
+    None: the key already has a row, and nothing was done. The block joins
+    the request's transaction without a savepoint (two more round trips); a
+    refusal leaving it spoils that transaction, which then rolls back whole.
     """
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             claimed = claim()
+            if claimed is None:
+                return None
             response = run()
             if not 200 <= response.status_code < 300:
                 raise _NotRecorded(response)
@@ -172,10 +195,9 @@ def idempotent(handler):
         # Twice at most: the second time only after the key's row went away
         # (its request rolled back, or its dead claim was cleared).
         for _ in range(2):
-            try:
-                return _answered(run, claim)
-            except _KeyTaken:
-                pass
+            answered = _answered(run, claim)
+            if answered is not None:
+                return answered
             try:
                 existing = idempotency_existing(
                     user=request.user, key=key, fingerprint=fingerprint
@@ -196,7 +218,13 @@ def idempotent(handler):
         idempotency_observed("in_progress")
         raise IdempotencyKeyInProgress("Another request is using this key; retry.")
 
+    wrapper.idempotent = True
     return wrapper
+
+
+def is_idempotent(handler) -> bool:
+    """Whether `@idempotent` wraps this handler (api/keyed_requests.py asks)."""
+    return getattr(handler, "idempotent", False)
 
 
 def idempotency_prune(*, older_than: timedelta | None = None) -> int:

@@ -111,6 +111,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that only the view is inside: a keyed POST's token read, claim
+    # and effect are one transaction (api/keyed_requests.py).
+    "api.keyed_requests.KeyedRequestTransactionMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -15,6 +15,7 @@ import payments.services
 from api.idempotency import idempotency_prune
 from api.models import IdempotencyKey
 from events.models import OutboxMessage
+from observability.db_commits import DB_COMMITS
 from payments.models import Payment
 from tests.assertions import assert_problem, written_state
 from tests.factories import payment_request_body, payment_submitted
@@ -396,18 +397,19 @@ def test_a_keyed_approval_is_one_transaction_that_claims_the_key_first(
     # given: no transaction open, as in a request
     payment = payment_submitted(by=alice, account=acme_eur)
     client = client_for(bob)
+    commits = DB_COMMITS._value.get()
 
     # when
     with CaptureQueriesContext(connection) as queries:
         response = _post(client, None, "key-1", f"{PAYMENTS}/{payment.id}/approve")
 
-    # then: the token's query brings the membership; then one transaction
-    # whose first statement is the claim, with no savepoint in it
+    # then: one transaction, one commit; the token's query (which brings the
+    # membership) inside it, then the claim, with no savepoint anywhere
     assert response.status_code == 200, response.content
     sql = [q["sql"] for q in queries.captured_queries]
     assert [s.split()[0] for s in sql] == [
-        "SELECT",  # token, user and membership
         "BEGIN",
+        "SELECT",  # token, user and membership
         "INSERT",  # the key's claim
         "SELECT",  # the payment, locked
         "UPDATE",  # the payment
@@ -415,8 +417,53 @@ def test_a_keyed_approval_is_one_transaction_that_claims_the_key_first(
         "UPDATE",  # the key's answer
         "COMMIT",
     ]
-    assert '"organisations_membership"' in sql[0]
+    assert DB_COMMITS._value.get() - commits == 1
+    assert '"organisations_membership"' in sql[1]
     assert '"api_idempotencykey"' in sql[2]
     stored = IdempotencyKey.objects.get()
     assert (stored.state, stored.response_body) == ("completed", response.json())
     assert OutboxMessage.objects.filter(event_type="PaymentApproved").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_retry_finds_the_key_taken_and_replays_in_the_same_transaction(
+    client_for, alice, bob, acme_eur
+):
+    # given: an approval answered under the key
+    payment = payment_submitted(by=alice, account=acme_eur)
+    client = client_for(bob)
+    first = _post(client, None, "key-1", f"{PAYMENTS}/{payment.id}/approve")
+    commits = DB_COMMITS._value.get()
+
+    # when: it is retried
+    with CaptureQueriesContext(connection) as queries:
+        again = _post(client, None, "key-1", f"{PAYMENTS}/{payment.id}/approve")
+
+    # then: the taken key is no error that would spoil the transaction: the
+    # claim inserts nothing, the row is read and replayed, one commit in all
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert again["Idempotent-Replayed"] == "true"
+    sql = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert sql == ["BEGIN", "SELECT", "INSERT", "SELECT", "COMMIT"]
+    assert DB_COMMITS._value.get() - commits == 1
+    assert OutboxMessage.objects.filter(event_type="PaymentApproved").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_keyed_command_rolls_back_everything_it_did(
+    client_for, alice, acme_eur
+):
+    # given: the maker, who may not approve her own payment
+    payment = payment_submitted(by=alice, account=acme_eur)
+    client = client_for(alice)
+
+    # when
+    refused = _post(client, None, "key-1", f"{PAYMENTS}/{payment.id}/approve")
+
+    # then: no claim, no change, no event, and the key is free for a retry
+    assert refused.status_code == 403, refused.content
+    assert not IdempotencyKey.objects.exists()
+    payment.refresh_from_db()
+    assert payment.status == "pending_approval"
+    assert not OutboxMessage.objects.filter(event_type="PaymentApproved").exists()
