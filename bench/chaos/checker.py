@@ -7,13 +7,17 @@ report says how much went wrong, not just that something did.
 """
 
 import itertools
+import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from bench.chaos.database import Connection
+from bench.chaos.drain import UNSENT_EMAILS
 from bench.chaos.ledger_reads import ledger_read
 from bench.chaos.nemesis import Fault
 from bench.chaos.options import (
     DUPLICATES,
+    MAILER_KILL,
     POSTGRES_READ_ONLY,
     POSTGRES_RESTART,
     RABBITMQ_RESTART,
@@ -222,23 +226,31 @@ def effects_check(db: Connection) -> dict:
     }
 
 
-def emails_check(db: Connection) -> dict:
-    """Notification e-mails still unsent after the drain (an observation).
+def emails_check(db: Connection, mailer_log: Path) -> dict:
+    """Notification e-mails unsent after the drain, and those sent twice.
 
     The e-mail leaves after the consumer's commit and is then marked sent; a
-    crash or a database restart in between leaves it unmarked, for the
-    `send_notification_emails` sweep to send (again, under the same Message-ID).
+    mailer killed in between, or a database restart, leaves it unmarked, and
+    once its claim runs out the mailer sends it again, under the same
+    Message-ID (at least once, never lost). The console backend writes each
+    message to the mailer's log, which is where the copies are counted.
     """
-    pending = db.rows(
-        "SELECT count(*) FROM notifications_notification n"
-        " JOIN auth_user u ON u.id = n.recipient_id"
-        " WHERE n.email_sent_at IS NULL AND u.email <> ''"
-    )[0][0]
+    pending = db.rows(UNSENT_EMAILS)[0][0]
     sent = db.rows(
         "SELECT count(*) FROM notifications_notification"
         " WHERE email_sent_at IS NOT NULL"
     )[0][0]
-    return {"sent": sent, "unsent_after_drain": pending}
+    try:
+        log = mailer_log.read_text(errors="replace")
+    except OSError:
+        log = ""
+    copies = Counter(re.findall(r"^Message-ID: (\S+)$", log, flags=re.MULTILINE))
+    return {
+        "sent": sent,
+        "unsent_after_drain": pending,
+        "messages_written": sum(copies.values()),
+        "sent_more_than_once": sum(1 for n in copies.values() if n > 1),
+    }
 
 
 def ledger_check(db: Connection) -> dict:
@@ -389,6 +401,12 @@ def faults_check(faults: list[Fault], enabled, copies: Counter, db: Connection):
             1 for f in aimed if f.kind == WORKER_KILL
         ),
         "worker_kills_between_effect_and_ack": confirmed[WORKER_KILL],
+        "mailer_kills": count[MAILER_KILL],
+        "mailer_kills_with_claimed_emails_in_flight": sum(
+            1
+            for f in fired
+            if f.kind == MAILER_KILL and f.detail.get("claimed_emails_in_flight")
+        ),
         "rabbitmq_restarts": count[RABBITMQ_RESTART],
         "postgres_restarts": count[POSTGRES_RESTART],
         "postgres_read_only_windows": count[POSTGRES_READ_ONLY],
@@ -439,6 +457,8 @@ def verdict(result: dict) -> tuple[str, list[str]]:
         f"messages left in queues: {result['queues']['left']}",
     )
     require(result["drain"]["drained"], "the pipeline did not drain")
+    unsent = result["emails"]["unsent_after_drain"]
+    require(unsent == 0, f"notification e-mails never sent: {unsent}")
     require(
         a["accepted_but_not_approved"] == 0,
         "approvals answered 2xx but not approved in the database",

@@ -123,3 +123,28 @@ def drain_wait(db: Database, vhost: str, timeout: float, say=print) -> Drain:
         if now - start > timeout:
             return Drain(False, now - start, state, depths)
         time.sleep(0.5)
+
+
+UNSENT_EMAILS = (
+    "SELECT count(*) FROM notifications_notification n"
+    " JOIN auth_user u ON u.id = n.recipient_id"
+    " WHERE n.email_sent_at IS NULL AND u.email <> ''"
+)
+
+
+def emails_wait(db: Database, timeout: float) -> float:
+    """Wait until every e-mail with an address was sent; return the seconds.
+
+    After the events drained: a killed mailer's claimed e-mails go out only
+    once their claim ran out (NOTIFICATION_EMAIL_CLAIM_SECONDS) and a poll
+    found them (NOTIFICATION_EMAIL_SWEEP_SECONDS).
+    """
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if db.rows(UNSENT_EMAILS)[0][0] == 0:
+                break
+        except Unavailable:
+            pass
+        time.sleep(0.5)
+    return time.monotonic() - start

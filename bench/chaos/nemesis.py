@@ -29,6 +29,7 @@ from bench.chaos.database import Connection, Unavailable
 from bench.chaos.duplicates import Injector
 from bench.chaos.options import (
     DUPLICATES,
+    MAILER_KILL,
     POSTGRES_READ_ONLY,
     POSTGRES_RESTART,
     RABBITMQ_RESTART,
@@ -43,6 +44,7 @@ from launcher.local import PG
 WEIGHTS = {
     WORKER_KILL: 3,
     RELAY_KILL: 2,
+    MAILER_KILL: 1,
     DUPLICATES: 2,
     RABBITMQ_RESTART: 1,
     POSTGRES_RESTART: 1,
@@ -51,6 +53,7 @@ WEIGHTS = {
 VARIANTS = {
     RELAY_KILL: ("mid_batch", "random"),
     WORKER_KILL: ("after_effect", "delayed"),
+    MAILER_KILL: ("mid_pass", "random"),
     RABBITMQ_RESTART: ("",),
     POSTGRES_RESTART: ("",),
     POSTGRES_READ_ONLY: ("",),
@@ -61,6 +64,7 @@ REQUIRED = [
     (RELAY_KILL, "mid_batch"),
     (WORKER_KILL, "after_effect"),
     (WORKER_KILL, "delayed"),
+    (MAILER_KILL, "mid_pass"),
     (RABBITMQ_RESTART, ""),
     (POSTGRES_RESTART, ""),
     (POSTGRES_READ_ONLY, ""),
@@ -234,6 +238,31 @@ class Nemesis:
         fault.fired = code == -9
         fault.detail = {
             "claimed_rows_in_flight": claimed,
+            "exit": code,
+            "down_s": round(down, 2),
+        }
+
+    def _mailer_kill(self, fault: Fault) -> None:
+        claimed = 0
+        if fault.variant == "mid_pass":
+            # E-mails claimed and not yet marked: the mailer is inside a pass.
+            # They wait out their claim, then a pass sends them again.
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline and not claimed:
+                claimed = self._db.rows(
+                    "SELECT count(*) FROM notifications_notification"
+                    " WHERE email_status = 'pending' AND email_attempts > 0"
+                    " AND email_next_attempt_at > now()"
+                )[0][0]
+                if not claimed:
+                    time.sleep(0.002)
+        code = self.supervisor.kill("mailer")
+        down = self._downtime()
+        time.sleep(down)
+        self.supervisor.start("mailer")
+        fault.fired = code == -9
+        fault.detail = {
+            "claimed_emails_in_flight": claimed,
             "exit": code,
             "down_s": round(down, 2),
         }

@@ -17,9 +17,13 @@ POSTGRES_RESTART = "postgres_restart"
 # see on a former primary during a failover (SQLSTATE 25006).
 POSTGRES_READ_ONLY = "postgres_read_only"
 DUPLICATES = "duplicates"
+# The mailer, SIGKILLed: e-mails it claimed and had not marked wait out their
+# claim (NOTIFICATION_EMAIL_CLAIM_SECONDS) and are sent again.
+MAILER_KILL = "mailer_kill"
 ALL_FAULTS = (
     RELAY_KILL,
     WORKER_KILL,
+    MAILER_KILL,
     RABBITMQ_RESTART,
     POSTGRES_RESTART,
     POSTGRES_READ_ONLY,

@@ -122,6 +122,12 @@ def report_text(result: dict) -> str:
             f"({f['worker_kills_right_after_an_effect']} right after an effect, "
             f"{f['worker_kills_between_effect_and_ack']} proven before the ack)",
         ),
+        _line(
+            "mailer SIGKILLs",
+            f"{f.get('mailer_kills', 0)} "
+            f"({f.get('mailer_kills_with_claimed_emails_in_flight', 0)} with claimed "
+            "e-mails in flight)",
+        ),
         _line("RabbitMQ restarts", f["rabbitmq_restarts"]),
         _line("PostgreSQL restarts", f["postgres_restarts"]),
         _line("PostgreSQL read-only windows", f["postgres_read_only_windows"]),
@@ -205,9 +211,12 @@ def report_text(result: dict) -> str:
             _ok(result["drain"]["drained"]),
         ),
         _line(
-            "notification e-mails unsent after the drain",
-            f"{result['emails']['unsent_after_drain']} (observation; "
-            "send_notification_emails would send them)",
+            "notification e-mails never sent",
+            f"{result['emails']['unsent_after_drain']} (waited "
+            f"{result['emails'].get('seconds_waited_after_drain', 0):.1f}s after "
+            f"the drain; {result['emails'].get('sent_more_than_once', 0)} sent "
+            "more than once, under one Message-ID)",
+            _ok(not result["emails"]["unsent_after_drain"]),
         ),
         _line(
             "processes that died unexpectedly",

@@ -3,9 +3,10 @@
 Runs `python -m bench.chaos --approvals 300` (bench/chaos, docs/chaos.md) as its
 own process: the real stack approves payments through REST while the relay and
 the consumer workers are SIGKILLed (also right between an effect and its ack),
-RabbitMQ and PostgreSQL are restarted and duplicates are injected; then it
-heals, drains and checks. The checker's verdict fields are asserted here one by
-one, so a failure names the invariant that broke.
+the mailer is SIGKILLed mid-pass, RabbitMQ and PostgreSQL are restarted and
+duplicates are injected; then it heals, drains and checks. The checker's
+verdict fields are asserted here one by one, so a failure names the invariant
+that broke.
 
 It restarts the machine's PostgreSQL and RabbitMQ, which disturbs any other test
 running at that moment: the `chaos` marker keeps it out of the parallel passes,
@@ -29,6 +30,7 @@ TIMEOUT = 420  # about 2 minutes normally; a hung run is stopped, not waited for
 FAULT_COUNTS = (
     "relay_kills",
     "worker_kills",
+    "mailer_kills",
     "rabbitmq_restarts",
     "postgres_restarts",
     "postgres_read_only_windows",
@@ -92,6 +94,11 @@ def test_nothing_is_lost_doubled_or_reordered_while_everything_crashes(chaos_run
     # and: what the clients were told holds, and the state/outbox pairs agree
     assert result["approvals"]["accepted_but_not_approved"] == 0
     assert result["outbox"]["half_states"] == 0, result["outbox"]
+
+    # and: every notification e-mail was sent, the killed mailer's claimed ones
+    # too, once their claim ran out
+    assert result["emails"]["unsent_after_drain"] == 0, result["emails"]
+    assert result["emails"]["messages_written"] >= result["emails"]["sent"] > 0
 
     # and: the pipeline drained, leaving nothing in any queue, no process died
     # by itself, and PostgreSQL and RabbitMQ are running again
