@@ -32,6 +32,7 @@ from notifications.email_claims import (
     email_mark_sent,
     email_release,
 )
+from notifications.email_metrics import email_outcome_counted
 from notifications.messages import one_line
 from notifications.models import EmailStatus, Notification
 
@@ -187,6 +188,7 @@ def _deliver_batch(
             tried += 1
             tick()
             outcome = _deliver(notification, backend)
+            email_outcome_counted(outcome)
             if outcome == "sent":
                 sent.append(notification)
             server_down = outcome == "server_down"

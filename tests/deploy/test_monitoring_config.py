@@ -13,6 +13,7 @@ from api import metrics as web_metrics
 from events import metrics as relay_and_consumer_metrics
 from events.metrics_collectors import ConsumerCollector, OutboxCollector
 from launcher.compose import compose_services, metrics_ports
+from notifications import email_metrics
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 METRIC_NAME = re.compile(r"\bpayments_[a-z0-9_]+")
@@ -26,11 +27,15 @@ SUFFIXES = {
 def _families():
     collectors = [
         value
-        for module in (web_metrics, relay_and_consumer_metrics)
+        for module in (web_metrics, relay_and_consumer_metrics, email_metrics)
         for value in vars(module).values()
         if hasattr(value, "describe") and hasattr(value, "_name")
     ]
-    collectors += [OutboxCollector(), ConsumerCollector("ledger")]
+    collectors += [
+        OutboxCollector(),
+        ConsumerCollector("ledger"),
+        email_metrics.EmailOutboxCollector(),
+    ]
     return [family for collector in collectors for family in collector.describe()]
 
 
@@ -39,7 +44,8 @@ def exported_families() -> set[str]:
 
 
 def exported_names() -> set[str]:
-    """Every sample name the web app, the relay and the workers can serve."""
+    """Every sample name the web app, the relay, the workers and the mailer can
+    serve."""
     return {
         family.name + suffix
         for family in _families()
