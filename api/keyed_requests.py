@@ -9,12 +9,16 @@ outbox row and the stored answer are one transaction, one commit
 
 Only a POST with an Idempotency-Key to a handler that `@idempotent` wraps:
 every other request runs as before. An answer other than 2xx rolls back
-whatever the request did, as `@idempotent` rolls back a refused command.
+whatever the request did, as `@idempotent` rolls back a refused command. The
+`BEGIN` and the `COMMIT` now run here, outside DRF's exception handler, so a
+database that fails them is answered here as it would be there: 503 when it
+is away, 409 for a constraint that caught a race (api/plain_problems.py).
 """
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from api.idempotency import HEADER, is_idempotent
+from api.plain_problems import database_error_problem, plain_problem
 
 _OPEN = "_keyed_request_transaction"
 
@@ -33,7 +37,10 @@ class KeyedRequestTransactionMiddleware:
             raise
         if not 200 <= response.status_code < 300 and hasattr(request, _OPEN):
             transaction.set_rollback(True)
-        self._close(request, (None, None, None))
+        try:
+            self._close(request, (None, None, None))
+        except DatabaseError as exc:  # the COMMIT failed: nothing was written
+            return _problem(exc)
         return response
 
     @staticmethod
@@ -50,6 +57,16 @@ class KeyedRequestTransactionMiddleware:
         if not is_idempotent(getattr(view_class, "post", None)):
             return None
         atomic = transaction.atomic()
-        atomic.__enter__()
+        try:
+            atomic.__enter__()
+        except DatabaseError as exc:  # no connection to begin on
+            return _problem(exc)
         setattr(request, _OPEN, atomic)
         return None
+
+
+def _problem(exc: DatabaseError):
+    problem = database_error_problem(exc)
+    if problem is None:
+        raise exc
+    return plain_problem(**problem)

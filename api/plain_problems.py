@@ -4,15 +4,23 @@ Free of DRF imports, so the body-size middleware can use it before DRF's
 settings (which name api.problems' renderer) are loaded.
 """
 
+import logging
+
+from django.db import IntegrityError
 from django.http import JsonResponse
 
-from api.errors import PayloadTooLarge
+from api.errors import ConcurrentChange, PayloadTooLarge, ServiceUnavailable
+from events.db_errors import is_unavailable
+
+logger = logging.getLogger("api.problems")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "/api/v1/problems/"
 
 
-def plain_problem(status_code: int, code: str, title: str, detail: str):
+def plain_problem(
+    status_code: int, code: str, title: str, detail: str, headers: dict | None = None
+):
     return JsonResponse(
         {
             "type": TYPE_BASE + code,
@@ -23,7 +31,39 @@ def plain_problem(status_code: int, code: str, title: str, detail: str):
         },
         status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
     )
+
+
+def database_error_problem(exc: BaseException) -> dict | None:
+    """What a database error is answered with, as plain_problem's arguments;
+    None for an error that is no client's to retry (a bug: a 500).
+
+    Nothing was written either way: the transaction rolled back whole.
+    """
+    if isinstance(exc, IntegrityError):
+        # Row locks make this rare; when a unique constraint does catch a race,
+        # the loser may simply retry.
+        logger.warning("integrity error answered as 409: %s", exc)
+        return {
+            "status_code": 409,
+            "code": ConcurrentChange.code,
+            "title": ConcurrentChange.title,
+            "detail": "Another request changed this at the same time; retry.",
+        }
+    if is_unavailable(exc):
+        # The transaction died with the connection, or a failover left us on
+        # a read-only server: a 503 tells the client to retry, where a 500
+        # would say "our bug". See events/db_errors.py.
+        logger.warning("database unavailable, answered 503: %s", exc)
+        return {
+            "status_code": 503,
+            "code": ServiceUnavailable.code,
+            "title": ServiceUnavailable.title,
+            "detail": "The database is unavailable; retry in a moment.",
+            "headers": {"Retry-After": "1"},
+        }
+    return None
 
 
 def payload_too_large_view(request, limit: int):

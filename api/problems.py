@@ -5,22 +5,19 @@ Views never build error bodies by hand; services raise DomainError subclasses
 both end up here.
 """
 
-import logging
-
-from django.db import IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api.auth_tokens import TokenExpired
-from api.errors import ConcurrentChange, ServiceUnavailable
-from api.plain_problems import PROBLEM_CONTENT_TYPE, TYPE_BASE, plain_problem
+from api.plain_problems import (
+    PROBLEM_CONTENT_TYPE,
+    TYPE_BASE,
+    database_error_problem,
+    plain_problem,
+)
 from domain.errors import DomainError, Invalid
-from events.db_errors import is_unavailable
-
-logger = logging.getLogger(__name__)
-
 
 KIND_STATUS = {
     "invalid": status.HTTP_400_BAD_REQUEST,
@@ -90,23 +87,8 @@ def _flatten_detail(detail) -> str:
 
 def problem_exception_handler(exc, context):
     """Map DomainError and DRF exceptions to problem details; let others raise."""
-    if isinstance(exc, IntegrityError):
-        # Row locks make this rare; when a unique constraint does catch a race,
-        # the loser's transaction rolled back whole and may simply retry.
-        logger.warning("integrity error answered as 409: %s", exc)
-        exc = ConcurrentChange("Another request changed this at the same time; retry.")
-    if is_unavailable(exc):
-        # Nothing was written (the transaction died with the connection, or a
-        # failover left us on a read-only server): a 503 tells the client to
-        # retry, where a 500 would say "our bug". See events/db_errors.py.
-        logger.warning("database unavailable, answered 503: %s", exc)
-        return problem_response(
-            status_code=503,
-            code=ServiceUnavailable.code,
-            title=ServiceUnavailable.title,
-            detail="The database is unavailable; retry in a moment.",
-            headers={"Retry-After": "1"},
-        )
+    if problem := database_error_problem(exc):
+        return problem_response(**problem)
     if isinstance(exc, DomainError):
         errors = exc.errors if isinstance(exc, Invalid) else None
         detail = exc.detail
