@@ -45,25 +45,24 @@ def database_error_problem(exc: BaseException) -> dict | None:
         # Row locks make this rare; when a unique constraint does catch a race,
         # the loser may simply retry.
         logger.warning("integrity error answered as 409: %s", exc)
-        return {
-            "status_code": 409,
-            "code": ConcurrentChange.code,
-            "title": ConcurrentChange.title,
-            "detail": "Another request changed this at the same time; retry.",
-        }
-    if is_unavailable(exc):
+        error, status_code, headers = ConcurrentChange, 409, None
+        detail = "Another request changed this at the same time; retry."
+    elif is_unavailable(exc):
         # The transaction died with the connection, or a failover left us on
         # a read-only server: a 503 tells the client to retry, where a 500
         # would say "our bug". See events/db_errors.py.
         logger.warning("database unavailable, answered 503: %s", exc)
-        return {
-            "status_code": 503,
-            "code": ServiceUnavailable.code,
-            "title": ServiceUnavailable.title,
-            "detail": "The database is unavailable; retry in a moment.",
-            "headers": {"Retry-After": "1"},
-        }
-    return None
+        error, status_code, headers = ServiceUnavailable, 503, {"Retry-After": "1"}
+        detail = "The database is unavailable; retry in a moment."
+    else:
+        return None
+    return {
+        "status_code": status_code,
+        "code": error.code,
+        "title": error.title,
+        "detail": detail,
+        "headers": headers,
+    }
 
 
 def payload_too_large_view(request, limit: int):
