@@ -102,16 +102,16 @@ class PostgresLeadership:
         FATAL message to the idle socket before it frees the lock for a
         standby, and a message unasked calls for a proof at once. A network
         that drops everything silently says nothing, so SELECT 1 proves the
-        session at least every PROOF_SECONDS:
-        it blocks on such a network, and stops the publishing, until
+        session at least every PROOF_SECONDS: it blocks on such a network,
+        and stops the publishing, until
         tcp_user_timeout; the server frees the lock only after its keepalives
         gave up, longer than that (KEEPALIVE, SERVER_KEEPALIVE).
         """
         if self.conn is None or self.conn.closed:
             return False
         try:
-            # Notifications read here mean rows this cycle's claim will find;
-            # the next wait() returns at once all the same.
+            # Read after this cycle's claim: their rows may be newer than it,
+            # so the next wait() returns at once and the next claim finds them.
             self.woken |= notifications_drained(self.conn) > 0
             if time.monotonic() - self.proved_at >= PROOF_SECONDS:
                 self.conn.execute("SELECT 1")
