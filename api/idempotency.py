@@ -90,24 +90,30 @@ def _claim_insert(*, user, key: str, fingerprint: str) -> int | None:
         fields.get_field(name).get_db_prep_save(value, connection)
         for name, value in values.items()
     ]
+    returning = connection.features.can_return_columns_from_insert
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(tuple(values)), params)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+        cursor.execute(_claim_sql(tuple(values), returning=returning), params)
+        if returning:
+            row = cursor.fetchone()
+            return None if row is None else row[0]
+        # SQLite before 3.35 (RHEL 9's, for one) has no RETURNING; it has
+        # ON CONFLICT (3.24), and says whether the row went in.
+        return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
 @cache
-def _claim_sql(names: tuple[str, ...]) -> str:
+def _claim_sql(names: tuple[str, ...], *, returning: bool) -> str:
     meta = IdempotencyKey._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in names)
     unique = ", ".join(quote(meta.get_field(name).column) for name in ("user", "key"))
     # Names from the model's metadata, values as parameters.
-    return (
+    sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(names))}) "
-        f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+        f"ON CONFLICT ({unique}) DO NOTHING"
     )
+    return f"{sql} RETURNING {quote(meta.pk.column)}" if returning else sql
 
 
 def _answered(run, claim) -> Response | None:

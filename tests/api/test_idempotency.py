@@ -467,3 +467,29 @@ def test_a_refused_keyed_command_rolls_back_everything_it_did(
     payment.refresh_from_db()
     assert payment.status == "pending_approval"
     assert not OutboxMessage.objects.filter(event_type="PaymentApproved").exists()
+
+
+def test_without_returning_an_older_sqlite_still_tells_a_new_key_from_a_taken_one(
+    monkeypatch, client_for, alice, acme_eur
+):
+    # given: SQLite before 3.35 (RHEL 9's 3.34), which has no RETURNING
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's path: PostgreSQL always has RETURNING")
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    client = client_for(alice)
+    body = payment_request_body(acme_eur)
+
+    # when: a key, its retry, and another key
+    first = _post(client, body, "key-1")
+    retry = _post(client, body, "key-1")
+    other = _post(client, body, "key-2")
+
+    # then: the claim saw the new keys and the taken one
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert Payment.objects.count() == 2
+    assert set(IdempotencyKey.objects.values_list("key", "state")) == {
+        ("key-1", "completed"),
+        ("key-2", "completed"),
+    }
