@@ -3,7 +3,8 @@
 The counter is counted where an e-mail is tried (notifications/emails.py), in
 whichever process sends: the mailer, or the notifications worker when
 NOTIFICATION_EMAIL_SENDER=worker. The gauges are read from the database when
-Prometheus scrapes the mailer, never per e-mail; a database that cannot
+Prometheus scrapes that same process (`email_outbox_observed`), never per
+e-mail; a database that cannot
 answer leaves them out for that scrape (absent, not zero: a zero would say
 "all clear"). Alerts on them: deploy/prometheus/alerts.yml.
 """
@@ -12,7 +13,7 @@ import logging
 
 from django.db.models import Count, Min
 from django.utils import timezone
-from prometheus_client import Counter
+from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from notifications.models import EmailStatus, Notification
@@ -75,3 +76,14 @@ class EmailOutboxCollector:
         yield pending
         yield age
         yield failed
+
+
+_observed = False
+
+
+def email_outbox_observed() -> None:
+    """Serve the gauges on this process's /metrics: the one that sends."""
+    global _observed
+    if not _observed:
+        REGISTRY.register(EmailOutboxCollector())
+        _observed = True

@@ -28,7 +28,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from config.db.conninfo import psycopg_conninfo
 from events.backoff import Backoff
 from events.metrics_server import heartbeat_beat, metrics_serve
-from notifications.email_metrics import EmailOutboxCollector
+from notifications.email_metrics import email_outbox_observed
 from notifications.emails import notification_emails_send_due
 from observability.db_commits import (
     autocommit_statements_counted,
@@ -131,7 +131,8 @@ def _start_afresh(wake, stop: threading.Event, delay: float) -> None:
 
 def mailer_run(*, stop: threading.Event, wake=None) -> None:
     """Send due e-mails until `stop` is set; the pass in hand is finished first."""
-    metrics_serve("mailer", collectors=[EmailOutboxCollector()])
+    email_outbox_observed()
+    metrics_serve("mailer")
     wake = wake or wake_for_database(stop)
     backoff = Backoff(base=0.2, cap=30.0)
     logger.info("mailer started")

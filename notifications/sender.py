@@ -15,6 +15,7 @@ import threading
 from django.conf import settings
 from django.db import connection
 
+from notifications.email_metrics import email_outbox_observed
 from notifications.emails import notification_emails_send, notification_emails_send_due
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class EmailSender:
 
     def enable(self) -> None:
         self.enabled = True
+        if settings.NOTIFICATION_EMAIL_SENDER == "worker":
+            email_outbox_observed()  # the worker sends: its /metrics says what waits
 
     def send_after_commit(self, notification_ids) -> None:
         """E-mail just-committed notifications: queue them, or send them now.

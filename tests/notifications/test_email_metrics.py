@@ -8,10 +8,12 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry
 
 from events.inbox import consume
+from notifications import email_metrics
 from notifications.email_metrics import EMAILS, EmailOutboxCollector
 from notifications.emails import notification_emails_send_due
 from notifications.handlers import HANDLERS
 from notifications.models import EmailStatus, Notification
+from notifications.sender import EmailSender
 from tests.events_builders import payment_event
 
 pytestmark = [
@@ -85,3 +87,22 @@ def test_the_scrape_reads_what_waits_and_what_was_given_up(acme, alice):
     assert now["payments_notification_emails_pending"] == 3
     assert now["payments_notification_emails_failed"] == 1
     assert 600 <= now["payments_notification_emails_oldest_pending_age_seconds"] < 660
+
+
+@pytest.mark.parametrize(("sender", "served"), [("worker", True), ("mailer", False)])
+def test_the_gauges_are_served_by_the_process_that_sends(
+    monkeypatch, settings, acme, alice, sender, served
+):
+    # given: two e-mails waiting, and a process registry of its own
+    submitted(acme, alice)
+    registry = CollectorRegistry()
+    monkeypatch.setattr(email_metrics, "REGISTRY", registry)
+    monkeypatch.setattr(email_metrics, "_observed", False)
+    settings.NOTIFICATION_EMAIL_SENDER = sender
+
+    # when: the notifications worker starts its sender
+    EmailSender().enable()
+
+    # then: its /metrics says what waits only if it is the one that sends
+    pending = registry.get_sample_value("payments_notification_emails_pending")
+    assert pending == (2 if served else None)
