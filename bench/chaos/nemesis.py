@@ -216,6 +216,25 @@ class Nemesis:
     def _downtime(self) -> float:
         return self.rng.uniform(0.2, 2.0)
 
+    def _in_flight(self, query: str) -> int:
+        """Wait (up to 3 s) until `query` counts something in flight: the
+        process is between taking its work and marking it done."""
+        count = 0
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and not count:
+            count = self._db.rows(query)[0][0]
+            if not count:
+                time.sleep(0.002)
+        return count
+
+    def _crash_and_restart(self, service: str, fault: Fault, detail: dict) -> None:
+        code = self.supervisor.kill(service)
+        down = self._downtime()
+        time.sleep(down)
+        self.supervisor.start(service)
+        fault.fired = code == -9
+        fault.detail = {**detail, "exit": code, "down_s": round(down, 2)}
+
     # --- the faults ---------------------------------------------------------------
 
     def _relay_kill(self, fault: Fault) -> None:
@@ -223,49 +242,23 @@ class Nemesis:
         if fault.variant == "mid_batch":
             # Rows claimed but not yet marked published: the relay is between
             # claim and mark, so its publishes will be repeated by the next relay.
-            deadline = time.monotonic() + 3.0
-            while time.monotonic() < deadline and not claimed:
-                claimed = self._db.rows(
-                    "SELECT count(*) FROM events_outboxmessage"
-                    " WHERE claim_token IS NOT NULL AND published_at IS NULL"
-                )[0][0]
-                if not claimed:
-                    time.sleep(0.002)
-        code = self.supervisor.kill("relay")
-        down = self._downtime()
-        time.sleep(down)
-        self.supervisor.start("relay")
-        fault.fired = code == -9
-        fault.detail = {
-            "claimed_rows_in_flight": claimed,
-            "exit": code,
-            "down_s": round(down, 2),
-        }
+            claimed = self._in_flight(
+                "SELECT count(*) FROM events_outboxmessage"
+                " WHERE claim_token IS NOT NULL AND published_at IS NULL"
+            )
+        self._crash_and_restart("relay", fault, {"claimed_rows_in_flight": claimed})
 
     def _mailer_kill(self, fault: Fault) -> None:
         claimed = 0
         if fault.variant == "mid_pass":
             # E-mails claimed and not yet marked: the mailer is inside a pass.
             # They wait out their claim, then a pass sends them again.
-            deadline = time.monotonic() + 3.0
-            while time.monotonic() < deadline and not claimed:
-                claimed = self._db.rows(
-                    "SELECT count(*) FROM notifications_notification"
-                    " WHERE email_status = 'pending' AND email_attempts > 0"
-                    " AND email_next_attempt_at > now()"
-                )[0][0]
-                if not claimed:
-                    time.sleep(0.002)
-        code = self.supervisor.kill("mailer")
-        down = self._downtime()
-        time.sleep(down)
-        self.supervisor.start("mailer")
-        fault.fired = code == -9
-        fault.detail = {
-            "claimed_emails_in_flight": claimed,
-            "exit": code,
-            "down_s": round(down, 2),
-        }
+            claimed = self._in_flight(
+                "SELECT count(*) FROM notifications_notification"
+                " WHERE email_status = 'pending' AND email_attempts > 0"
+                " AND email_next_attempt_at > now()"
+            )
+        self._crash_and_restart("mailer", fault, {"claimed_emails_in_flight": claimed})
 
     def _worker_kill(self, fault: Fault) -> None:
         worker = self.rng.choice(WORKERS)

@@ -70,17 +70,17 @@ def test_the_scrape_reads_what_waits_and_what_was_given_up(acme, alice):
         "payments_notification_emails_failed": 0,
     }
 
-    # when: a submission's two e-mails wait, the older recorded 10 minutes
-    # ago, and a third was given up
+    # when: two submissions' four e-mails, the oldest recorded 10 minutes
+    # ago, and one of the others given up
     submitted(acme, alice)
     submitted(acme, alice)
-    first, *_ = Notification.objects.order_by("created_at")
-    Notification.objects.filter(id=first.id).update(
+    oldest, given_up, *_ = Notification.objects.order_by("created_at")
+    Notification.objects.filter(id=oldest.id).update(
         created_at=timezone.now() - timedelta(minutes=10)
     )
-    Notification.objects.exclude(id=first.id).filter(
-        id=Notification.objects.exclude(id=first.id).values("id")[:1]
-    ).update(email_status=EmailStatus.FAILED, email_error="550 no such user")
+    Notification.objects.filter(id=given_up.id).update(
+        email_status=EmailStatus.FAILED, email_error="550 no such user"
+    )
 
     # then
     now = scraped()
